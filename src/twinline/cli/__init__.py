@@ -1,0 +1,35 @@
+"""The ``twinline`` command (Typer + Rich).
+
+Every verb is a thin layer over the Python API; heavy imports happen inside the verbs so
+that ``twinline --help`` is fast. Errors of type :class:`~twinline.spec.TwinlineError` are
+printed on one line and exit with code 2 (see :func:`twinline.cli.common.fail`).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from twinline.cli import cell, learn, materials, recipe, run, spec, structure
+
+app = typer.Typer(
+    name="twinline",
+    help="A digital twin of lithium-ion battery cell manufacturing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(spec.app, name="spec")
+app.add_typer(recipe.app, name="recipe")
+app.add_typer(materials.app, name="materials")
+app.add_typer(structure.app, name="structure")
+app.add_typer(cell.app, name="cell")
+run.register(app)
+learn.register(app)
+
+
+def main() -> None:
+    """Entry point of the ``twinline`` script."""
+    import os
+
+    os.environ.setdefault("PYBAMM_OPTOUT_TELEMETRY", "true")
+    app()

@@ -1,0 +1,9 @@
+"""Top-level `twinline` verbs of the run layer."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's verbs to the main app."""

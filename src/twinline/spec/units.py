@@ -1,0 +1,96 @@
+"""One pint registry for the whole package, and the conversions at the edges.
+
+Inside twinline every number is an SI float (or NumPy array of them). Values enter with a
+unit (``"60 MPa"``, ``{"value": 0.3, "unit": "m/s"}``) through a recipe, a material file or
+the CLI and are converted *once*, here. ``UnitRegistry()`` is slow (0.2–0.6 s), so it is
+built lazily on first use.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from twinline.spec.errors import RecipeError
+
+
+@cache
+def ureg():
+    """The package's single :class:`pint.UnitRegistry` (offset units such as degC allowed)."""
+    import pint
+
+    reg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    reg.define("ppm_mass = 1e-6 = ppmw")
+    reg.formatter.default_format = "~P"
+    pint.set_application_registry(reg)
+    return reg
+
+
+def Q_(value: Any, unit: str | None = None):
+    """Build a quantity in the package registry (``Q_("60 MPa")`` or ``Q_(60, "MPa")``)."""
+    reg = ureg()
+    return reg.Quantity(value) if unit is None else reg.Quantity(value, unit)
+
+
+def parse_quantity(value: Any, unit: str, *, name: str = "value") -> float:
+    """Convert ``value`` to a float in ``unit``.
+
+    ``value`` may be a string with a unit (``"300 um"``), a mapping
+    ``{"value": 300, "unit": "um"}`` or a pint quantity. A bare number is accepted only when
+    ``unit`` is dimensionless. Raises :class:`RecipeError` naming ``name``, the value and the
+    expected unit when the unit is missing, unknown or of the wrong dimension.
+    """
+    import pint
+
+    reg = ureg()
+    target = reg.Unit(unit)
+    try:
+        if isinstance(value, dict):
+            if set(value) - {"value", "unit"} or "value" not in value:
+                raise RecipeError(f"{name}: expected {{value, unit}}, got {value!r}")
+            q = reg.Quantity(float(value["value"]), value.get("unit", "") or "")
+        elif isinstance(value, reg.Quantity):
+            q = value
+        elif isinstance(value, bool):
+            raise RecipeError(f"{name} = {value!r}: expected a quantity in {unit}")
+        elif isinstance(value, int | float):
+            if not target.dimensionless:
+                raise RecipeError(
+                    f"{name} = {value!r} has no unit: expected a quantity in {unit} "
+                    f"(for example \"{value} {unit}\")")
+            q = reg.Quantity(float(value), "")
+        elif isinstance(value, str):
+            q = reg.Quantity(value.strip())
+            if not isinstance(q, reg.Quantity):  # a bare number string
+                q = reg.Quantity(float(q), "")
+        else:
+            raise RecipeError(f"{name} = {value!r}: expected a quantity in {unit}")
+        if q.dimensionless and not target.dimensionless:
+            raise RecipeError(
+                f"{name} = {value!r} has no unit: expected a quantity in {unit}")
+        return float(q.m_as(target))
+    except RecipeError:
+        raise
+    except pint.DimensionalityError:
+        raise RecipeError(
+            f"{name} = {value!r} has the wrong unit: expected a quantity convertible to "
+            f"{unit}") from None
+    except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
+            TypeError, AttributeError, AssertionError) as err:
+        raise RecipeError(
+            f"{name} = {value!r} is not a quantity twinline can read ({err}); expected a "
+            f"value with a unit convertible to {unit}") from None
+
+
+def to_unit(value_si: float, si_unit: str, unit: str) -> float:
+    """Convert an SI float in ``si_unit`` to ``unit`` (for output at the edge)."""
+    return float(Q_(value_si, si_unit).m_as(unit))
+
+
+def is_unit(text: str) -> bool:
+    """True when ``text`` is a unit string pint can parse (``""`` is dimensionless)."""
+    try:
+        ureg().Unit(text)
+    except Exception:
+        return False
+    return True
