@@ -1,0 +1,126 @@
+"""Campaign datasets: a folder of Parquet part files, appended atomically.
+
+A campaign writes its rows in chunks; each chunk becomes one file ``part-<n>.parquet``
+written to a temporary name and renamed, so an interrupted campaign never leaves a
+half-written part behind and a resumed one finds exactly the points that were finished.
+:func:`read_dataset` joins the parts and sorts the rows by ``point_id`` so that the table
+does not depend on the order in which workers finished.
+
+The folder also holds ``campaign.json`` (the manifest: parameters, design, seed, base
+recipe, model versions) written by :class:`~twinline.learn.campaign.Campaign`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from twinline.spec.errors import MissingExtraError, TwinlineError, require
+
+#: Columns every campaign row carries besides its inputs and outputs.
+META_COLUMNS = ("point_id", "seed", "replicates", "status", "recipe_hash", "twinline_version",
+                "model_versions")
+
+
+class DatasetError(TwinlineError, ValueError):
+    """A dataset folder is unreadable or inconsistent with the campaign that opens it."""
+
+
+def _pandas():
+    try:
+        require("pyarrow", "learn")
+        return require("pandas", "learn")
+    except MissingExtraError:
+        raise
+    except Exception as err:  # pragma: no cover - broken install
+        raise MissingExtraError(f"pandas/pyarrow failed to import: {err}") from None
+
+
+def part_files(folder: str | Path) -> list[Path]:
+    """The part files of a dataset folder, in name order (empty when there is none)."""
+    folder = Path(folder)
+    if not folder.exists():
+        return []
+    return sorted(p for p in folder.glob("part-*.parquet") if p.is_file())
+
+
+def write_part(folder: str | Path, rows: list[dict[str, Any]]) -> Path | None:
+    """Write ``rows`` as the next part file of ``folder`` (atomically); None if no rows."""
+    if not rows:
+        return None
+    pd = _pandas()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = part_files(folder)
+    index = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=-1)
+    path = folder / f"part-{index:05d}.parquet"
+    frame = pd.DataFrame(rows)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_dataset(folder: str | Path, *, ok_only: bool = False):
+    """All rows of a dataset folder (or a single ``.parquet``/``.csv`` file) as a DataFrame.
+
+    Rows are sorted by ``point_id``; when a point appears twice (a part re-written after an
+    interruption) the first occurrence is kept. ``ok_only`` drops rows whose ``status`` is
+    not ``"ok"``.
+    """
+    pd = _pandas()
+    path = Path(folder)
+    if path.is_file():
+        frame = pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+    else:
+        parts = part_files(path)
+        if not parts:
+            raise DatasetError(f"{path}: no dataset here (no part-*.parquet files)")
+        frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+    if "point_id" in frame.columns:
+        frame = (frame.drop_duplicates("point_id", keep="first")
+                 .sort_values("point_id", kind="stable").reset_index(drop=True))
+    if ok_only and "status" in frame.columns:
+        frame = frame[frame["status"] == "ok"].reset_index(drop=True)
+    return frame
+
+
+def completed_ids(folder: str | Path) -> set[int]:
+    """The ``point_id`` values already stored in a dataset folder."""
+    parts = part_files(folder)
+    if not parts:
+        return set()
+    pd = _pandas()
+    ids: set[int] = set()
+    for p in parts:
+        ids.update(int(i) for i in pd.read_parquet(p, columns=["point_id"])["point_id"])
+    return ids
+
+
+def write_manifest(folder: str | Path, manifest: dict[str, Any]) -> None:
+    """Write ``campaign.json`` atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".campaign-", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
+    os.replace(tmp, folder / "campaign.json")
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any] | None:
+    """The manifest of a dataset folder, or None when the folder has none."""
+    path = Path(folder) / "campaign.json"
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise DatasetError(f"{path}: unreadable campaign manifest ({err})") from None

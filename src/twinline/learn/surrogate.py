@@ -1,0 +1,268 @@
+r"""Surrogates: fast regression models from dataset columns to other columns.
+
+Three kinds, all from scikit-learn, inputs standardised:
+
+``gp``
+    Gaussian process, kernel :math:`C\,\mathrm{Matern}_{5/2}(\ell_1..\ell_d) + \sigma_n^2
+    \delta` (anisotropic length scales, a white-noise term for the replicate scatter),
+    ``normalize_y``; one GP per output; predicts a standard deviation.
+``gbr``
+    Histogram gradient boosting (one model per output); no uncertainty.
+``mlp``
+    Multi-layer perceptron on standardised inputs and outputs; no uncertainty.
+
+:func:`fit_surrogate` holds back a test split (R² and MAPE reported per output) and runs
+k-fold cross-validation on the training part; :meth:`Surrogate.score` scores any other
+frame (the validation set of a study). :meth:`Surrogate.save` writes a joblib file and a
+JSON file with the column names, units and metrics; :func:`load_surrogate` reads them back.
+
+References
+----------
+C. E. Rasmussen, C. K. I. Williams, Gaussian Processes for Machine Learning, MIT Press
+(2006). M. Duquesnoy et al., J. Power Sources 480 (2020) 229103 (surrogates of the
+calendering study). F. Pedregosa et al., JMLR 12 (2011) 2825 (scikit-learn).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from twinline.spec.errors import RecipeError, TwinlineError
+
+Kind = Literal["gp", "gbr", "mlp"]
+KINDS: tuple[str, ...] = ("gp", "gbr", "mlp")
+
+
+class SurrogateError(TwinlineError, ValueError):
+    """A surrogate cannot be fitted, loaded or used with the data given."""
+
+
+def r2_score(y: np.ndarray, yhat: np.ndarray) -> float:
+    r""":math:`R^2 = 1 - \sum (y-\hat y)^2 / \sum (y - \bar y)^2` (nan when y is constant)."""
+    y, yhat = np.asarray(y, float), np.asarray(yhat, float)
+    ss = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((y - yhat) ** 2)) / ss if ss > 0 else float("nan")
+
+
+def mape(y: np.ndarray, yhat: np.ndarray) -> float:
+    r"""Mean absolute percentage error :math:`100/n \sum |y-\hat y|/|y|` [%], over y ≠ 0."""
+    y, yhat = np.asarray(y, float), np.asarray(yhat, float)
+    ok = np.abs(y) > 1e-300
+    return float(100.0 * np.mean(np.abs((y[ok] - yhat[ok]) / y[ok]))) if ok.any() else float(
+        "nan")
+
+
+def _make_model(kind: str, d: int, seed: int):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if kind == "gp":
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+        kernel = (ConstantKernel(1.0, (1e-3, 1e3))
+                  * Matern(length_scale=np.ones(d), length_scale_bounds=(1e-2, 1e3), nu=2.5)
+                  + WhiteKernel(1e-3, (1e-8, 1.0)))
+        return make_pipeline(StandardScaler(), GaussianProcessRegressor(
+            kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed))
+    if kind == "gbr":
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
+        return HistGradientBoostingRegressor(max_iter=400, learning_rate=0.05,
+                                             min_samples_leaf=5, random_state=seed)
+    if kind == "mlp":
+        from sklearn.neural_network import MLPRegressor
+
+        mlp = MLPRegressor(hidden_layer_sizes=(64, 64), activation="tanh", solver="lbfgs",
+                           alpha=1e-4, max_iter=5000, random_state=seed)
+        return TransformedTargetRegressor(make_pipeline(StandardScaler(), mlp),
+                                          transformer=StandardScaler())
+    raise RecipeError(f"surrogate kind {kind!r} is unknown; choose from {list(KINDS)}")
+
+
+@dataclass
+class Surrogate:
+    """A fitted surrogate: ``inputs`` → ``outputs`` (column names), with metrics.
+
+    ``models`` holds one scikit-learn estimator per output. ``units`` maps column names to
+    their (SI) unit strings, for people. ``metrics`` holds, per output, held-out ``r2`` and
+    ``mape`` [%], cross-validated ``cv_r2`` (mean of k folds) and the sizes used.
+    """
+
+    kind: str
+    inputs: list[str]
+    outputs: list[str]
+    models: list[Any]
+    units: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_std(self) -> bool:
+        """Whether :meth:`predict` returns a standard deviation (Gaussian process)."""
+        return self.kind == "gp"
+
+    def _matrix(self, x: Any) -> np.ndarray:
+        if isinstance(x, Mapping):
+            missing = [c for c in self.inputs if c not in x]
+            if missing:
+                raise SurrogateError(f"surrogate inputs missing: {missing}; it needs "
+                                     f"{self.inputs}")
+            cols = [np.atleast_1d(np.asarray(x[c], dtype=float)) for c in self.inputs]
+            return np.column_stack(np.broadcast_arrays(*cols))
+        if hasattr(x, "columns"):
+            missing = [c for c in self.inputs if c not in x.columns]
+            if missing:
+                raise SurrogateError(f"surrogate inputs missing from the table: {missing}")
+            return x[self.inputs].to_numpy(dtype=float)
+        arr = np.asarray(x, dtype=float)
+        arr = arr.reshape(1, -1) if arr.ndim == 1 else arr
+        if arr.shape[1] != len(self.inputs):
+            raise SurrogateError(f"expected {len(self.inputs)} input columns "
+                                 f"{self.inputs}, got shape {arr.shape}")
+        return arr
+
+    def predict(self, x: Any, *, return_std: bool = False):
+        """Predict the outputs for ``x`` (array ``(n, d)``, a DataFrame or a dict of arrays).
+
+        Returns an array ``(n, n_outputs)``; with ``return_std`` a tuple ``(mean, std)``
+        where ``std`` is the GP's predictive standard deviation (incl. the white noise) or
+        NaN for kinds without uncertainty.
+        """
+        X = self._matrix(x)
+        mean = np.empty((X.shape[0], len(self.outputs)))
+        std = np.full_like(mean, np.nan)
+        for j, m in enumerate(self.models):
+            if return_std and self.kind == "gp":
+                mu, sd = m.predict(X, return_std=True)
+                mean[:, j], std[:, j] = mu, sd
+            else:
+                mean[:, j] = m.predict(X)
+        return (mean, std) if return_std else mean
+
+    def predict_dict(self, x: Any) -> dict[str, np.ndarray]:
+        """:meth:`predict` as ``{output: values}``."""
+        y = self.predict(x)
+        return {name: y[:, j] for j, name in enumerate(self.outputs)}
+
+    def score(self, frame: Any) -> dict[str, dict[str, float]]:
+        """R² and MAPE [%] of the predictions on ``frame`` (which holds inputs and outputs)."""
+        y = frame[self.outputs].to_numpy(dtype=float)
+        yhat = self.predict(frame)
+        return {o: {"r2": r2_score(y[:, j], yhat[:, j]), "mape": mape(y[:, j], yhat[:, j]),
+                    "n": len(y)} for j, o in enumerate(self.outputs)}
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``path`` (``.joblib``, the models) and ``path.json`` (metadata), atomically."""
+        import joblib
+
+        path = Path(path)
+        if path.suffix != ".joblib":
+            path = path.with_suffix(".joblib")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        joblib.dump({"kind": self.kind, "models": self.models}, tmp)
+        tmp.replace(path)
+        meta = {"kind": self.kind, "inputs": self.inputs, "outputs": self.outputs,
+                "units": self.units, "metrics": self.metrics,
+                "bounds": {k: list(v) for k, v in self.bounds.items()}, "info": self.info}
+        jtmp = path.with_name(f".{path.name}.json.tmp")
+        jtmp.write_text(json.dumps(meta, indent=2, default=float), "utf-8")
+        jtmp.replace(path.with_suffix(".json"))
+        return path
+
+
+def load_surrogate(path: str | Path) -> Surrogate:
+    """Load a surrogate written by :meth:`Surrogate.save` (``x.joblib`` + ``x.json``)."""
+    import joblib
+
+    path = Path(path)
+    if path.suffix != ".joblib":
+        path = path.with_suffix(".joblib")
+    meta_path = path.with_suffix(".json")
+    if not path.exists() or not meta_path.exists():
+        raise SurrogateError(f"{path}: no surrogate here (needs {path.name} and "
+                             f"{meta_path.name})")
+    meta = json.loads(meta_path.read_text("utf-8"))
+    blob = joblib.load(path)
+    return Surrogate(kind=meta["kind"], inputs=meta["inputs"], outputs=meta["outputs"],
+                     models=blob["models"], units=meta.get("units", {}),
+                     metrics=meta.get("metrics", {}),
+                     bounds={k: tuple(v) for k, v in meta.get("bounds", {}).items()},
+                     info=meta.get("info", {}))
+
+
+def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
+                  kind: Kind = "gp", test_size: float = 0.2, cv: int = 5, seed: int = 0,
+                  units: Mapping[str, str] | None = None) -> Surrogate:
+    """Fit a surrogate from ``frame[inputs]`` to ``frame[outputs]``.
+
+    Rows with a non-finite input or output are dropped. A share ``test_size`` of the rows
+    is held back (seeded shuffle) to report R² and MAPE; ``cv``-fold cross-validation on
+    the rest gives ``cv_r2`` (skipped when ``cv < 2`` or too few rows). The returned
+    surrogate is refitted on all rows.
+
+    Raises
+    ------
+    SurrogateError
+        Unknown columns, fewer than 4 usable rows, or bad ``test_size``/``kind``.
+    """
+    from sklearn.model_selection import KFold, train_test_split
+
+    if kind not in KINDS:
+        raise RecipeError(f"surrogate kind {kind!r} is unknown; choose from {list(KINDS)}")
+    inputs, outputs = list(inputs), list(outputs)
+    missing = [c for c in inputs + outputs if c not in frame.columns]
+    if missing:
+        raise SurrogateError(f"columns not in the dataset: {missing}; it has "
+                             f"{list(frame.columns)}")
+    if not 0.0 <= test_size < 1.0:
+        raise SurrogateError(f"test_size = {test_size}: must be in [0, 1)")
+    X = frame[inputs].to_numpy(dtype=float)
+    Y = frame[outputs].to_numpy(dtype=float)
+    ok = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
+    X, Y = X[ok], Y[ok]
+    if len(X) < 4:
+        raise SurrogateError(f"only {len(X)} usable rows (finite inputs and outputs); "
+                             "a surrogate needs at least 4")
+    t0 = time.perf_counter()
+    metrics: dict[str, dict[str, float]] = {o: {} for o in outputs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GP bound / MLP convergence chatter
+        n_test = round(test_size * len(X))
+        if n_test >= 2 and len(X) - n_test >= 4:
+            Xtr, Xte, Ytr, Yte = train_test_split(X, Y, test_size=n_test, random_state=seed)
+            for j, o in enumerate(outputs):
+                m = _make_model(kind, X.shape[1], seed).fit(Xtr, Ytr[:, j])
+                yhat = m.predict(Xte)
+                metrics[o].update(r2=r2_score(Yte[:, j], yhat), mape=mape(Yte[:, j], yhat),
+                                  n_test=int(n_test))
+        else:
+            Xtr, Ytr = X, Y
+        if cv >= 2 and len(Xtr) >= 2 * cv:
+            folds = KFold(n_splits=cv, shuffle=True, random_state=seed)
+            for j, o in enumerate(outputs):
+                scores = []
+                for tr, te in folds.split(Xtr):
+                    m = _make_model(kind, X.shape[1], seed).fit(Xtr[tr], Ytr[tr, j])
+                    scores.append(r2_score(Ytr[te, j], m.predict(Xtr[te])))
+                metrics[o]["cv_r2"] = float(np.nanmean(scores))
+        models = [_make_model(kind, X.shape[1], seed).fit(X, Y[:, j])
+                  for j in range(len(outputs))]
+    for o in outputs:
+        metrics[o]["n_train"] = int(len(X))
+    bounds = {c: (float(X[:, i].min()), float(X[:, i].max())) for i, c in enumerate(inputs)}
+    return Surrogate(kind=kind, inputs=inputs, outputs=outputs, models=models,
+                     units=dict(units or {}), metrics=metrics, bounds=bounds,
+                     info={"seed": seed, "fit_s": time.perf_counter() - t0,
+                           "test_size": test_size, "cv": cv})
