@@ -77,6 +77,18 @@ PROPERTY_UNITS: dict[str, str] = {
     "intrinsic_viscosity": "",
     "relaxation_time": "s",
     "rate_index": "",
+    "effective_volume_factor": "",
+    "solution_viscosity_coefficient": "",
+    "consolidation_porosity": "",
+    "consolidation_porosity_slope": "",
+    "wall_porosity_coefficient": "",
+    "compaction_pressure": "Pa",
+    "compaction_porosity_exponent": "",
+    "porosity_min_am_slope": "",
+    "springback": "",
+    "melting_temperature": "K",
+    "binder_diffusivity": "m^2/s",
+    "lower_explosion_limit": "",
 }
 
 
