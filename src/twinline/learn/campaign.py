@@ -88,14 +88,31 @@ class Parameter:
         except Exception:
             raise RecipeError(f"parameter {text!r}: expected name=low:high[:levels], e.g. "
                               "cathode.calendering.pressure=20MPa:170MPa:5") from None
-        lo_si, hi_si = lo_q.to_base_units(), hi_q.to_base_units()
-        unit = f"{lo_si.units:~}" if not lo_si.dimensionless else ""
+        unit = _preferred_unit(name.strip(), lo_q)
         try:
-            hi = float(hi_si.m_as(lo_si.units))
+            lo, hi = float(lo_q.m_as(unit or "")), float(hi_q.m_as(unit or ""))
         except Exception:
-            raise RecipeError(f"parameter {name}: bounds {bits[0]!r} and {bits[1]!r} have "
-                              "different dimensions") from None
-        return cls(name.strip(), float(lo_si.magnitude), hi, unit=unit, levels=levels)
+            raise RecipeError(f"parameter {name}: bounds {bits[0]!r} and {bits[1]!r} do not "
+                              f"both convert to {unit or 'a dimensionless number'} (different "
+                              "dimensions)") from None
+        return cls(name.strip(), lo, hi, unit=unit, levels=levels)
+
+
+def _preferred_unit(name: str, q: Any) -> str:
+    """The recipe's SI unit for a recipe path, else the base-unit spelling of ``q``."""
+    from twinline.learn.recipe_points import si_unit
+
+    try:
+        return si_unit(name)
+    except TwinlineError:
+        pass
+    base = q.to_base_units()
+    if base.dimensionless:
+        return ""
+    for u in ("Pa", "N/m", "J", "W", "S/m", "m^2/s", "C/m^2"):
+        if base.check(u):
+            return u
+    return f"{base.units:~}".replace(" ", "")
 
 
 def design_points(parameters: Sequence[Parameter], *, design: Design = "lhs", points: int = 16,
@@ -287,9 +304,8 @@ class Campaign:
         stop_after : int, optional
             Stop after this many new points (for time-boxed runs; resume later).
         """
-        from twinline.learn.executors import SerialExecutor
-
         import twinline
+        from twinline.learn.executors import SerialExecutor
 
         executor = executor or SerialExecutor()
         plan = self.plan()
@@ -337,7 +353,8 @@ class Campaign:
             with bar:
                 for row in executor.map_unordered(_run_task, tasks):
                     eval_s += row.pop("_wall_s", 0.0)
-                    row.update(meta)
+                    for k, v in meta.items():
+                        row.setdefault(k, v)
                     buffer.append(row)
                     rows_mem.append(row)
                     n_new += 1
@@ -366,8 +383,13 @@ class _Progress:
         self.total, self.done = total, done
         self.rich = None
         if progress is True:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.rich = Progress("[progress.description]{task.description}", BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(),

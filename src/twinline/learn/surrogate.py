@@ -260,7 +260,7 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
         models = [_make_model(kind, X.shape[1], seed).fit(X, Y[:, j])
                   for j in range(len(outputs))]
     for o in outputs:
-        metrics[o]["n_train"] = int(len(X))
+        metrics[o]["n_train"] = len(X)
     bounds = {c: (float(X[:, i].min()), float(X[:, i].max())) for i, c in enumerate(inputs)}
     return Surrogate(kind=kind, inputs=inputs, outputs=outputs, models=models,
                      units=dict(units or {}), metrics=metrics, bounds=bounds,

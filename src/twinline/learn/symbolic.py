@@ -74,7 +74,8 @@ def _name(e: Expr, names: Sequence[str]) -> str:
     a, b = _name(e[1], names), _name(e[2], names)
     if tag in ("+", "-"):
         return f"({a}{op}{b})"
-    wrap = (lambda s: f"({s})" if (" " in s and not s.startswith("(")) else s)
+    def wrap(s):
+        return (f"({s})" if (" " in s and not s.startswith("(")) else s)
     return f"{wrap(a)}{op}{wrap(b)}"
 
 
@@ -160,8 +161,9 @@ def feature_space(X: np.ndarray, *, depth: int = 2, unary: Sequence[str] = UNARY
                     exprs.append((op, base[b], base[a]))
     with np.errstate(all="ignore"):
         vals = np.column_stack([_eval(e, X) for e in exprs])
-    ok = np.isfinite(vals).all(axis=0) & (np.std(vals, axis=0) > 1e-12 * (
-        np.abs(vals).max(axis=0) + 1e-300))
+        ok = np.isfinite(vals).all(axis=0)
+        ok[ok] = np.std(vals[:, ok], axis=0) > 1e-12 * (np.abs(vals[:, ok]).max(axis=0)
+                                                       + 1e-300)
     exprs = [e for e, k in zip(exprs, ok, strict=True) if k]
     vals = vals[:, ok]
     # remove collinear duplicates (keep the first = simplest)

@@ -1,0 +1,224 @@
+"""Campaign points applied to recipes, and the chain as a campaign evaluation.
+
+A campaign value is an SI float addressed by a dotted recipe path
+(``cathode.calendering.pressure``). :func:`apply_point` writes it into the recipe's YAML
+data as ``"<x> <SI unit>"`` and re-validates, so range checks still apply. Two couplings
+keep a recipe consistent:
+
+* setting ``<electrode>.formulation.active_material.mass_fraction`` rescales the conductive
+  additive and binder so that the three fractions still sum to 1 (their ratio is kept,
+  e.g. CB:PVDF = 1:1);
+* setting ``calendering.pressure`` removes ``calendering.line_load`` and vice versa.
+
+:class:`ChainEvaluator` follows the campaign protocol ``evaluate(point, seed) -> dict`` by
+running :func:`twinline.chain.run_chain` and returning the chosen catalogue outputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, WithJsonSchema
+
+from twinline.spec.errors import RecipeError
+
+
+def _field_unit(info: Any) -> str | None:
+    """SI unit of a pydantic field (metadata moved to FieldInfo, or inside a Union)."""
+    for meta in info.metadata:
+        if isinstance(meta, WithJsonSchema) and meta.json_schema:
+            unit = meta.json_schema.get("x-si-unit")
+            if unit is not None:
+                return "" if unit == "dimensionless" else unit
+    return _unit_from_annotation(info.annotation)
+
+
+def _unit_from_annotation(annotation: Any) -> str | None:
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, WithJsonSchema) and meta.json_schema:
+            unit = meta.json_schema.get("x-si-unit")
+            if unit is not None:
+                return "" if unit == "dimensionless" else unit
+    for arg in typing.get_args(annotation):
+        u = _unit_from_annotation(arg)
+        if u is not None:
+            return u
+    return None
+
+
+def _model_class(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        c = _model_class(arg)
+        if c is not None:
+            return c
+    return None
+
+
+def si_unit(path: str) -> str:
+    """SI unit of the recipe field at ``path`` (``""`` for a dimensionless one).
+
+    Raises :class:`RecipeError` when the path names no numeric recipe field.
+    """
+    from twinline.spec.recipe import Recipe
+
+    cls: type[BaseModel] | None = Recipe
+    parts = path.split(".")
+    for i, name in enumerate(parts):
+        if cls is None or name not in cls.model_fields:
+            choices = sorted(cls.model_fields) if cls is not None else []
+            raise RecipeError(f"campaign parameter {path!r}: {name!r} is not a recipe field "
+                              f"here; choose from {choices}")
+        ann = cls.model_fields[name].annotation
+        if i == len(parts) - 1:
+            if name == "mass_fraction":
+                return ""
+            unit = _field_unit(cls.model_fields[name])
+            if unit is None:
+                raise RecipeError(f"campaign parameter {path!r} is not a numeric quantity")
+            return unit
+        if name == "zones":  # zones.<i>.field
+            raise RecipeError(f"campaign parameter {path!r}: address a drying zone as "
+                              "drying.zones.<index>.<field>")
+        cls = _model_class(ann)
+    raise RecipeError(f"campaign parameter {path!r} is incomplete")
+
+
+def _set(data: dict[str, Any], parts: list[str], value: Any, path: str) -> None:
+    node: Any = data
+    for p in parts[:-1]:
+        if isinstance(node, list):
+            try:
+                node = node[int(p)]
+            except (ValueError, IndexError):
+                raise RecipeError(f"campaign parameter {path!r}: no list item {p!r}") from None
+            continue
+        if p not in node or node[p] is None:
+            node[p] = {}
+        node = node[p]
+    node[parts[-1]] = value
+
+
+def _unit_of_zone_path(path: str) -> str:
+    from twinline.spec.recipe import DryingZone
+
+    field_name = path.rsplit(".", 1)[-1]
+    if field_name not in DryingZone.model_fields:
+        raise RecipeError(f"campaign parameter {path!r}: drying zones have "
+                          f"{sorted(DryingZone.model_fields)}")
+    return _field_unit(DryingZone.model_fields[field_name]) or ""
+
+
+def apply_point(recipe_data: Mapping[str, Any], point: Mapping[str, float]) -> dict[str, Any]:
+    """Recipe YAML data with the campaign ``point`` written in (SI values), not validated.
+
+    Keys of ``point`` that are not recipe paths (no electrode/cell prefix) are ignored, so
+    an evaluation may carry its own extra inputs.
+    """
+    data = copy.deepcopy(dict(recipe_data))
+    for path, x in point.items():
+        parts = path.split(".")
+        if parts[0] not in ("cathode", "anode", "cell", "filling", "formation"):
+            continue
+        if len(parts) >= 3 and parts[1] == "drying" and parts[2] == "zones":
+            unit = _unit_of_zone_path(path)
+        else:
+            unit = si_unit(path)
+        value: Any = float(x) if unit == "" else f"{float(x)!r} {unit}"
+        _set(data, parts, value, path)
+        if parts[1:] == ["formulation", "active_material", "mass_fraction"]:
+            form = data[parts[0]]["formulation"]
+            ca = _fraction(form["conductive_additive"]["mass_fraction"])
+            bi = _fraction(form["binder"]["mass_fraction"])
+            rest = 1.0 - float(x)
+            share = ca / (ca + bi) if ca + bi > 0 else 0.5
+            form["conductive_additive"]["mass_fraction"] = rest * share
+            form["binder"]["mass_fraction"] = rest * (1.0 - share)
+        if parts[1] == "calendering" and parts[-1] in ("pressure", "line_load"):
+            other = "line_load" if parts[-1] == "pressure" else "pressure"
+            data[parts[0]]["calendering"].pop(other, None)
+    return data
+
+
+def _fraction(v: Any) -> float:
+    from twinline.spec.units import parse_quantity
+
+    return parse_quantity(v, "", name="mass_fraction")
+
+
+def recipe_data(recipe: Any) -> dict[str, Any]:
+    """A recipe (model or path) as JSON-able YAML data with units (round-trips)."""
+    from pathlib import Path
+
+    from twinline.spec.recipe import Recipe, load_recipe
+
+    if isinstance(recipe, str | Path):
+        recipe = load_recipe(recipe)
+    if not isinstance(recipe, Recipe):
+        raise RecipeError(f"expected a Recipe or a path, got {type(recipe).__name__}")
+    data = recipe.model_dump(mode="json", exclude_none=True)
+    data.pop("source_path", None)
+    return data
+
+
+def model_versions(recipe: Any) -> dict[str, str]:
+    """The step model chosen for each electrode step, plus the twinline version."""
+    import twinline
+
+    out = {"twinline": twinline.__version__}
+    for el, e in recipe.electrodes().items():
+        for step in ("mixing", "coating", "drying", "calendering", "slitting", "post_drying"):
+            out[f"{el}.{step}"] = getattr(getattr(e, step), "model", "")
+    return out
+
+
+@dataclass
+class ChainEvaluator:
+    """Campaign evaluation through the whole chain: ``evaluate(point, seed) -> outputs``.
+
+    Parameters
+    ----------
+    recipe : dict
+        Base recipe YAML data (:func:`recipe_data`).
+    outputs : list of str, optional
+        Catalogue ids of ``Run.outputs`` to return (e.g. ``cathode.calendering.porosity``);
+        default all numeric outputs.
+    structure, cell : bool
+        Passed to :func:`twinline.chain.run_chain`.
+    """
+
+    recipe: dict[str, Any]
+    outputs: Sequence[str] | None = None
+    structure: bool = False
+    cell: bool = False
+    chain_options: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, point: dict[str, float], seed: int) -> dict[str, Any]:
+        from twinline.chain import run_chain
+        from twinline.learn.campaign import stable_hash
+        from twinline.spec.recipe import parse_recipe
+
+        data = apply_point(self.recipe, point)
+        recipe = parse_recipe(data, origin="campaign point")
+        run = run_chain(recipe, structure=self.structure, cell=self.cell, seed=seed,
+                        **self.chain_options)
+        outs = run.outputs
+        keys = list(self.outputs) if self.outputs is not None else list(outs)
+        missing = [k for k in keys if k not in outs]
+        if missing:
+            raise RecipeError(f"the chain does not report {missing}; it reports "
+                              f"{sorted(outs)[:20]}...")
+        res: dict[str, Any] = {}
+        for k in keys:
+            v = outs[k]["value"] if isinstance(outs[k], Mapping) else outs[k]
+            try:
+                res[k] = float(v)
+            except (TypeError, ValueError):
+                continue
+        res["recipe_hash"] = stable_hash(data)
+        return res

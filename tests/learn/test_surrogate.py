@@ -1,0 +1,81 @@
+"""Surrogates: accuracy on a known smooth law, uncertainty, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from twinline.learn.surrogate import SurrogateError, fit_surrogate, load_surrogate, mape, r2_score
+from twinline.spec.errors import RecipeError
+
+
+def bruggeman_table(n: int, seed: int = 0, noise: float = 0.0) -> pd.DataFrame:
+    """sigma = 1.119 eps^1.5 and a thickness from conserved solid volume (exact laws)."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(20e6, 170e6, n)
+    eps0 = rng.uniform(0.4, 0.5, n)
+    eps = 0.2 + (eps0 - 0.2) * np.exp(-p / 80e6)
+    return pd.DataFrame({"pressure": p, "eps0": eps0,
+                         "porosity": eps * (1 + noise * rng.standard_normal(n)),
+                         "sigma": 1.119 * eps**1.5,
+                         "thickness": 100e-6 * (1 - eps0) / (1 - eps)})
+
+
+@pytest.mark.parametrize("kind,r2_min", [("gp", 0.999), ("gbr", 0.95), ("mlp", 0.99)])
+def test_surrogates_reach_high_r2_on_held_out_data(kind, r2_min):
+    train = bruggeman_table(120, seed=0)
+    sur = fit_surrogate(train, ["pressure", "eps0"], ["porosity", "sigma", "thickness"],
+                        kind=kind, cv=0)
+    valid = bruggeman_table(200, seed=1)
+    scores = sur.score(valid)
+    for out in sur.outputs:
+        assert scores[out]["r2"] > r2_min, (out, scores[out])
+        assert sur.metrics[out]["r2"] > r2_min - 0.02
+
+
+def test_cross_validation_is_reported():
+    sur = fit_surrogate(bruggeman_table(60), ["pressure", "eps0"], ["sigma"], kind="mlp", cv=3)
+    assert sur.metrics["sigma"]["cv_r2"] > 0.98
+    assert sur.metrics["sigma"]["n_train"] == 60 and sur.metrics["sigma"]["n_test"] == 12
+
+
+def test_gp_std_grows_away_from_the_data_and_matches_the_noise():
+    tab = bruggeman_table(80, seed=2, noise=0.01)
+    sur = fit_surrogate(tab, ["pressure", "eps0"], ["porosity"], kind="gp", test_size=0, cv=0)
+    inside, sd_in = sur.predict({"pressure": [90e6], "eps0": [0.45]}, return_std=True)
+    _far, sd_far = sur.predict({"pressure": [600e6], "eps0": [0.9]}, return_std=True)
+    assert sd_far[0, 0] > 3 * sd_in[0, 0]
+    # the white-noise term learns the 1 % scatter (porosity ~0.3 → sd ~0.003)
+    assert 0.001 < sd_in[0, 0] < 0.01
+    assert inside[0, 0] == pytest.approx(0.2 + 0.25 * np.exp(-90 / 80), abs=0.01)
+
+
+def test_save_and_load_give_the_same_predictions(tmp_path):
+    tab = bruggeman_table(40)
+    sur = fit_surrogate(tab, ["pressure", "eps0"], ["sigma"], kind="gbr", cv=0,
+                        units={"pressure": "Pa", "sigma": "S/m"})
+    path = sur.save(tmp_path / "s")
+    back = load_surrogate(path)
+    assert back.inputs == sur.inputs and back.units["sigma"] == "S/m"
+    np.testing.assert_array_equal(back.predict(tab), sur.predict(tab))
+    assert back.metrics == sur.metrics
+
+
+def test_bad_requests_are_refused_with_names():
+    tab = bruggeman_table(20)
+    with pytest.raises(SurrogateError, match="nope"):
+        fit_surrogate(tab, ["pressure", "nope"], ["sigma"])
+    with pytest.raises(RecipeError, match="choose from"):
+        fit_surrogate(tab, ["pressure"], ["sigma"], kind="forest")
+    with pytest.raises(SurrogateError, match="at least 4"):
+        fit_surrogate(tab.head(3), ["pressure"], ["sigma"])
+    sur = fit_surrogate(tab, ["pressure", "eps0"], ["sigma"], kind="gbr", cv=0)
+    with pytest.raises(SurrogateError, match="eps0"):
+        sur.predict({"pressure": [1e8]})
+
+
+def test_metrics_helpers():
+    y = np.array([1.0, 2.0, 3.0])
+    assert r2_score(y, y) == 1.0 and r2_score(y, np.full(3, 2.0)) == 0.0
+    assert mape(y, 1.1 * y) == pytest.approx(10.0)
