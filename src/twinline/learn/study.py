@@ -1,0 +1,322 @@
+r"""The reference study: in-silico calendering of an NMC111 cathode (ARTISTIC, 2020).
+
+Reproduces the design of Duquesnoy et al. [1]_: active material 93–96 wt % (CB:PVDF = 1:1
+by mass), porosity before calendering 0.40–0.50, calender pressure 20–170 MPa. Each point:
+
+1. the calendering step model (:func:`twinline.process.calendering.calender`) turns the dry
+   coating (box 50 × 50 × 100 µm³ before calendering) into a calendered porosity; the
+   thickness follows from the conserved solid volume,
+   :math:`z = z_0 (1-\varepsilon_0)/(1-\varepsilon)`;
+2. the stochastic generator (:func:`twinline.structure.generate.from_calendered`) builds the
+   3D image (voxel 1 µm as in the paper; 0.5 µm optional; coarser for quick runs);
+3. the analysis (:func:`twinline.structure.analyse.analyse`) gives porosity, pore and solid
+   tortuosity factors, :math:`\sigma_{eff} = \sigma_{bulk}\varepsilon/\tau`, CC coverage by
+   AM and by CBD and the active surface;
+4. R replicates (different seeds) are averaged, their spread kept.
+
+The training/test design is the paper's full factorial (4 AM × 11 porosities × 10
+pressures, log-spaced, 440 points) when ``points=440``, else a Latin hypercube of
+``points``; a second, independent Latin hypercube of the same size is the validation set.
+Surrogates (GP, gradient boosting, MLP), SISSO equations, Sobol indices and the
+correlation map are then learned from the dataset and written to an HTML report.
+
+References
+----------
+.. [1] M. Duquesnoy, T. Lombardo, M. Chouchane, E. N. Primo, A. A. Franco, J. Power Sources
+       480 (2020) 229103. doi:10.1016/j.jpowsour.2020.229103
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twinline.learn.campaign import Campaign, Parameter
+from twinline.spec.errors import RecipeError
+
+#: Study inputs (SI): name, low, high, unit, factorial levels, log spacing.
+INPUTS: tuple[Parameter, ...] = (
+    Parameter("am_mass_fraction", 0.93, 0.96, "", levels=4),
+    Parameter("porosity_before", 0.40, 0.50, "", levels=11),
+    Parameter("pressure", 20e6, 170e6, "Pa", levels=10, log=True),
+)
+
+#: Study outputs: name → (unit, label people read, paper column, factor paper→SI).
+OUTPUTS: dict[str, tuple[str, str, str, float]] = {
+    "porosity": ("", "porosity [-]", "porocal", 1.0),
+    "thickness": ("m", "thickness [µm]", "z", 1e-6),
+    "tortuosity_factor_pore": ("", "pore tortuosity factor [-]", "tliq", 1.0),
+    "tortuosity_factor_solid": ("", "solid tortuosity factor [-]", "tsol", 1.0),
+    "sigma_eff": ("S/m", "σ_eff [S/m]", "sigma", 1.0),
+    "cc_coverage_am": ("", "CC coverage by AM [-]", "CC/AM", 0.01),
+    "cc_coverage_cbd": ("", "CC coverage by CBD [-]", "CC/CBD", 0.01),
+    "active_surface": ("", "active surface [-]", "Active_Surface", 0.01),
+}
+
+#: Keys of :class:`twinline.structure.analyse.StructureAnalysis` for each study output.
+ANALYSIS_KEYS: dict[str, str] = {
+    "porosity": "porosity",
+    "tortuosity_factor_pore": "tortuosity_factor_pore",
+    "tortuosity_factor_solid": "tortuosity_factor_solid",
+    "sigma_eff": "sigma_eff_S_per_m",
+    "cc_coverage_am": "cc_coverage_am",
+    "cc_coverage_cbd": "cc_coverage_cbd",
+    "active_surface": "active_surface_fraction",
+}
+
+#: Paper input columns → study inputs (factor paper → SI).
+PAPER_INPUTS: dict[str, tuple[str, float]] = {
+    "am_mass_fraction": ("AM", 0.01),
+    "porosity_before": ("porous", 0.01),
+    "pressure": ("pressure", 1e6),
+}
+
+#: What each output should do in an electrode for power (used for the correlation map).
+GOALS: dict[str, str] = {"sigma_eff": "max", "active_surface": "max",
+                         "tortuosity_factor_pore": "min", "cc_coverage_am": "max"}
+
+
+def _composition(am: float, materials: Any) -> Any:
+    from twinline.process.products import Composition
+
+    nmc, c65, pvdf = (materials.require(n, k, parameter="study material") for n, k in (
+        ("NMC111", "active_material"), ("C65", "conductive_additive"), ("PVDF", "binder")))
+    rest = 1.0 - am
+    return Composition(polarity="positive", active_material="NMC111",
+                       conductive_additive="C65", binder="PVDF", solvent="NMP",
+                       am_mass_fraction=am, conductive_mass_fraction=rest / 2,
+                       binder_mass_fraction=rest / 2, am_density=float(nmc["density"]),
+                       conductive_density=float(c65["density"]),
+                       binder_density=float(pvdf["density"]))
+
+
+def dry_coating(am: float, porosity_before: float, *, thickness: float = 100e-6,
+                materials: Any = None) -> Any:
+    """The uncalendered NMC111/C65/PVDF coating of the study as a ``DryElectrode``."""
+    from twinline.materials import builtin_library
+    from twinline.process.products import DryElectrode
+
+    materials = materials or builtin_library()
+    comp = _composition(am, materials)
+    loading = comp.solid_density * (1.0 - porosity_before) * thickness
+    q = float(materials["NMC111"]["specific_capacity"]) * am * loading
+    return DryElectrode(composition=comp, thickness=thickness, porosity=porosity_before,
+                        areal_loading=loading, am_loading=am * loading, areal_capacity=q,
+                        drying_time=0.0, dry_at_exit=True, residual_solvent=0.0,
+                        binder_migration=0.0, energy_per_area=0.0, solvent_evaporated=0.0)
+
+
+@dataclass
+class CalenderingStudy:
+    """Per-point evaluation of the study (campaign protocol ``evaluate(point, seed)``).
+
+    Parameters
+    ----------
+    voxel_size : float
+        Voxel edge [m] (paper: 1e-6).
+    box_xy, height_before : float
+        In-plane box edge and box height before calendering [m] (paper: 50 µm, 100 µm).
+    calendering_model : str
+        Name of the calendering step model (``twinline.process.registry``).
+    analyse_options : dict
+        Passed to :func:`twinline.structure.analyse.analyse`.
+    """
+
+    voxel_size: float = 1e-6
+    box_xy: float = 50e-6
+    height_before: float = 100e-6
+    calendering_model: str = "heckel"
+    roll_temperature: float = 333.15
+    analyse_options: dict[str, Any] = field(default_factory=lambda: {"pore_sizes": False})
+
+    def calender(self, am: float, porosity_before: float, pressure: float) -> Any:
+        """Calendered electrode from the step model (porosity and thickness)."""
+        from twinline.materials import builtin_library
+        from twinline.process.registry import get_model
+        from twinline.spec.recipe import CalenderingSection
+
+        materials = builtin_library()
+        section = CalenderingSection(model=self.calendering_model,
+                                     pressure=f"{pressure!r} Pa",
+                                     roll_temperature=f"{self.roll_temperature!r} K")
+        dry = dry_coating(am, porosity_before, thickness=self.height_before,
+                          materials=materials)
+        return get_model("calendering", self.calendering_model)(section, dry, materials)
+
+    def __call__(self, point: dict[str, float], seed: int) -> dict[str, float]:
+        from twinline.structure.analyse import analyse
+        from twinline.structure.generate import from_calendered
+
+        am, eps0, p = (float(point[k]) for k in ("am_mass_fraction", "porosity_before",
+                                                  "pressure"))
+        t0 = time.perf_counter()
+        cal = self.calender(am, eps0, p)
+        meso = from_calendered(cal, voxel_size=self.voxel_size, box_xy=self.box_xy,
+                               seed=seed, height_before=self.height_before)
+        t1 = time.perf_counter()
+        res = analyse(meso, voxel_size=self.voxel_size, **self.analyse_options)
+        d = res.to_dict() if hasattr(res, "to_dict") else dict(res)
+        out = {k: float(d[a]) for k, a in ANALYSIS_KEYS.items()}
+        out["thickness"] = float(meso.size[0])
+        out["porosity_model"] = float(cal.porosity)
+        out["generate_s"] = t1 - t0
+        out["analyse_s"] = time.perf_counter() - t1
+        return out
+
+
+def study_campaigns(*, points: int = 440, replicates: int = 10, voxel_size: float = 1e-6,
+                    seed: int = 0, validation: int | None = None,
+                    evaluator: Callable[[dict[str, float], int], dict[str, float]] | None = None
+                    ) -> tuple[Campaign, int]:
+    """The study as one campaign (training design + validation points) and the number of
+    training points (``point_id < n_train`` is training/test, the rest validation)."""
+    from twinline.learn.campaign import design_points
+
+    if points < 4:
+        raise RecipeError(f"--points = {points}: the study needs at least 4 points")
+    if not 0.1e-6 <= voxel_size <= 5e-6:
+        raise RecipeError(f"--voxel = {voxel_size * 1e6:g} um is outside [0.1, 5] um")
+    n_valid = points if validation is None else validation
+    design = "factorial" if points == 440 else "lhs"
+    valid = design_points(list(INPUTS), design="lhs", points=n_valid,
+                          seed=seed + 7919) if n_valid else []
+    evaluator = evaluator or CalenderingStudy(voxel_size=voxel_size)
+    camp = Campaign(list(INPUTS), evaluator, design=design, points=points, seed=seed,
+                    replicates=replicates, name="calendering-nmc111", extra_points=valid,
+                    metadata={"study": "calendering-nmc111", "voxel_size_m": voxel_size,
+                              "model_versions": {"calendering": getattr(
+                                  evaluator, "calendering_model", "custom"),
+                                  "structure": "twinline.structure.generate"}})
+    n_train = len(camp.plan()) - len(valid)
+    return camp, n_train
+
+
+def paper_points(path: str | Path) -> Any:
+    """The paper's 440 points, renamed to the study's columns and SI units.
+
+    The file is the ARTISTIC dataset (CC BY-NC-SA 4.0); it is read, never copied.
+    """
+    import pandas as pd
+
+    raw = pd.read_csv(path)
+    need = [c for c, _ in PAPER_INPUTS.values()] + [v[2] for v in OUTPUTS.values()]
+    missing = [c for c in need if c not in raw.columns]
+    if missing:
+        raise RecipeError(f"{path}: not the in-silico study format (missing columns "
+                          f"{missing})")
+    out = pd.DataFrame({k: raw[c] * f for k, (c, f) in PAPER_INPUTS.items()})
+    for k, (_, _, col, f) in OUTPUTS.items():
+        out[k] = raw[col] * f
+    return out
+
+
+@dataclass
+class StudyResult:
+    """Where everything went and the headline numbers."""
+
+    folder: Path
+    table: Any
+    n_train: int
+    scores: dict[str, dict[str, dict[str, float]]]
+    equations: dict[str, Any]
+    sobol: Any
+    correlation: Any
+    timing: dict[str, float]
+    report: Path | None
+
+
+def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
+              voxel_size: float = 1e-6, workers: int = 0, scheduler: str | None = None,
+              seed: int = 0, paper_data: str | Path | None = None, progress: Any = False,
+              kinds: tuple[str, ...] = ("gp", "gbr", "mlp"), sobol_n: int = 1024,
+              processes: bool = True, evaluator: Any = None, report: bool = True,
+              validation: int | None = None) -> StudyResult:
+    """Run (or resume) the study into ``out`` and learn from it.
+
+    Writes ``out/dataset/`` (Parquet parts + manifest), ``out/surrogates/<kind>.joblib``,
+    ``out/summary.json`` and ``out/report.html``.
+    """
+    from twinline.learn.dataset import read_dataset
+    from twinline.learn.executors import make_executor
+    from twinline.learn.sensitivity import correlation_map, sobol_indices
+    from twinline.learn.surrogate import fit_surrogate
+    from twinline.learn.symbolic import fit_equations
+
+    out = Path(out)
+    camp, n_train = study_campaigns(points=points, replicates=replicates,
+                                    voxel_size=voxel_size, seed=seed, evaluator=evaluator,
+                                    validation=validation)
+    t0 = time.perf_counter()
+    ex = make_executor(workers=workers, scheduler=scheduler, processes=processes)
+    try:
+        res = camp.run(out / "dataset", executor=ex, progress=progress, chunk=8)
+    finally:
+        ex.close()
+    t_campaign = time.perf_counter() - t0
+    table = read_dataset(out / "dataset", ok_only=True)
+    table["split"] = np.where(table.point_id < n_train, "train", "validation")
+    train = table[table.split == "train"]
+    valid = table[table.split == "validation"]
+    inputs = [p.name for p in INPUTS]
+    outputs = [o for o in OUTPUTS if o in table.columns]
+    if len(train) < 4:
+        raise RecipeError(f"only {len(train)} training points succeeded; see the status "
+                          f"column of {out / 'dataset'}")
+    t1 = time.perf_counter()
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    surrogates = {}
+    for kind in kinds:
+        sur = fit_surrogate(train, inputs, outputs, kind=kind, seed=seed,
+                            cv=5 if len(train) >= 20 else 0,
+                            units={k: OUTPUTS[k][0] for k in outputs}
+                            | {p.name: p.unit for p in INPUTS})
+        sur.save(out / "surrogates" / f"{kind}.joblib")
+        surrogates[kind] = sur
+        scores[kind] = {"test": sur.metrics,
+                        "validation": sur.score(valid) if len(valid) >= 2 else {}}
+    t_fit = time.perf_counter() - t1
+    eq_inputs = inputs
+    equations = fit_equations(train, eq_inputs, outputs, max_terms=2, sis=15)
+    # the physics the paper's sigma follows: sigma = sigma_bulk * eps / tau (MacMullin)
+    if {"porosity", "tortuosity_factor_pore", "sigma_eff"} <= set(train.columns):
+        from twinline.learn.symbolic import fit_equation
+
+        equations["sigma_eff (from structure)"] = fit_equation(
+            train[["porosity", "tortuosity_factor_pore"]], train["sigma_eff"].to_numpy(),
+            inputs=["porosity", "tortuosity_factor_pore"], target="sigma_eff", max_terms=1)
+    best_kind = max(scores, key=lambda k: np.nanmean(
+        [v.get("r2", np.nan) for v in (scores[k]["validation"] or scores[k]["test"]).values()]))
+    sur = surrogates[best_kind]
+    sobol = sobol_indices(sur.predict, {p.name: (p.low, p.high) for p in INPUTS},
+                          outputs=outputs, n=sobol_n, seed=seed)
+    corr = correlation_map(table, inputs, outputs, goals=GOALS)
+    timing = {"campaign_s": t_campaign, "evaluated": res.evaluated, "skipped": res.skipped,
+              "eval_s": res.eval_s, "fit_s": t_fit, "executor": res.executor,
+              "structures": res.evaluated * replicates}
+    gen = table.get("generate_s")
+    if gen is not None:
+        timing["mean_generate_s"] = float(np.mean(gen))
+        timing["mean_analyse_s"] = float(np.mean(table["analyse_s"]))
+    paper = paper_points(paper_data) if paper_data else None
+    summary = {"points": points, "replicates": replicates, "voxel_size_m": voxel_size,
+               "n_train": len(train), "n_validation": len(valid),
+               "scores": scores, "best_surrogate": best_kind,
+               "equations": {k: e.to_dict() for k, e in equations.items()},
+               "sobol": sobol.to_dict(), "correlation": corr.to_dict(), "timing": timing,
+               "machine": {"platform": platform.platform(), "python": platform.python_version()}}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float), "utf-8")
+    report_path = None
+    if report:
+        from twinline.report.study_report import write_study_report
+
+        report_path = write_study_report(out / "report.html", table=table, summary=summary,
+                                         surrogate=sur, paper=paper)
+    return StudyResult(out, table, n_train, scores, equations, sobol, corr, timing,
+                       report_path)
