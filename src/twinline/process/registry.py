@@ -1,0 +1,107 @@
+"""Step-model registry and the range checks shared by the electrode step models.
+
+:func:`get_model` maps ``(step, model name)`` to the step function, with the closest match
+in the error when a name is unknown. :func:`check_validity` and :func:`check_physical` are
+the two checks every step model makes on its (possibly array-valued) inputs and results:
+a setting outside the model's validity range is a warning (:class:`ValidityWarning`,
+collected by the chain), a physically impossible result is a :class:`ProcessError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from twinline.spec.errors import ProcessError, RecipeError, warn_validity
+
+#: Step name → module (relative to ``twinline.process``) that defines ``MODELS``.
+STEP_MODULES: dict[str, str] = {
+    "mixing": "mixing",
+    "coating": "coating",
+    "drying": "drying",
+    "calendering": "calendering",
+    "slitting": "slitting",
+    "post_drying": "post_drying",
+}
+
+
+def available_models(step: str) -> dict[str, Callable[..., Any]]:
+    """The ``MODELS`` mapping of a step (``{name: function}``)."""
+    if step not in STEP_MODULES:
+        near = difflib.get_close_matches(step, list(STEP_MODULES), n=1)
+        raise RecipeError(f"unknown process step {step!r}; choose from {sorted(STEP_MODULES)}"
+                          + (f"; did you mean {near[0]!r}?" if near else ""))
+    module = importlib.import_module(f"twinline.process.{STEP_MODULES[step]}")
+    return dict(module.MODELS)
+
+
+def get_model(step: str, name: str) -> Callable[..., Any]:
+    """The step function registered as ``name`` for ``step``.
+
+    Raises
+    ------
+    RecipeError
+        If the step or the model name is unknown; the message lists the choices and the
+        closest match (``did you mean ...``).
+
+    Examples
+    --------
+    >>> get_model("calendering", "heckel").__name__
+    'calender'
+    """
+    models = available_models(step)
+    if name not in models:
+        near = difflib.get_close_matches(str(name).strip(), list(models), n=1, cutoff=0.5)
+        raise RecipeError(f"{step}.model = {name!r} is unknown; choose from {sorted(models)}"
+                          + (f"; did you mean {near[0]!r}?" if near else ""))
+    return models[name]
+
+
+def model_citations(step: str) -> tuple[str, ...]:
+    """BibTeX keys (``references.bib``) of the models of ``step``."""
+    module = importlib.import_module(f"twinline.process.{STEP_MODULES[step]}")
+    return tuple(getattr(module, "CITATIONS", ()))
+
+
+def check_validity(step: str, parameter: str, value: Any, unit: str, low: float,
+                   high: float) -> list[str]:
+    """Warn when any element of ``value`` lies outside ``[low, high]`` (in ``unit``).
+
+    Works on scalars and arrays (Monte Carlo samples): the smallest and the largest
+    element are checked. Returns the warning messages (empty when inside).
+    """
+    arr = np.asarray(value, dtype=float)
+    if arr.size == 0:
+        return []
+    msgs = []
+    lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+    for v in {lo, hi}:
+        msg = warn_validity(step, parameter, v, unit, low, high, stacklevel=4)
+        if msg:
+            msgs.append(msg)
+            break
+    return msgs
+
+
+def check_physical(step: str, name: str, value: Any, unit: str, *, low: float = 0.0,
+                   high: float = np.inf, low_open: bool = True, high_open: bool = True,
+                   hint: str = "") -> None:
+    """Raise :class:`ProcessError` when a result is physically impossible.
+
+    ``value`` must lie in the interval between ``low`` and ``high`` (open ends by default);
+    NaN is refused too. The message names the step, the quantity, the value and the range.
+    """
+    arr = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(arr) & ~np.isinf(arr)  # NaN
+    bad |= (arr <= low) if low_open else (arr < low)
+    bad |= (arr >= high) if high_open else (arr > high)
+    if np.any(bad):
+        worst = arr[bad].flat[0]
+        lo_b, hi_b = ("(" if low_open else "["), (")" if high_open else "]")
+        raise ProcessError(
+            f"{step}: {name} = {worst:.4g} {unit} is physically impossible; it must lie in "
+            f"{lo_b}{low:g}, {high:g}{hi_b} {unit}" + (f" ({hint})" if hint else ""))
