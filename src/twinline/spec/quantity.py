@@ -35,8 +35,10 @@ def SI(unit: str, *, ge: float | None = None, gt: float | None = None,
         bad = ((ge is not None and x < ge) or (gt is not None and x <= gt)
                or (le is not None and x > le) or (lt is not None and x >= lt))
         if bad or x != x:
-            raise ValueError(f"{value!r} (= {x:.6g} {unit or '-'}) is outside the allowed "
-                             f"range {_range_text(unit, ge, gt, le, lt)}")
+            shown = (f"{value!r}" if isinstance(value, int | float)
+                     else f"{value!r} (= {x:.6g} {unit or '-'})")
+            raise ValueError(f"{shown} is outside the allowed range "
+                             f"{_range_text(unit, ge, gt, le, lt)}")
         return x
 
     schema: dict[str, Any] = {

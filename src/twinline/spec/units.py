@@ -56,8 +56,8 @@ def parse_quantity(value: Any, unit: str, *, name: str = "value") -> float:
         elif isinstance(value, int | float):
             if not target.dimensionless:
                 raise RecipeError(
-                    f"{name} = {value!r} has no unit: expected a quantity in {unit} "
-                    f"(for example \"{value} {unit}\")")
+                    f"{name} = {value!r} has no unit: expected {_expected(unit)}; write "
+                    f"the value with its unit (for example \"{value} {_example_unit(unit)}\")")
             q = reg.Quantity(float(value), "")
         elif isinstance(value, str):
             q = reg.Quantity(value.strip())
@@ -67,19 +67,43 @@ def parse_quantity(value: Any, unit: str, *, name: str = "value") -> float:
             raise RecipeError(f"{name} = {value!r}: expected a quantity in {unit}")
         if q.dimensionless and not target.dimensionless:
             raise RecipeError(
-                f"{name} = {value!r} has no unit: expected a quantity in {unit}")
+                f"{name} = {value!r} has no unit: expected {_expected(unit)}; write the "
+                f"value with its unit (for example \"{value} {_example_unit(unit)}\")")
         return float(q.m_as(target))
     except RecipeError:
         raise
     except pint.DimensionalityError:
         raise RecipeError(
-            f"{name} = {value!r} has the wrong unit: expected a quantity convertible to "
-            f"{unit}") from None
+            f"{name} = {value!r} has the wrong unit{_dimension_of(value)}: expected "
+            f"{_expected(unit)}") from None
     except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
             TypeError, AttributeError, AssertionError) as err:
         raise RecipeError(
-            f"{name} = {value!r} is not a quantity twinline can read ({err}); expected a "
-            f"value with a unit convertible to {unit}") from None
+            f"{name} = {value!r} is not a quantity twinline can read ({err}); expected "
+            f"{_expected(unit)}") from None
+
+
+def _expected(unit: str) -> str:
+    """Text for the expected kind of value in an error message."""
+    if not unit or ureg().Unit(unit).dimensionless:
+        return "a plain number or a fraction such as \"96 %\" (dimensionless)"
+    return f"a quantity with a unit convertible to {unit}"
+
+
+def _example_unit(unit: str) -> str:
+    """A unit a person would write for a quantity stored in ``unit`` (for hints)."""
+    common = {"m": "um", "Pa": "MPa", "K": "degC", "s": "min", "m/s": "m/min",
+              "N/m": "kN/m", "kg/m^3": "g/cm^3", "kg/m^2": "mg/cm^2", "m^3/s": "mL/min"}
+    return common.get(unit, unit)
+
+
+def _dimension_of(value: Any) -> str:
+    """`` (a speed [length/time])``-style hint of what a wrongly-united value is."""
+    try:
+        dim = Q_(value["value"], value["unit"]) if isinstance(value, dict) else Q_(str(value))
+        return f" ({dim.dimensionality})"
+    except Exception:
+        return ""
 
 
 def to_unit(value_si: float, si_unit: str, unit: str) -> float:
