@@ -1,0 +1,150 @@
+"""Validate twinline's generator + analysis against the in-silico dataset of Duquesnoy et al. 2020.
+
+Usage::
+
+    python benchmarks/validate_insilico.py --data insilico_structures_train.csv \
+        [--psd am_particle_diameters_um.dat] [--subset holdout|calibration|all] \
+        [--limit N] [--replicates R] [--json] [--set cbd_reach=3e-6 ...]
+
+For each row (AM/CBD wt %, CBD internal porosity ``porous`` %, porosity ``porocal`` and thickness
+``z`` µm after calendering, box ``x`` × ``y`` µm, voxel ``res`` µm) twinline generates ``R``
+structures with the measured particle diameters, analyses them, and compares the replicate means
+with the dataset: mean absolute relative error of ``tliq``, ``tsol``, ``sigma`` and mean absolute
+error (percentage points) of ``CC/AM``, ``CC/CBD``, ``Active_Surface``.
+
+``porocal`` is the pore voxel fraction of the paper's images (its ``sigma`` = 1.119 porocal /
+tliq), so the generator is given the total porosity that yields that pore fraction with the
+row's CBD nanoporosity (:func:`twinline.structure.generate.total_porosity`).
+
+Rows are split by a fixed rule: calibration = calender gap index (Gap − 1)/10 even, hold-out =
+odd. The generator constants in ``twinline.structure.generate`` were fitted on calibration rows
+only. The data files are not part of twinline (licence CC BY-NC-SA 4.0); pass their paths.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+BASIS = {"porosity": "total"}
+KEYS = ("tliq", "tsol", "sigma", "CC/AM", "CC/CBD", "Active_Surface")
+
+
+def read_rows(path: Path) -> list[dict[str, float]]:
+    with open(path, newline="") as fh:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def select(rows, subset: str, limit: int | None):
+    def gap_index(r):
+        return int(round((r["Gap"] - 1.0) / 10.0))
+
+    if subset == "calibration":
+        rows = [r for r in rows if gap_index(r) % 2 == 0]
+    elif subset == "holdout":
+        rows = [r for r in rows if gap_index(r) % 2 == 1]
+    if limit and limit < len(rows):
+        idx = np.linspace(0, len(rows) - 1, limit).round().astype(int)
+        rows = [rows[i] for i in idx]
+    return rows
+
+
+def simulate_row(row, psd, replicates: int, seed: int, constants: dict) -> dict[str, float]:
+    from twinline.structure.analyse import analyse
+    from twinline.structure.generate import generate_electrode, total_porosity
+
+    h = row["res"] * 1e-6
+    w_am = row["AM"] / 100.0
+    en = row["porous"] / 100.0
+    rho_am, rho_cbd = 4750.0, 1838.0     # NMC111; C65:PVDF 1:1 (library values)
+    constants = dict(constants)
+    basis = constants.pop("porosity_basis", BASIS["porosity"])
+    if basis == "image":
+        eps = total_porosity(row["porocal"], w_am, am_density=rho_am, cbd_density=rho_cbd,
+                             cbd_nanoporosity=en)
+    else:
+        eps = row["porocal"]
+    out = {k: [] for k in KEYS}
+    for rep in range(replicates):
+        m = generate_electrode(porosity=eps, am_mass_fraction=w_am, thickness=row["z"] * 1e-6,
+                               voxel_size=h, box_xy=(row["x"] * 1e-6, row["y"] * 1e-6),
+                               am_density=rho_am, cbd_density=rho_cbd, cbd_nanoporosity=en,
+                               psd=psd, seed=seed + 1000 * rep, **constants)
+        a = analyse(m, pore_sizes=False, electrolyte_conductivity=1.119)
+        out["tliq"].append(a.tortuosity_factor_pore)
+        out["tsol"].append(a.tortuosity_factor_solid)
+        out["sigma"].append(1.119 * row["porocal"] / a.tortuosity_factor_pore)
+        out["CC/AM"].append(100 * a.cc_coverage_am)
+        out["CC/CBD"].append(100 * a.cc_coverage_cbd)
+        out["Active_Surface"].append(100 * a.active_surface_fraction)
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
+def metrics(rows, sims) -> dict[str, float]:
+    def col(name, src):
+        return np.array([s[name] for s in src])
+
+    res = {}
+    for key, name in (("tliq", "tliq_mare"), ("tsol", "tsol_mare"), ("sigma", "sigma_mare")):
+        ref = col(key, rows)
+        res[name] = float(np.mean(np.abs(col(key, sims) - ref) / ref))
+    for key, name in (("CC/AM", "cc_am_mae"), ("CC/CBD", "cc_cbd_mae"),
+                      ("Active_Surface", "active_surface_mae")):
+        res[name] = float(np.mean(np.abs(col(key, sims) - col(key, rows))))
+    for key in KEYS:   # signed bias, useful for calibration
+        res[f"bias_{key}"] = float(np.mean(col(key, sims) - col(key, rows)))
+    res["n_rows"] = len(rows)
+    return res
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, type=Path)
+    ap.add_argument("--psd", type=Path, default=None,
+                    help="measured AM diameters in µm (default: am_particle_diameters_um.dat "
+                         "beside --data, else the NMC111 log-normal)")
+    ap.add_argument("--subset", choices=("holdout", "calibration", "all"), default="holdout")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--replicates", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a generator constant (overlap, cc_embed, cbd_reach, ...)")
+    args = ap.parse_args(argv)
+    from twinline.structure.psd import read_diameters
+
+    psd_path = args.psd or args.data.with_name("am_particle_diameters_um.dat")
+    psd = read_diameters(psd_path) if psd_path.exists() else None
+    constants = {}
+    for s in args.set:
+        k, v = s.split("=", 1)
+        constants[k] = v if k == "porosity_basis" else float(v)
+    rows = select(read_rows(args.data), args.subset, args.limit)
+    t0 = time.perf_counter()
+    sims = [simulate_row(r, psd, args.replicates, args.seed, constants) for r in rows]
+    res = metrics(rows, sims)
+    res.update({"subset": args.subset, "replicates": args.replicates,
+                "wall_s": time.perf_counter() - t0, "constants": constants})
+    if args.json:
+        print(json.dumps(res, indent=2))
+    else:
+        print(f"{res['n_rows']} {args.subset} rows × {args.replicates} replicates "
+              f"in {res['wall_s']:.1f} s")
+        print(f"  tliq  MARE {100 * res['tliq_mare']:6.1f} %   (target <= 15 %)")
+        print(f"  tsol  MARE {100 * res['tsol_mare']:6.1f} %   (target <= 10 %)")
+        print(f"  sigma MARE {100 * res['sigma_mare']:6.1f} %   (target <= 15 %)")
+        print(f"  CC/AM  MAE {res['cc_am_mae']:6.2f} points (target <= 5)")
+        print(f"  CC/CBD MAE {res['cc_cbd_mae']:6.2f} points (target <= 5)")
+        print(f"  AS     MAE {res['active_surface_mae']:6.2f} points (target <= 5)")
+        print("  bias: " + ", ".join(f"{k} {res['bias_' + k]:+.3g}" for k in KEYS))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+r"""Analysis of a labelled electrode image: the structure parameters a line cannot measure.
+
+Input: a :class:`~twinline.structure.generate.Mesostructure` or a label array (0 pore, 1 AM,
+2 CBD; axis 0 through the thickness, CC below index 0) with its voxel size [m].
+
+Quantities (all through the thickness, axis 0):
+
+* phase fractions; ``porosity`` = pore voxel fraction (plus :math:`\varepsilon_n \phi_{CBD}` when a
+  CBD nanoporosity is given);
+* tortuosity factors :math:`\tau^2` of the pore phase (CBD dense by default, or porous with
+  relative diffusivity :math:`\varepsilon_n^{\beta}`, β = 1.5) and of the solid network AM ∪ CBD,
+  TauFactor's convention :math:`\tau^2 = \varepsilon D_0/D_{eff}` (:mod:`.transport`), and the
+  tortuosities :math:`\tau = \sqrt{\tau^2}`;
+* effective ionic conductivity by MacMullin, :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau^2`;
+* CC coverage by AM and by CBD: share of the voxels of the first layer (index 0) [-];
+* active surface: share of the AM surface (AM voxel faces towards a non-AM voxel) that faces
+  pore [-], and the AM–pore interface area per volume [m⁻¹];
+* specific surface area: solid–pore interface area per box volume [m⁻¹], face count × 2/3 (the
+  mean overestimate of an isotropic surface by voxel faces is 3/2, Cauchy–Crofton);
+* percolating fraction of each phase: share of its voxels in 6-connected clusters touching
+  both faces [-];
+* pore-size distribution by local thickness (diameter of the largest ball inside the pore
+  that covers the voxel, Hildebrand & Rüegsegger 1997), painted from the ridge of the
+  Euclidean distance map;
+* the Bruggeman exponent fitted to the pore result, :math:`D_{eff}/D_0 = \varepsilon^{\alpha}`,
+  i.e. :math:`\alpha = \ln(\varepsilon/\tau^2)/\ln\varepsilon`.
+
+References
+----------
+.. [1] M. Duquesnoy et al., J. Power Sources 480 (2020) 229103. doi:10.1016/j.jpowsour.2020.229103
+.. [2] T. Hildebrand, P. Rüegsegger, J. Microsc. 185 (1997) 67-75.
+       doi:10.1046/j.1365-2818.1997.1340694.x
+.. [3] B. Tjaden, S. J. Cooper, D. J. L. Brett, D. Kramer, P. R. Shearing, Curr. Opin. Chem.
+       Eng. 12 (2016) 44-51. doi:10.1016/j.coche.2016.02.006 (tortuosity definitions)
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twinline.spec.errors import StructureError
+
+CITATIONS: tuple[str, ...] = ("Duquesnoy2020", "Hildebrand1997", "Cooper2016")
+
+#: Keys of the JSON that ``twinline structure analyse --json`` prints (issue 4).
+JSON_KEYS: tuple[str, ...] = (
+    "porosity", "tortuosity_factor_pore", "tortuosity_factor_solid", "tortuosity_pore",
+    "tortuosity_solid", "sigma_eff_S_per_m", "cc_coverage_am", "cc_coverage_cbd",
+    "active_surface_fraction", "specific_surface_area_per_m", "percolating_fraction_pore",
+    "bruggeman_exponent")
+
+
+@dataclass(frozen=True)
+class StructureAnalysis:
+    """Structure parameters of one image (SI units; fractions in 0–1).
+
+    ``tortuosity_factor_*`` are τ² (``inf`` when the phase does not percolate),
+    ``tortuosity_*`` their square roots; ``sigma_eff_S_per_m`` [S m⁻¹];
+    ``specific_surface_area_per_m`` and ``am_pore_area_per_m`` [m⁻¹];
+    ``pore_diameter_*_m`` [m] (volume-weighted percentiles of the local thickness).
+    """
+
+    porosity: float
+    tortuosity_factor_pore: float
+    tortuosity_factor_solid: float
+    tortuosity_pore: float
+    tortuosity_solid: float
+    sigma_eff_S_per_m: float
+    cc_coverage_am: float
+    cc_coverage_cbd: float
+    active_surface_fraction: float
+    specific_surface_area_per_m: float
+    percolating_fraction_pore: float
+    bruggeman_exponent: float
+    am_fraction: float = float("nan")
+    cbd_fraction: float = float("nan")
+    am_pore_area_per_m: float = float("nan")
+    percolating_fraction_am: float = float("nan")
+    percolating_fraction_cbd: float = float("nan")
+    percolating_fraction_solid: float = float("nan")
+    pore_diameter_d10_m: float = float("nan")
+    pore_diameter_d50_m: float = float("nan")
+    pore_diameter_d90_m: float = float("nan")
+    pore_size_histogram: dict[str, list[float]] = field(default_factory=dict)
+    electrolyte_conductivity_S_per_m: float = 1.119
+    cbd_nanoporosity: float | None = None
+    voxel_size_m: float = float("nan")
+    shape: tuple[int, int, int] = (0, 0, 0)
+    solver: dict[str, Any] = field(default_factory=dict)
+    wall_s: float = float("nan")
+
+    def to_dict(self, *, json_safe: bool = True) -> dict[str, Any]:
+        """Plain dict; with ``json_safe`` an infinite or NaN value becomes ``None``."""
+        d = asdict(self)
+        d["shape"] = list(self.shape)
+        if json_safe:
+            d = _json_safe(d)
+        return d
+
+
+def _json_safe(v):
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def check_labels(labels) -> np.ndarray:
+    """Return ``labels`` as a uint8 array after checking it is a 3D 0/1/2 label image.
+
+    Raises
+    ------
+    StructureError
+        If it is not 3D, not integer-valued, or has labels outside {0, 1, 2}.
+    """
+    a = np.asarray(labels)
+    if a.ndim != 3:
+        raise StructureError(f"expected a 3D label image, got {a.ndim} dimension(s), shape "
+                             f"{a.shape}")
+    if a.size == 0:
+        raise StructureError(f"the label image is empty (shape {a.shape})")
+    if a.dtype == bool:
+        raise StructureError("expected a label image with 0 pore / 1 AM / 2 CBD, got a boolean "
+                             "mask; convert it (e.g. mask.astype('uint8'))")
+    if not np.issubdtype(a.dtype, np.integer):
+        if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+            raise StructureError(f"not a label image: values must be the integers 0 (pore), 1 "
+                                 f"(AM), 2 (CBD); got {a.dtype} values such as "
+                                 f"{np.unique(a)[:5].tolist()}")
+    lo, hi = a.min(), a.max()
+    if lo < 0 or hi > 2:
+        vals = np.unique(a)
+        raise StructureError(f"not a label image: labels must be 0 (pore), 1 (AM), 2 (CBD); got "
+                             f"{vals.size} distinct values in [{lo}, {hi}] (e.g. "
+                             f"{vals[:6].tolist()})")
+    return a.astype(np.uint8, copy=False)
+
+
+def _face_counts(labels: np.ndarray) -> dict[tuple[int, int], int]:
+    """Number of internal voxel faces between each pair of labels (a <= b)."""
+    out: dict[tuple[int, int], int] = {}
+    for ax in range(3):
+        a = np.moveaxis(labels, ax, 0)
+        lo, hi = a[:-1], a[1:]
+        code = (np.minimum(lo, hi) * 3 + np.maximum(lo, hi)).ravel()
+        cnt = np.bincount(code, minlength=9)
+        for x in range(3):
+            for y in range(x, 3):
+                out[(x, y)] = out.get((x, y), 0) + int(cnt[x * 3 + y])
+    return out
+
+
+def local_thickness(mask: np.ndarray) -> np.ndarray:
+    """Local thickness (diameter, voxel units) of a phase; 0 outside it.
+
+    Balls centred on the ridge of the Euclidean distance map (voxels not smaller than any
+    6-neighbour), radius = distance to the nearest other voxel; every phase voxel takes the
+    largest diameter of the balls that cover it (Hildebrand & Rüegsegger 1997).
+    """
+    from scipy import ndimage
+
+    from twinline.structure import _anakernels as K
+
+    m = np.asarray(mask, dtype=bool)
+    if not m.any():
+        return np.zeros(m.shape, np.float32)
+    dt = ndimage.distance_transform_edt(m).astype(np.float32)
+    ridge = np.ones(m.shape, bool)
+    for ax in range(3):
+        for s in (1, -1):
+            ridge &= dt >= np.roll(dt, s, axis=ax)
+    ridge &= m
+    idx = np.flatnonzero(ridge)
+    vals = dt.ravel()[idx]
+    order = np.argsort(vals, kind="stable")
+    lt = np.where(m, 2.0 * dt, 0.0).astype(np.float32)
+    K.paint_balls(lt, m, idx[order], vals[order])
+    return lt
+
+
+def analyse(structure_or_labels, *, voxel_size: float | None = None,
+            electrolyte_conductivity: float = 1.119, cbd_nanoporosity: float | None = None,
+            cbd_bruggeman: float = 1.5, pore_sizes: bool = True, tol: float = 1e-5,
+            materials=None, electrolyte: str | None = None) -> StructureAnalysis:
+    """Analyse a labelled electrode image; see the module docstring for the definitions.
+
+    Parameters
+    ----------
+    structure_or_labels : Mesostructure or ndarray
+        The image (0 pore, 1 AM, 2 CBD; axis 0 through the thickness, CC at index 0).
+    voxel_size : float, optional
+        Voxel edge [m]; taken from the Mesostructure when omitted. Must be in (0, 100 µm].
+    electrolyte_conductivity : float
+        σ_bulk [S m⁻¹] (default 1.119 S/m, LP30 at 25 °C, as in Duquesnoy et al. 2020).
+    cbd_nanoporosity : float, optional
+        None: CBD is dense for ionic transport. A value in (0, 1): CBD conducts with
+        relative diffusivity ε_n^β (β = ``cbd_bruggeman``), and its nanopores count in the porosity.
+    pore_sizes : bool
+        Compute the local-thickness pore-size distribution.
+    tol : float
+        Relative residual of the transport solves.
+    materials, electrolyte : MaterialLibrary and name, optional
+        When given, σ_bulk is the electrolyte's ``conductivity`` from the library.
+
+    Returns
+    -------
+    StructureAnalysis
+
+    Raises
+    ------
+    StructureError
+        If the image is not a 0/1/2 label image, the voxel size is missing or implausible,
+        or the pore or AM phase is empty.
+    """
+    from twinline.structure.transport import percolating_mask, solve_conductivity
+
+    t0 = time.perf_counter()
+    labels = getattr(structure_or_labels, "labels", structure_or_labels)
+    if voxel_size is None:
+        voxel_size = getattr(structure_or_labels, "voxel_size", None)
+    if voxel_size is None:
+        raise StructureError("voxel_size is required for a bare label array (in metres, e.g. "
+                             "5e-7 for 0.5 µm)")
+    h = float(voxel_size)
+    if not math.isfinite(h) or h <= 0 or h > 1e-4:
+        raise StructureError(f"voxel_size = {h:g} m is outside (0, 1e-4] m; give it in metres "
+                             "(0.5 µm = 5e-7 m)")
+    if materials is not None and electrolyte is not None:
+        electrolyte_conductivity = float(materials.require(
+            electrolyte, "electrolyte", parameter="electrolyte")["conductivity"])
+    if not electrolyte_conductivity > 0:
+        raise StructureError(f"electrolyte_conductivity = {electrolyte_conductivity:g} S/m "
+                             "must be > 0")
+    if cbd_nanoporosity is not None and not 0.0 <= cbd_nanoporosity < 1.0:
+        raise StructureError(f"cbd_nanoporosity = {cbd_nanoporosity:g} [-] is outside [0, 1)")
+    lab = check_labels(labels)
+    n = lab.size
+    counts = np.bincount(lab.ravel(), minlength=3)
+    f_pore, f_am, f_cbd = (float(c) / n for c in counts[:3])
+    if counts[0] == 0:
+        raise StructureError("the pore phase (label 0) is empty: no ionic transport to analyse")
+    if counts[1] == 0:
+        raise StructureError("the active-material phase (label 1) is empty: not an electrode "
+                             "image (labels must be 0 pore, 1 AM, 2 CBD)")
+    # pore transport (CBD dense or porous)
+    if cbd_nanoporosity:
+        cond = np.zeros(lab.shape, np.float32)
+        cond[lab == 0] = 1.0
+        cond[lab == 2] = cbd_nanoporosity ** cbd_bruggeman
+        pore_res = solve_conductivity(cond, tol=tol)
+        eps = f_pore + cbd_nanoporosity * f_cbd
+        del cond
+    else:
+        pore_res = solve_conductivity((lab == 0).view(np.uint8), tol=tol)
+        eps = f_pore
+    solid_res = solve_conductivity((lab != 0).view(np.uint8), tol=tol)
+    d_rel = pore_res.d_eff_rel
+    tau_p = eps / d_rel if d_rel > 0 else float("inf")
+    sigma = electrolyte_conductivity * d_rel
+    brug = math.log(d_rel) / math.log(eps) if 0 < d_rel and 0 < eps < 1 else float("nan")
+    # CC coverage
+    first = lab[0]
+    cc_am = float(np.mean(first == 1))
+    cc_cbd = float(np.mean(first == 2))
+    # surfaces
+    faces = _face_counts(lab)
+    am_pore = faces[(0, 1)]
+    am_exposed = faces[(0, 1)] + faces[(1, 2)]
+    active = am_pore / am_exposed if am_exposed else float("nan")
+    vol = n * h ** 3
+    ssa = (faces[(0, 1)] + faces[(0, 2)]) * h * h * (2.0 / 3.0) / vol
+    am_pore_area = am_pore * h * h * (2.0 / 3.0) / vol
+    # percolation
+    perc = {}
+    for name, mask in (("am", lab == 1), ("cbd", lab == 2)):
+        c = int(mask.sum())
+        perc[name] = float(percolating_mask(mask).sum()) / c if c else 0.0
+    perc["solid"] = solid_res.percolating_fraction
+    perc_pore = pore_res.percolating_fraction if not cbd_nanoporosity else \
+        float(percolating_mask(lab == 0).sum()) / counts[0]
+    # pore sizes
+    psd_hist: dict[str, list[float]] = {}
+    d10 = d50 = d90 = float("nan")
+    if pore_sizes:
+        lt = local_thickness(lab == 0)
+        v = lt[lab == 0].astype(np.float64) * h
+        d10, d50, d90 = (float(x) for x in np.percentile(v, [10, 50, 90]))
+        edges = np.linspace(0.0, float(v.max()) + h, 21)
+        hist, _ = np.histogram(v, bins=edges)
+        psd_hist = {"diameter_edges_m": edges.tolist(),
+                    "volume_fraction": (hist / v.size).tolist()}
+    solver = {"pore": {"iterations": pore_res.iterations, "residual": pore_res.residual,
+                       "converged": pore_res.converged, "wall_s": pore_res.wall_s,
+                       "percolates": pore_res.percolates},
+              "solid": {"iterations": solid_res.iterations, "residual": solid_res.residual,
+                        "converged": solid_res.converged, "wall_s": solid_res.wall_s,
+                        "percolates": solid_res.percolates}}
+    return StructureAnalysis(
+        porosity=eps, tortuosity_factor_pore=float(tau_p),
+        tortuosity_factor_solid=float(solid_res.tau),
+        tortuosity_pore=float(math.sqrt(tau_p)), tortuosity_solid=float(math.sqrt(solid_res.tau)),
+        sigma_eff_S_per_m=float(sigma), cc_coverage_am=cc_am, cc_coverage_cbd=cc_cbd,
+        active_surface_fraction=float(active), specific_surface_area_per_m=float(ssa),
+        percolating_fraction_pore=float(perc_pore), bruggeman_exponent=float(brug),
+        am_fraction=f_am, cbd_fraction=f_cbd, am_pore_area_per_m=float(am_pore_area),
+        percolating_fraction_am=perc["am"], percolating_fraction_cbd=perc["cbd"],
+        percolating_fraction_solid=perc["solid"], pore_diameter_d10_m=d10,
+        pore_diameter_d50_m=d50, pore_diameter_d90_m=d90, pore_size_histogram=psd_hist,
+        electrolyte_conductivity_S_per_m=float(electrolyte_conductivity),
+        cbd_nanoporosity=cbd_nanoporosity, voxel_size_m=h,
+        shape=tuple(int(s) for s in lab.shape), solver=solver,
+        wall_s=time.perf_counter() - t0)

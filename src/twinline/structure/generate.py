@@ -1,0 +1,428 @@
+r"""Stochastic 3D electrode mesostructures: active-material spheres, carbon-binder domain, pores.
+
+The generator turns the numbers of a (calendered) coating into a labelled voxel image:
+``0`` pore, ``1`` active material (AM), ``2`` carbon-binder domain (CBD); axis 0 runs through
+the thickness with the current collector (CC) below index 0; axes 1 and 2 are periodic.
+
+**Phase volumes.** From the porosity :math:`\varepsilon` (total, CBD nanopores included), the AM
+mass fraction :math:`w_{AM}` and the skeletal densities,
+
+.. math::
+
+    a = \frac{w_{AM}/\rho_{AM}}{w_{AM}/\rho_{AM} + w_{CBD}/\rho_{CBD}},\quad
+    \phi_{AM} = a(1-\varepsilon),\quad
+    \phi_{CBD} = \frac{(1-a)(1-\varepsilon)}{1-\varepsilon_{n}},\quad
+    \phi_{pore} = 1 - \phi_{AM} - \phi_{CBD}
+
+with :math:`\varepsilon_n` the CBD nanoporosity (a CBD voxel is solid binder+carbon and its
+nanopores; the image's pore phase holds only the resolved pores).
+
+**AM.** Spheres drawn from the particle size distribution (measured list or log-normal), packed
+largest first by random sequential addition with a tolerated overlap (contacts flatten under
+calendering) until the AM voxel count reaches :math:`\phi_{AM}` (within one small particle).
+Particles may sink into the CC by a fraction of their radius, as calendered particles do into
+the aluminium foil.
+
+**CBD.** Placed where it sits in real electrodes: each non-AM voxel gets a score, a sum of
+compact kernels of the distance to every particle surface and to the CC (:func:`_genkernels.cbd_score`);
+necks between particles score about twice a free surface. The voxels of highest score are filled
+until :math:`\phi_{CBD}` is reached exactly (a small random term breaks ties).
+
+**Calendering.** As in [1]_: x and y stay fixed and the solid volume is conserved, so the box
+height follows :math:`z = z_0 (1-\varepsilon_0)/(1-\varepsilon)` (:func:`calendered_height`).
+
+The calibrated constants (:data:`OVERLAP`, :data:`CC_EMBED`, :data:`CBD_REACH`,
+:data:`CC_WEIGHT`, :data:`CC_REACH`) were fitted to half of the 440-point in-silico dataset of
+Duquesnoy et al. [1]_ (rows with an even calender gap index; see
+``benchmarks/validate_insilico.py``).
+
+References
+----------
+.. [1] M. Duquesnoy, T. Lombardo, M. Chouchane, E. N. Primo, A. A. Franco, "Data-driven
+       assessment of electrode calendering process by combining experimental results, in silico
+       mesostructures generation and machine learning", J. Power Sources 480 (2020) 229103.
+       doi:10.1016/j.jpowsour.2020.229103
+.. [2] M. Chouchane, A. Rucci, T. Lombardo, A. C. Ngandjong, A. A. Franco, "Lithium ion
+       battery electrodes predicted from manufacturing simulations: assessing the impact of the
+       carbon-binder spatial location on the electrochemical performance", J. Power Sources 444
+       (2019) 227285. doi:10.1016/j.jpowsour.2019.227285
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twinline.spec.errors import StructureError
+from twinline.structure.psd import ParticleSizeDistribution, lognormal, measured
+
+CITATIONS: tuple[str, ...] = ("Duquesnoy2020", "Chouchane2019")
+
+LABELS: dict[int, str] = {0: "pore", 1: "active_material", 2: "carbon_binder_domain"}
+
+#: Overlap tolerated between AM spheres, as a fraction of the sum of radii [-].
+#: Calibrated on Duquesnoy et al. 2020 (J. Power Sources 480, 229103), insilico dataset.
+OVERLAP = 0.2
+#: How far particles sink into the current collector, fraction of their radius [-] (calibrated).
+CC_EMBED = 0.35
+#: Reach of the CBD kernel beyond a particle surface [m] (calibrated).
+CBD_REACH = 1.5e-6
+#: Weight of the current collector in the CBD score relative to one particle [-] (calibrated).
+CC_WEIGHT = 0.8
+#: Reach of the CC term of the CBD score [m] (calibrated).
+CC_REACH = 1.5e-6
+#: Amplitude of the tie-breaking random term of the CBD score [-] (calibrated).
+CBD_NOISE = 0.05
+#: Correlation length of that random term [m] (patchy CBD clusters; calibrated).
+CBD_NOISE_LENGTH = 1.0e-6
+#: Default CBD nanoporosity [-]: 0.4–0.6 is typical of C65/PVDF domains imaged by FIB-SEM;
+#: the in-silico dataset of Duquesnoy et al. 2020 spans 0.40–0.50.
+DEFAULT_CBD_NANOPOROSITY = 0.45
+
+_NMC111_DENSITY = 4750.0    # fallback only when no composition is given (library: NMC111)
+_CBD_DENSITY = 1838.0       # C65:PVDF 1:1 by mass (1.9 and 1.78 g/cm³, library values)
+
+
+@dataclass(frozen=True)
+class Mesostructure:
+    """A labelled 3D electrode image.
+
+    Attributes
+    ----------
+    labels : ndarray of uint8, shape (nz, ny, nx)
+        0 pore, 1 AM, 2 CBD; axis 0 through the thickness, CC below index 0.
+    voxel_size : float
+        Edge of a cubic voxel [m].
+    metadata : dict
+        Targets, achieved fractions, generator constants, seed, timing.
+    """
+
+    labels: np.ndarray = field(repr=False)
+    voxel_size: float
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(n) for n in self.labels.shape)
+
+    @property
+    def size(self) -> tuple[float, float, float]:
+        """Box edges [m] (thickness, y, x)."""
+        return tuple(n * self.voxel_size for n in self.shape)
+
+    def phase_fractions(self) -> dict[str, float]:
+        """Voxel fractions of pore, AM and CBD [-]."""
+        counts = np.bincount(self.labels.ravel(), minlength=3)[:3] / self.labels.size
+        return {"pore": float(counts[0]), "active_material": float(counts[1]),
+                "carbon_binder_domain": float(counts[2])}
+
+
+def volume_fractions(porosity, am_mass_fraction, *, am_density: float, cbd_density: float,
+                     cbd_nanoporosity: float = 0.0) -> tuple[float, float, float]:
+    """Voxel fractions (pore, AM, CBD) of an image for a coating; see the module docstring.
+
+    Parameters
+    ----------
+    porosity : float
+        Total porosity ε of the coating [-], CBD nanopores included, in (0, 1).
+    am_mass_fraction : float
+        :math:`w_{AM}` [-] in (0, 1]; the rest of the solid is CBD.
+    am_density, cbd_density : float
+        Skeletal densities [kg m⁻³].
+    cbd_nanoporosity : float
+        :math:`\\varepsilon_n` [-] in [0, 1).
+
+    Raises
+    ------
+    StructureError
+        If an input is out of range or the CBD would not fit in the pore space.
+
+    Examples
+    --------
+    >>> [round(v, 4) for v in volume_fractions(0.35, 0.96, am_density=4750.0,
+    ...                                        cbd_density=1838.0)]
+    [0.35, 0.5599, 0.0901]
+    """
+    eps = float(porosity)
+    w = float(am_mass_fraction)
+    en = float(cbd_nanoporosity)
+    if not 0.0 < eps < 1.0:
+        raise StructureError(f"porosity = {eps:g} [-] is outside (0, 1)")
+    if not 0.0 < w <= 1.0:
+        raise StructureError(f"am_mass_fraction = {w:g} [-] is outside (0, 1]")
+    if not 0.0 <= en < 1.0:
+        raise StructureError(f"cbd_nanoporosity = {en:g} [-] is outside [0, 1)")
+    if am_density <= 0 or cbd_density <= 0:
+        raise StructureError(f"densities must be > 0 kg/m^3, got AM {am_density:g}, "
+                             f"CBD {cbd_density:g}")
+    v_am = w / am_density
+    v_cbd = (1.0 - w) / cbd_density
+    a = v_am / (v_am + v_cbd)
+    phi_am = a * (1.0 - eps)
+    phi_cbd = (1.0 - a) * (1.0 - eps) / (1.0 - en)
+    phi_pore = 1.0 - phi_am - phi_cbd
+    if phi_pore <= 0.0:
+        raise StructureError(
+            f"the CBD with nanoporosity {en:g} does not fit: porosity {eps:g} leaves "
+            f"{1 - phi_am:.3f} of the volume for CBD volume {phi_cbd:.3f}; lower "
+            "cbd_nanoporosity or raise porosity")
+    return phi_pore, phi_am, phi_cbd
+
+
+def total_porosity(image_porosity: float, am_mass_fraction: float, *, am_density: float,
+                   cbd_density: float, cbd_nanoporosity: float) -> float:
+    """Inverse of :func:`volume_fractions`: total porosity from the image's pore fraction [-].
+
+    .. math:: 1-\\varepsilon = \\frac{1-\\phi_{pore}}{a + (1-a)/(1-\\varepsilon_n)}
+    """
+    v_am = am_mass_fraction / am_density
+    v_cbd = (1.0 - am_mass_fraction) / cbd_density
+    a = v_am / (v_am + v_cbd)
+    solid = (1.0 - image_porosity) / (a + (1.0 - a) / (1.0 - cbd_nanoporosity))
+    return 1.0 - solid
+
+
+def calendered_height(height_before: float, porosity_before: float, porosity: float) -> float:
+    """Box height after calendering at conserved solid volume and fixed x, y [m].
+
+    .. math:: z = z_0 \\frac{1-\\varepsilon_0}{1-\\varepsilon}
+
+    Examples
+    --------
+    >>> round(calendered_height(100e-6, 0.48, 0.402) * 1e6, 1)
+    87.0
+    """
+    if not (0 < porosity_before < 1 and 0 < porosity < 1):
+        raise StructureError(f"porosities must be in (0, 1), got {porosity_before:g} and "
+                             f"{porosity:g}")
+    return height_before * (1.0 - porosity_before) / (1.0 - porosity)
+
+
+def _as_psd(psd) -> ParticleSizeDistribution:
+    if psd is None:
+        return lognormal(2.4e-6, 4.0e-6, 8.6e-6)   # NMC111 of the library (ARTISTIC PSD)
+    if isinstance(psd, ParticleSizeDistribution):
+        return psd
+    return measured(psd)
+
+
+def _box(thickness: float, voxel_size: float, box_xy) -> tuple[int, int, int]:
+    if not np.isfinite(voxel_size) or voxel_size <= 0:
+        raise StructureError(f"voxel_size = {voxel_size:g} m must be > 0")
+    if voxel_size > 1e-4:
+        raise StructureError(f"voxel_size = {voxel_size:g} m is larger than 100 µm: was the "
+                             "unit wrong? give it in metres (e.g. 5e-7) or as '0.5 um'")
+    bxy = (box_xy, box_xy) if np.isscalar(box_xy) else tuple(box_xy)
+    if len(bxy) != 2 or min(bxy) <= 0 or thickness <= 0:
+        raise StructureError(f"box sizes must be > 0 m, got thickness {thickness:g} m and "
+                             f"box_xy {box_xy!r} m")
+    n = (int(round(thickness / voxel_size)), int(round(bxy[0] / voxel_size)),
+         int(round(bxy[1] / voxel_size)))
+    if min(n) < 4:
+        raise StructureError(f"the box is only {n} voxels; need at least 4 along each axis "
+                             f"(thickness {thickness:g} m, box {bxy} m, voxel {voxel_size:g} m)")
+    if np.prod(n, dtype=float) > 2.2e9:
+        raise StructureError(f"the box would have {np.prod(n, dtype=float):.3g} voxels "
+                             "(limit 2.2e9); use a coarser voxel_size or a smaller box")
+    return n
+
+
+def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: float,
+                       voxel_size: float, box_xy=50e-6, composition=None,
+                       am_density: float | None = None, cbd_density: float | None = None,
+                       cbd_nanoporosity: float = DEFAULT_CBD_NANOPOROSITY, psd=None,
+                       seed: int = 0, overlap: float = OVERLAP, cc_embed: float = CC_EMBED,
+                       cbd_reach: float = CBD_REACH, cc_weight: float = CC_WEIGHT,
+                       cc_reach: float = CC_REACH, cbd_noise: float = CBD_NOISE,
+                       cbd_noise_length: float = CBD_NOISE_LENGTH) -> Mesostructure:
+    """Generate a labelled 3D electrode image (see the module docstring for the model).
+
+    Parameters
+    ----------
+    porosity : float
+        Total porosity of the coating [-] (CBD nanopores included), in (0, 1).
+    am_mass_fraction : float
+        Active material share of the dry solid mass [-].
+    thickness : float
+        Coating thickness = box height along axis 0 [m].
+    voxel_size : float
+        Cubic voxel edge [m] (e.g. 0.5e-6).
+    box_xy : float or (float, float)
+        In-plane box edges [m] (default 50 µm).
+    composition : Composition, optional
+        Supplies the densities (AM; CBD = conductive additive + binder, mass-weighted harmonic
+        mean). Overridden by ``am_density``/``cbd_density`` [kg m⁻³] when given.
+    cbd_nanoporosity : float
+        Internal porosity of the CBD [-] in [0, 1).
+    psd : ParticleSizeDistribution or sequence of diameters [m], optional
+        AM particle sizes; default log-normal with d10/d50/d90 = 2.4/4.0/8.6 µm (NMC111).
+    seed : int
+        Seed of the random generator; the same seed gives the same image.
+    overlap, cc_embed, cbd_reach, cc_weight, cc_reach, cbd_noise
+        Generator constants (defaults calibrated, see module docstring).
+
+    Returns
+    -------
+    Mesostructure
+
+    Raises
+    ------
+    StructureError
+        For out-of-range inputs (message names the parameter, value, unit and range).
+
+    Examples
+    --------
+    >>> m = generate_electrode(porosity=0.35, am_mass_fraction=0.96, thickness=20e-6,
+    ...                        voxel_size=1e-6, box_xy=20e-6, seed=1)
+    >>> m.shape
+    (20, 20, 20)
+    """
+    from twinline.structure import _genkernels as G
+
+    t0 = time.perf_counter()
+    rho_am, rho_cbd = _densities(composition, am_density, cbd_density)
+    phi_pore, phi_am, phi_cbd = volume_fractions(
+        porosity, am_mass_fraction, am_density=rho_am, cbd_density=rho_cbd,
+        cbd_nanoporosity=cbd_nanoporosity)
+    n0, n1, n2 = _box(thickness, voxel_size, box_xy)
+    if not 0 <= overlap < 1 or not 0 <= cc_embed <= 1:
+        raise StructureError(f"overlap = {overlap:g} must be in [0, 1) and cc_embed = "
+                             f"{cc_embed:g} in [0, 1]")
+    if cbd_reach <= 0 or cc_reach < 0 or cc_weight < 0 or cbd_noise < 0:
+        raise StructureError("cbd_reach must be > 0 m; cc_reach, cc_weight, cbd_noise >= 0")
+    dist = _as_psd(psd)
+    d_max = min(n0 * voxel_size, n1 * voxel_size, n2 * voxel_size)
+    dist = dist.with_limits(max(dist.d_min, 1.5 * voxel_size), min(dist.d_max, d_max))
+    rng = np.random.default_rng(seed)
+    ntot = n0 * n1 * n2
+    target = int(round(phi_am * ntot))
+    labels = np.zeros((n0, n1, n2), np.uint8)
+    cen = np.zeros((0, 3))
+    rad = np.zeros(0)
+    count = 0
+    probe = dist.sample(4000, np.random.default_rng(seed + 7919))
+    mean_vol = float(np.mean(np.pi / 6.0 * probe ** 3)) / voxel_size ** 3
+    rounds = 0
+    while count < target:
+        missing = target - count
+        n_new = int(np.ceil(1.12 * missing / mean_vol)) + 4
+        radii = np.sort(dist.sample(n_new, rng))[::-1] / (2.0 * voxel_size)
+        if rounds > 0:   # top-up rounds: smaller spheres fill the gaps
+            radii = np.sort(np.minimum(radii, np.median(radii)))[::-1]
+        cen, rad, _, new = G.pack_spheres(np.ascontiguousarray(radii), n0, n1, n2, missing,
+                                          labels, overlap, cc_embed, 200,
+                                          int(rng.integers(2**31 - 1)), cen, rad)
+        count += new
+        rounds += 1
+        if rounds > 50:   # pragma: no cover - defensive
+            raise StructureError("could not pack the active material; check porosity and box")
+    # CBD: highest score first, ties broken at random
+    n_cbd = int(round(phi_cbd * ntot))
+    pore_idx = np.flatnonzero(labels.ravel() == 0)
+    if n_cbd > pore_idx.size:
+        raise StructureError(f"no room for the CBD: {n_cbd} voxels asked, {pore_idx.size} free")
+    if n_cbd > 0:
+        score = G.cbd_score(labels, cen, rad, cbd_reach / voxel_size, cc_weight,
+                            cc_reach / voxel_size).ravel()[pore_idx]
+        if cbd_noise > 0:
+            score = score + cbd_noise * _noise((n0, n1, n2), cbd_noise_length / voxel_size,
+                                               rng).ravel()[pore_idx]
+        pick = np.argpartition(-score, n_cbd - 1)[:n_cbd] if n_cbd < pore_idx.size \
+            else np.arange(pore_idx.size)
+        labels.ravel()[pore_idx[pick]] = 2
+    meta = {
+        "labels": {str(k): v for k, v in LABELS.items()},
+        "voxel_size_m": float(voxel_size),
+        "axis0": "through thickness, current collector below index 0",
+        "seed": int(seed),
+        "target": {"porosity_total": float(porosity), "am_mass_fraction": float(am_mass_fraction),
+                   "cbd_nanoporosity": float(cbd_nanoporosity), "pore": phi_pore,
+                   "active_material": phi_am, "carbon_binder_domain": phi_cbd,
+                   "thickness_m": float(thickness)},
+        "densities_kg_per_m3": {"active_material": rho_am, "cbd_solid": rho_cbd},
+        "psd": {"kind": dist.kind, "d10_d50_d90_m": list(dist.percentiles())},
+        "n_particles": int(rad.size),
+        "constants": {"overlap": overlap, "cc_embed": cc_embed, "cbd_reach_m": cbd_reach,
+                      "cc_weight": cc_weight, "cc_reach_m": cc_reach, "cbd_noise": cbd_noise,
+                      "cbd_noise_length_m": cbd_noise_length},
+        "generator": "twinline.structure.generate.generate_electrode",
+        "wall_s": time.perf_counter() - t0,
+    }
+    m = Mesostructure(labels=labels, voxel_size=float(voxel_size), metadata=meta)
+    meta["achieved"] = m.phase_fractions()
+    return m
+
+
+def _noise(shape, length_vox: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance random field with Gaussian correlation of ``length_vox`` voxels.
+
+    Periodic in axes 1, 2 (as the packing); white noise when the length is below 0.5 voxel.
+    """
+    from scipy import ndimage
+
+    w = rng.standard_normal(shape, dtype=np.float32)
+    if length_vox < 0.5:
+        return w
+    f = ndimage.gaussian_filter(w, length_vox, mode=("nearest", "wrap", "wrap"), truncate=2.5)
+    f /= max(float(f.std()), 1e-12)
+    return f
+
+
+def _densities(composition, am_density, cbd_density) -> tuple[float, float]:
+    rho_am = _NMC111_DENSITY
+    rho_cbd = _CBD_DENSITY
+    if composition is not None:
+        rho_am = float(composition.am_density)
+        wc, wb = float(composition.conductive_mass_fraction), float(composition.binder_mass_fraction)
+        if wc + wb > 0:
+            rho_cbd = (wc + wb) / (wc / float(composition.conductive_density)
+                                   + wb / float(composition.binder_density))
+    if am_density is not None:
+        rho_am = float(am_density)
+    if cbd_density is not None:
+        rho_cbd = float(cbd_density)
+    return rho_am, rho_cbd
+
+
+def from_calendered(electrode, *, voxel_size: float = 0.5e-6, box_xy=50e-6, seed: int = 0,
+                    psd=None, materials=None,
+                    cbd_nanoporosity: float = DEFAULT_CBD_NANOPOROSITY,
+                    height_before: float | None = None, **constants) -> Mesostructure:
+    """Generate the mesostructure of a :class:`~twinline.process.products.CalenderedElectrode`.
+
+    The image spans the calendered coating thickness (``electrode.thickness``), or, when
+    ``height_before`` [m] is given, a box of that height before calendering shrunk at conserved
+    solid volume (:func:`calendered_height`, as in Duquesnoy et al. 2020). The composition and
+    porosity come from the electrode; the PSD from ``psd`` or from the active material's
+    ``particle_d10/d50/d90`` in ``materials`` (a MaterialLibrary), else the NMC111 default.
+
+    Raises
+    ------
+    StructureError
+        If the electrode's porosity or thickness is out of range.
+    """
+    comp = electrode.composition
+    eps = float(electrode.porosity)
+    if height_before is not None:
+        thickness = calendered_height(height_before, float(electrode.porosity_before), eps)
+    else:
+        thickness = float(electrode.thickness)
+    if psd is None and materials is not None:
+        try:
+            from twinline.structure.psd import from_material
+
+            psd = from_material(materials[comp.active_material])
+        except (KeyError, TypeError):
+            psd = None
+    m = generate_electrode(porosity=eps, am_mass_fraction=float(comp.am_mass_fraction),
+                           thickness=thickness, voxel_size=voxel_size, box_xy=box_xy,
+                           composition=comp, cbd_nanoporosity=cbd_nanoporosity, psd=psd,
+                           seed=seed, **constants)
+    m.metadata["source"] = {"product": "CalenderedElectrode",
+                            "porosity_before": float(electrode.porosity_before),
+                            "thickness_before_m": float(electrode.thickness_before),
+                            "active_material": comp.active_material}
+    return m
