@@ -1,9 +1,149 @@
-"""Top-level `twinline` verbs of the run layer."""
+"""Top-level ``twinline`` verbs of the run layer: ``run`` and ``cite``."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's verbs to the main app."""
+    app.command("run")(run)
+    app.command("cite")(cite)
+
+
+def run(
+    recipe: Path = typer.Argument(..., help="recipe YAML file"),
+    out: Path = typer.Option(Path("out"), "--out", "-o", help="output folder"),
+    samples: int = typer.Option(0, "--samples", "-n", min=0,
+                                help="Monte Carlo samples of the machine tolerances"),
+    seed: int = typer.Option(0, "--seed", help="random seed (Monte Carlo, 3D structure)"),
+    structure: bool = typer.Option(False, "--structure",
+                                   help="generate and analyse a 3D cathode structure"),
+    cell: bool = typer.Option(False, "--cell", help="simulate the cell with PyBaMM"),
+    materials: list[Path] = typer.Option([], "--materials", "-m",
+                                         help="extra materials file(s) (YAML)"),
+    no_report: bool = typer.Option(False, "--no-report", help="write run.json only"),
+) -> None:
+    """Run the process chain on a recipe; write DIR/run.json and DIR/report.html.
+
+    Example: twinline run examples/nmc111_cathode.yaml --out out --samples 1000 --seed 1
+    """
+    from twinline.cli.common import console, err_console, handle_errors
+
+    with handle_errors():
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from twinline.chain import resolve_materials, run_chain
+        from twinline.materials import load_library
+        from twinline.spec.recipe import load_recipe
+
+        rec = load_recipe(recipe)
+        lib = resolve_materials(rec)
+        if materials:
+            lib = lib.merged(load_library(*materials))
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task("chain", total=1.0)
+
+            def progress(stage: str, frac: float) -> None:
+                bar.update(task, description=stage, completed=frac)
+
+            result = run_chain(rec, materials=lib, structure=structure, cell=cell, seed=seed,
+                               samples=samples, progress=progress)
+            out.mkdir(parents=True, exist_ok=True)
+            result.save(out / "run.json")
+            if not no_report:
+                from twinline.report.html import write_report
+
+                bar.update(task, description="report")
+                write_report(out / "report.html", result, rec, lib)
+        _summary(result, console)
+        console.print(f"wrote {out / 'run.json'}"
+                      + ("" if no_report else f" and {out / 'report.html'}"))
+
+
+def _summary(result, console) -> None:
+    from rich.table import Table
+
+    keys = ("coating.loading", "coating.areal_capacity", "drying.porosity",
+            "calendering.thickness", "calendering.porosity", "post_drying.residual_moisture")
+    table = Table(title=f"{result.recipe_name}: key outputs")
+    for col in ("parameter", "value", "std", "unit"):
+        table.add_column(col, justify="right" if col in ("value", "std") else "left")
+    for electrode in result.products:
+        for k in keys:
+            o = result.outputs.get(f"{electrode}.{k}")
+            if o is None:
+                continue
+            table.add_row(f"{electrode}.{k}", f"{o['value']:.4g}", f"{o['std']:.2g}",
+                          o["unit"] or "-")
+    console.print(table)
+    for w in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}", highlight=False, soft_wrap=True)
+
+
+def cite(
+    source: Path = typer.Argument(..., help="run.json or recipe YAML"),
+    keys_only: bool = typer.Option(False, "--keys", help="print the keys only"),
+) -> None:
+    """Print the BibTeX entries of the models a run (or a recipe) uses.
+
+    Example: twinline cite out/run.json > refs.bib
+    """
+    from twinline.cli.common import console, fail, handle_errors
+
+    with handle_errors():
+        keys = citation_keys(source)
+        entries = bibtex_entries()
+        missing = [k for k in keys if k not in entries]
+        if keys_only:
+            console.print("\n".join(keys), highlight=False)
+        else:
+            print("\n\n".join(entries[k] for k in keys if k in entries))
+        if missing:
+            raise fail(f"no BibTeX entry for {missing} in twinline/references.bib")
+
+
+def citation_keys(source: Path) -> list[str]:
+    """Citation keys of a ``run.json`` (its record) or a recipe (the models it selects)."""
+    from twinline.spec.errors import RecipeError
+
+    if source.suffix.lower() == ".json":
+        from twinline.chain import load_run
+
+        return list(load_run(source).citations)
+    if source.suffix.lower() not in (".yaml", ".yml"):
+        raise RecipeError(f"{source}: expected a run.json or a recipe .yaml file")
+    from twinline.chain import STEPS
+    from twinline.process.registry import get_model, model_citations
+    from twinline.spec.recipe import load_recipe
+
+    rec = load_recipe(source)
+    keys: list[str] = []
+    for electrode in rec.electrodes().values():
+        for step, _ in STEPS:
+            get_model(step, getattr(electrode, step).model)  # unknown model → RecipeError
+            for k in model_citations(step):
+                if k not in keys:
+                    keys.append(k)
+    return keys
+
+
+def bibtex_entries() -> dict[str, str]:
+    """``key → entry text`` of ``twinline/references.bib``."""
+    from importlib import resources
+
+    text = resources.files("twinline").joinpath("references.bib").read_text("utf-8")
+    entries: dict[str, str] = {}
+    for m in re.finditer(r"@\w+\s*\{\s*([^,\s]+)\s*,", text):
+        start, depth, i = m.start(), 0, m.end() - 1
+        open_at = text.index("{", m.start())
+        for i in range(open_at, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                break
+        entries.setdefault(m.group(1), text[start:i + 1])
+    return entries

@@ -1,0 +1,385 @@
+r"""Monte Carlo propagation of machine tolerances through the electrode chain, and a
+one-at-a-time local sensitivity table.
+
+**Tolerances.** Each machine parameter :math:`x_j` with a tolerance gets a normal
+distribution :math:`x_j \sim \mathcal N(x_{j,0}, \sigma_j^2)`, :math:`\sigma_j` one standard
+deviation:
+
+* from the recipe's ``tolerances`` mapping, keyed by recipe path
+  (``cathode.coating.gap: 5 um``; ``2 %`` means 2 % of the nominal value; temperatures such as
+  ``2 degC`` are differences); ``cathode.drying.temperature`` shifts every dryer zone
+  together, ``cathode.drying.zones.1.temperature`` one zone;
+* else, for the machine parameters (category MP) of the catalogue, the catalogue's
+  measurement resolution where it is a parsable quantity (``± 1 °C``, ``1 µm``), taken as
+  one standard deviation.
+
+**Propagation.** All samples are drawn at once from one seeded
+:class:`numpy.random.Generator` and passed as arrays through the *same* step functions as the
+deterministic chain (sections rebuilt with ``model_copy(update=...)``, no validation, since
+the step models broadcast). Sampled values are truncated to the parameter's admissible range
+(positive quantities stay positive, fractions in [0, 1]). For each output: mean, standard
+deviation and the 5/50/95 % percentiles. As :math:`\sigma \to 0` the mean converges to the
+deterministic value (tested).
+
+**Sensitivity.** One vectorised evaluation at :math:`x_0 \pm \sigma_j e_j` for every toleranced
+input gives central differences; the row of output :math:`y_i` and input :math:`x_j` holds
+
+.. math::
+    c_{ij} = \frac{y_i(x_0 + \sigma_j e_j) - y_i(x_0 - \sigma_j e_j)}{2},\qquad
+    s_{ij} = \frac{c_{ij}}{\sqrt{\sum_k c_{ik}^2}},
+
+:math:`c_{ij}` the output change for a one-sigma change of the input (in the output's unit),
+:math:`s_{ij}` its share (signed; :math:`\sum_j s_{ij}^2 = 1`), the first-order
+(linearised) variance decomposition (Saltelli et al. 2008, Ch. 1).
+
+References
+----------
+Saltelli, A. et al., Global Sensitivity Analysis: The Primer, Wiley (2008).
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from twinline.spec.errors import RecipeError
+
+#: Percentiles reported for every output [%].
+PERCENTILES: tuple[float, ...] = (5.0, 50.0, 95.0)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """One toleranced machine parameter (SI)."""
+
+    electrode: str
+    step: str
+    field: str
+    zone: int | None
+    nominal: float
+    sigma: float
+    unit: str
+    low: float
+    high: float
+    source: str  # "recipe" or "catalogue"
+
+    @property
+    def key(self) -> str:
+        z = f"zones.{self.zone}." if self.zone is not None else ""
+        return f"{self.electrode}.{self.step}.{z}{self.field}"
+
+
+# ----------------------------------------------------------------------------- field metadata
+def field_unit_and_range(section_cls: type, name: str) -> tuple[str, float, float] | None:
+    """SI unit and admissible range of a numeric recipe field, or None if not numeric."""
+    info = section_cls.model_fields.get(name)
+    if info is None:
+        return None
+    schema = _si_schema(info.annotation, info.metadata)
+    if schema is None:
+        return None
+    unit = schema.get("x-si-unit", "")
+    unit = "" if unit == "dimensionless" else unit
+    low, high = _parse_range(schema.get("x-range", ""))
+    return unit, low, high
+
+
+def _si_schema(annotation: Any, metadata: list[Any]) -> dict[str, Any] | None:
+    for m in metadata or ():
+        js = getattr(m, "json_schema", None)
+        if isinstance(js, dict) and "x-si-unit" in js:
+            return js
+    for arg in typing.get_args(annotation):
+        found = _si_schema(arg, list(getattr(arg, "__metadata__", ())))
+        if found is not None:
+            return found
+        if typing.get_args(arg):
+            found = _si_schema(arg, [])
+            if found is not None:
+                return found
+    meta = getattr(annotation, "__metadata__", None)
+    if meta:
+        return _si_schema(None, list(meta))
+    return None
+
+
+def _parse_range(text: str) -> tuple[float, float]:
+    m = re.match(r"\s*[\[(]\s*([-\w.+]+)\s*,\s*([-\w.+]+)\s*[\])]", text or "")
+    if not m:
+        return -np.inf, np.inf
+    return float(m.group(1)), float(m.group(2))
+
+
+def parse_sigma(text: Any, unit: str, nominal: float, *, name: str) -> float:
+    """One standard deviation in SI from ``'5 um'``, ``'2 %'`` (of nominal) or a number."""
+    from twinline.spec.units import parse_quantity
+
+    if isinstance(text, str) and text.strip().endswith("%") and unit != "":
+        try:
+            rel = float(text.strip()[:-1]) / 100.0
+        except ValueError:
+            raise RecipeError(f"tolerances.{name} = {text!r}: expected a quantity in "
+                              f"{unit or '(dimensionless)'} or a percentage") from None
+        return abs(rel * nominal)
+    if isinstance(text, str) and unit == "K":
+        text = re.sub(r"(°C|degC|celsius)\b|°C", "delta_degC", text)
+        text = re.sub(r"(°F|degF)\b", "delta_degF", text)
+    sigma = parse_quantity(text, unit, name=f"tolerances.{name}")
+    if not np.isfinite(sigma) or sigma < 0:
+        raise RecipeError(f"tolerances.{name} = {text!r}: a tolerance must be a finite "
+                          "value >= 0")
+    return abs(sigma)
+
+
+# ----------------------------------------------------------------------------- tolerances
+def resolve_tolerances(recipe, *, use_catalogue: bool = True) -> list[Tolerance]:
+    """The toleranced machine parameters of a recipe (recipe first, then catalogue)."""
+    electrodes = recipe.electrodes()
+    out: dict[str, Tolerance] = {}
+    for key, text in recipe.tolerances.items():
+        tol = _recipe_tolerance(recipe, electrodes, key, text)
+        out[tol.key] = tol
+    if use_catalogue:
+        for tol in _catalogue_tolerances(electrodes):
+            out.setdefault(tol.key, tol)
+    return list(out.values())
+
+
+def _recipe_tolerance(recipe, electrodes, key: str, text: Any) -> Tolerance:
+    parts = str(key).split(".")
+    if len(parts) < 3 or parts[0] not in electrodes:
+        raise RecipeError(
+            f"tolerances: key {key!r} must read ELECTRODE.STEP.PARAMETER with ELECTRODE in "
+            f"{sorted(electrodes)} (for example 'cathode.coating.gap')")
+    electrode, step = parts[0], parts[1]
+    from twinline.chain import STEPS
+
+    steps = [s for s, _ in STEPS]
+    if step not in steps:
+        raise RecipeError(f"tolerances: {key!r}: unknown step {step!r}; choose from {steps}")
+    section = getattr(electrodes[electrode], step)
+    zone: int | None = None
+    target, fname = section, parts[-1]
+    if step == "drying" and len(parts) == 5 and parts[2] == "zones":
+        try:
+            zone = int(parts[3])
+            target = section.zones[zone]
+        except (ValueError, IndexError):
+            raise RecipeError(f"tolerances: {key!r}: the dryer has zones 0..."
+                              f"{len(section.zones) - 1}") from None
+    elif step == "drying" and len(parts) == 3 and parts[2] in ("temperature", "air_velocity",
+                                                                 "length"):
+        target = section.zones[0]  # all zones shift together; nominal of zone 0 for '%'
+    elif len(parts) != 3:
+        raise RecipeError(f"tolerances: {key!r} must read ELECTRODE.STEP.PARAMETER")
+    meta = field_unit_and_range(type(target), fname)
+    nominal = getattr(target, fname, None)
+    if meta is None or nominal is None:
+        numeric = sorted(f for f in type(target).model_fields
+                         if field_unit_and_range(type(target), f) is not None
+                         and getattr(target, f, None) is not None)
+        raise RecipeError(f"tolerances: {key!r}: {step} has no numeric parameter {fname!r} "
+                          f"set in this recipe; choose from {numeric}")
+    unit, low, high = meta
+    sigma = parse_sigma(text, unit, float(nominal), name=key)
+    return Tolerance(electrode, step, fname, zone, float(nominal), sigma, unit, low, high,
+                     "recipe")
+
+
+def _catalogue_tolerances(electrodes) -> list[Tolerance]:
+    try:
+        from twinline.spec.catalogue import catalogue
+    except ImportError:
+        return []
+    cat = catalogue()
+    out = []
+    from twinline.chain import STEPS
+
+    for electrode, rec in electrodes.items():
+        for step, _ in STEPS:
+            section = getattr(rec, step)
+            for fname in type(section).model_fields:
+                meta = field_unit_and_range(type(section), fname)
+                nominal = getattr(section, fname, None)
+                if meta is None or nominal is None or isinstance(nominal, bool):
+                    continue
+                try:
+                    param = cat.get(f"{step}.{fname}")
+                except Exception:
+                    continue
+                if str(getattr(param, "category", "MP")).upper() != "MP":
+                    continue
+                sigma = _resolution_sigma(param, meta[0], float(nominal))
+                if sigma is None or sigma <= 0:
+                    continue
+                out.append(Tolerance(electrode, step, fname, None, float(nominal), sigma,
+                                     meta[0], meta[1], meta[2], "catalogue"))
+    return out
+
+
+def _resolution_sigma(param: Any, unit: str, nominal: float) -> float | None:
+    for attr in ("resolution_si", "resolution_value"):
+        v = getattr(param, attr, None)
+        if isinstance(v, int | float) and np.isfinite(v):
+            return float(v)
+    text = getattr(param, "resolution", None)
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = text.replace("±", "").replace("+/-", "").strip()
+    if not re.match(r"^[0-9.]+(e[-+]?[0-9]+)?\s*[^\s0-9].*$|^[0-9.]+$", text):
+        return None  # a bare unit ('mbar', 'min') or a range: no resolution to use
+    try:
+        return parse_sigma(text, unit, nominal, name=str(getattr(param, "id", "")))
+    except RecipeError:
+        return None
+
+
+# ----------------------------------------------------------------------------- sampling
+def sample_sections(electrode_recipe, tolerances: list[Tolerance], values: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """Sections of one electrode with the toleranced fields replaced by ``values[key]``."""
+    from twinline.chain import electrode_sections
+
+    secs = electrode_sections(electrode_recipe)
+    for tol in tolerances:
+        x = values[tol.key]
+        sec = secs[tol.step]
+        if tol.step == "drying" and tol.field in ("temperature", "air_velocity", "length"):
+            zones = list(sec.zones)
+            idx = range(len(zones)) if tol.zone is None else [tol.zone]
+            for i in idx:
+                z = zones[i]
+                shift = x - tol.nominal  # a common shift of every zone (or one zone)
+                zones[i] = z.model_copy(update={tol.field: np.asarray(
+                    getattr(z, tol.field), float) + shift})
+            secs["drying"] = sec.model_copy(update={"zones": zones})
+        else:
+            secs[tol.step] = sec.model_copy(update={tol.field: x})
+    return secs
+
+
+def draw(tolerances: list[Tolerance], samples: int, seed: int) -> dict[str, np.ndarray]:
+    """Normal samples of every toleranced parameter, truncated to its range."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((len(tolerances), samples))
+    return {t.key: _clip(t, t.nominal + t.sigma * z[i]) for i, t in enumerate(tolerances)}
+
+
+def _clip(t: Tolerance, x: np.ndarray) -> np.ndarray:
+    span = max(abs(t.nominal), t.sigma, 1e-300)
+    low = t.low + 1e-9 * span if np.isfinite(t.low) else -np.inf
+    high = t.high - 1e-9 * span if np.isfinite(t.high) else np.inf
+    return np.clip(x, low, high)
+
+
+def _electrode_outputs(name, electrode_recipe, composition, materials, tolerances, values,
+                       kappa) -> dict[str, np.ndarray]:
+    from twinline.chain import collect_outputs, evaluate_electrode, to_display
+
+    secs = sample_sections(electrode_recipe, tolerances, values)
+    prods = evaluate_electrode(name, electrode_recipe, composition, materials, sections=secs)
+    raw = collect_outputs(prods, secs, electrolyte_conductivity=kappa)
+    out = {}
+    for pid, (value, si_unit, _) in raw.items():
+        disp, _unit = to_display(pid, value, si_unit)
+        out[f"{name}.{pid}"] = np.asarray(disp, dtype=float)
+    return out
+
+
+def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int,
+                seed: int = 0, electrolyte_conductivity: float = 1.119,
+                tolerances: list[Tolerance] | None = None
+                ) -> tuple[dict[str, dict[str, float]], list[dict[str, Any]]]:
+    """Monte Carlo statistics of every output and the one-at-a-time sensitivity table.
+
+    Parameters
+    ----------
+    recipe : Recipe
+    materials : MaterialLibrary
+    compositions : dict
+        ``electrode → Composition`` (from the deterministic run).
+    samples : int
+        Number of samples N (> 0).
+    seed : int
+        Seed of the generator; the same seed gives the same numbers.
+    electrolyte_conductivity : float
+        [S m⁻¹], for the effective-conductivity estimate.
+    tolerances : list of Tolerance, optional
+        Default: :func:`resolve_tolerances`.
+
+    Returns
+    -------
+    stats : dict
+        ``"cathode.coating.loading"`` → ``{"mean", "std", "p5", "p50", "p95"}`` (display
+        unit).
+    sensitivity : list of dict
+        Rows ``{output, input, sigma, unit, contribution, normalised}``.
+    """
+    if samples <= 0:
+        raise RecipeError(f"samples = {samples} must be > 0 for Monte Carlo")
+    tols = resolve_tolerances(recipe) if tolerances is None else tolerances
+    stats: dict[str, dict[str, float]] = {}
+    rows: list[dict[str, Any]] = []
+    electrodes = recipe.electrodes()
+    for e_index, (name, rec) in enumerate(electrodes.items()):
+        mine = [t for t in tols if t.electrode == name]
+        if not mine:
+            continue
+        values = draw(mine, samples, seed + 1000003 * e_index)
+        out = _electrode_outputs(name, rec, compositions[name], materials, mine, values,
+                                 electrolyte_conductivity)
+        for key, arr in out.items():
+            a = np.broadcast_to(arr, (samples,)) if arr.ndim == 0 else arr
+            pct = np.percentile(a, PERCENTILES)
+            stats[key] = {"mean": float(np.mean(a)), "std": float(np.std(a, ddof=1))
+                          if samples > 1 else 0.0,
+                          **{f"p{p:g}": float(v) for p, v in zip(PERCENTILES, pct,
+                                                                  strict=True)}}
+        rows.extend(_sensitivity(name, rec, compositions[name], materials, mine,
+                                 electrolyte_conductivity))
+    return stats, rows
+
+
+def _sensitivity(name, rec, composition, materials, tols, kappa) -> list[dict[str, Any]]:
+    k = len(tols)
+    values = {}
+    for j, t in enumerate(tols):
+        x = np.full(2 * k, t.nominal)
+        x[2 * j] = t.nominal + t.sigma
+        x[2 * j + 1] = t.nominal - t.sigma
+        values[t.key] = _clip(t, x)
+    out = _electrode_outputs(name, rec, composition, materials, tols, values, kappa)
+    from twinline.chain import display_unit
+
+    rows = []
+    for key, arr in out.items():
+        a = np.broadcast_to(arr, (2 * k,)) if arr.ndim == 0 else arr
+        c = (a[0::2] - a[1::2]) / 2.0
+        norm = float(np.sqrt(np.sum(c ** 2)))
+        pid = key.split(".", 1)[1]
+        unit = _unit_of(pid, display_unit)
+        for j, t in enumerate(tols):
+            rows.append({"output": key, "input": t.key, "sigma": t.sigma,
+                         "sigma_unit": t.unit, "unit": unit, "contribution": float(c[j]),
+                         "normalised": float(c[j] / norm) if norm > 0 else 0.0})
+    return rows
+
+
+def _unit_of(pid: str, display_unit) -> str:
+    from twinline.chain import OUTPUTS, STRUCTURE_OUTPUTS
+
+    for p, si, _ in (*OUTPUTS, *STRUCTURE_OUTPUTS):
+        if p == pid:
+            return display_unit(pid, si)[0]
+    return ""
+
+
+def sensitivity_table(rows: list[dict[str, Any]], *, min_share: float = 0.0
+                      ) -> list[dict[str, Any]]:
+    """Rows sorted by output, largest share first, dropping shares below ``min_share``."""
+    keep = [r for r in rows if abs(r["normalised"]) >= min_share and r["contribution"] != 0]
+    return sorted(keep, key=lambda r: (r["output"], -abs(r["normalised"])))

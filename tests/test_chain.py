@@ -1,0 +1,150 @@
+"""The process chain: conservation through the steps, outputs keyed by catalogue id, Run."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from chain_recipes import recipe
+from twinline.chain import Run, load_run, run_chain, structure_estimates
+from twinline.process.products import CalenderedElectrode, Slurry
+from twinline.process.slitting import SlitElectrode
+from twinline.spec.catalogue import catalogue
+from twinline.spec.errors import ProcessError, RecipeError
+from twinline.spec.units import to_unit
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_chain(recipe())
+
+
+def test_products_of_both_electrodes_in_order(run):
+    for electrode in ("cathode", "anode"):
+        assert list(run.products[electrode]) == ["slurry", "wet_film", "dry", "calendered",
+                                                 "slit", "finished"]
+        assert isinstance(run.products[electrode]["slurry"], Slurry)
+        assert isinstance(run.products[electrode]["slit"], SlitElectrode)
+    assert run.models["anode.calendering"] == "heckel"
+
+
+@pytest.mark.parametrize("electrode", ["cathode", "anode"])
+def test_dry_mass_is_conserved_from_wet_film_to_finished_electrode(run, electrode):
+    p = run.products[electrode]
+    m = p["wet_film"].areal_loading
+    assert p["dry"].areal_loading == pytest.approx(m, rel=1e-12)
+    assert p["calendered"].areal_loading == pytest.approx(m, rel=1e-12)
+    assert p["finished"].electrode.areal_loading == pytest.approx(m, rel=1e-12)
+    # solvent: what is evaporated plus what is left is what was coated
+    dry = p["dry"]
+    assert dry.solvent_evaporated + dry.residual_solvent == pytest.approx(
+        p["wet_film"].solvent_loading, rel=1e-9)
+
+
+@pytest.mark.parametrize("electrode", ["cathode", "anode"])
+def test_solid_volume_is_conserved_by_calendering(run, electrode):
+    p = run.products[electrode]
+    assert p["calendered"].solid_volume_per_area == pytest.approx(
+        p["dry"].solid_volume_per_area, rel=1e-9)
+    # and it equals the dry mass over the skeletal density of the solid mix
+    comp = p["dry"].composition
+    assert p["dry"].solid_volume_per_area == pytest.approx(
+        p["dry"].areal_loading / comp.solid_density, rel=1e-6)
+
+
+@pytest.mark.parametrize("electrode", ["cathode", "anode"])
+def test_areal_loading_is_wet_thickness_times_density_times_solid_content(run, electrode):
+    w = run.products[electrode]["wet_film"]
+    assert w.areal_loading == pytest.approx(
+        w.wet_thickness * w.slurry.density * w.slurry.solid_mass_fraction, rel=1e-12)
+    out = run.outputs
+    expected = to_unit(w.areal_loading, "kg/m^2", out[f"{electrode}.coating.loading"]["unit"])
+    assert out[f"{electrode}.coating.loading"]["value"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_every_output_id_is_in_the_catalogue_with_its_display_unit(run):
+    cat = catalogue()
+    assert len(run.outputs) >= 2 * 38
+    for key, entry in run.outputs.items():
+        electrode, pid = key.split(".", 1)
+        assert electrode in ("cathode", "anode")
+        param = cat.get(pid)  # SpecError if unknown
+        assert set(entry) >= {"value", "unit", "std"}
+        if param.unit and entry["unit"] != param.unit:
+            # only where the catalogue's unit cannot express the SI value
+            with pytest.raises(Exception):  # noqa: B017
+                to_unit(1.0, entry["unit"], param.unit)
+
+
+def test_plausible_calendered_cathode(run):
+    out = run.outputs
+    assert 0.15 < out["cathode.calendering.porosity"]["value"] < 0.45
+    thick = to_unit(out["cathode.calendering.thickness"]["value"],
+                    out["cathode.calendering.thickness"]["unit"], "um")
+    assert 20 < thick < 200
+    assert out["cathode.calendering.porosity"]["value"] < out["cathode.drying.porosity"][
+        "value"]
+
+
+def test_structure_estimates_are_bruggeman_and_delesse():
+    cal = CalenderedElectrode(
+        composition=None, thickness=60e-6, porosity=0.36, thickness_before=80e-6,
+        porosity_before=0.5, line_load=1e5, pressure=6e7, areal_loading=0.2,
+        am_loading=0.19, areal_capacity=1e5, am_volume_fraction=0.55,
+        cbd_volume_fraction=0.09, particle_radius=2.5e-6)
+    est = structure_estimates(cal, 1.0)
+    assert est["tortuosity_factor_pore"] == pytest.approx(0.36 ** -0.5)
+    assert est["effective_ionic_conductivity"] == pytest.approx(0.36 ** 1.5)
+    assert est["active_surface"] == pytest.approx(3 * 0.55 / 2.5e-6)
+    assert est["cc_coverage_am"] + est["cc_coverage_cbd"] == pytest.approx(0.64)
+
+
+def test_run_round_trips_through_json_and_pickle(run, tmp_path):
+    text = run.to_json()
+    json.loads(text)  # strict JSON (no NaN)
+    back = Run.from_json(text)
+    assert back.outputs == run.outputs
+    assert back.products["anode"]["calendered"] == run.products["anode"]["calendered"]
+    assert back.products["cathode"]["finished"].to_dict() == run.products["cathode"][
+        "finished"].to_dict()
+    assert pickle.loads(pickle.dumps(run)).outputs == run.outputs
+    run.save(tmp_path / "run.json")
+    assert load_run(tmp_path / "run.json").citations == run.citations
+
+
+def test_run_records_inputs_versions_timings_citations(run):
+    assert run.inputs["cathode"]["coating"]["method"] == "comma"
+    assert {"numpy", "scipy", "twinline", "python"} <= set(run.versions)
+    assert run.timings["total"] > 0 and run.timings["cathode.drying"] > 0
+    assert {"Meyer2017", "Huttner2020", "Zanotto2022"} <= set(run.citations)
+
+
+def test_flags_name_electrode_and_step(run):
+    # CMC-SBR anode keeps more water than the 300 ppm default target
+    assert any(w.startswith("anode.post_drying: residual moisture") for w in run.warnings)
+    assert not any(w.startswith("cathode.post_drying") for w in run.warnings)
+
+
+def test_validity_warnings_are_collected_not_raised():
+    r = run_chain(recipe(cathode__slitting__speed="4 m/s"))
+    assert any("cathode.slitting: speed (rotary_knife) = 240 m/min" in w for w in r.warnings)
+
+
+def test_impossible_result_raises_a_process_error_naming_electrode_and_step():
+    with pytest.raises(ProcessError, match=r"^cathode: slitting: width"):
+        run_chain(recipe(cathode__slitting__width="0.5 m"))
+
+
+def test_unknown_model_name_is_a_recipe_error_with_a_suggestion():
+    with pytest.raises(RecipeError, match="did you mean 'heckel'"):
+        run_chain(recipe(cathode__calendering__model="heckle"))
+
+
+def test_deterministic_values_do_not_change_with_samples():
+    base = run_chain(recipe())
+    mc = run_chain(recipe(), samples=50, seed=3)
+    for key in ("cathode.coating.loading", "anode.calendering.porosity"):
+        assert mc.outputs[key]["value"] == base.outputs[key]["value"]
+    assert mc.outputs["cathode.coating.loading"]["std"] > 0
+    assert np.isfinite(mc.outputs["anode.drying.porosity"]["p95"])
