@@ -19,13 +19,17 @@ ARTISTIC line ran at an effective :math:`U` = 5 mm s⁻¹ (0.3 m/min), hence its
 
 **Slot die** (``method: slot_die``, ``flow_rate`` :math:`Q`, ``width`` :math:`W`, ``speed``
 :math:`U`): all the metered slurry is laid down, :math:`h_{wet} = Q/(W U)`. The die-lip gap
-is :math:`H = \kappa h_{wet}` (``SlotDie.gap_ratio`` κ, 2 by default). Shear rate under the
+is :math:`H = \kappa h_{wet}` (``SlotDie.gap_ratio`` κ, 1.5 by default). Shear rate under the
 downstream lip :math:`U/H`. Coating window, low-flow limit of the viscocapillary model
 (Ruschak 1976; Carvalho & Kheshgi 2000), with :math:`Ca = \eta U/\sigma`:
 
 .. math:: \frac{h_{min}}{H} = \frac{0.65\,(2Ca)^{2/3}}{1 + 0.65\,(2Ca)^{2/3}}
 
 The film is inside the window when :math:`h_{wet} \ge h_{min}`.
+
+**Coatable viscosity** (both): the slurry's viscosity at the coater's shear rate, capped
+at 100 s⁻¹ (levelling and edge flow after the die are slow flows), must lie in
+:data:`twinline.process.mixing.COATABLE_VISCOSITY`.
 
 **Both.** Dry areal loading, AM loading and areal capacity (the identity checked by the tests):
 
@@ -49,6 +53,8 @@ from twinline.process.registry import check_physical, check_validity
 from twinline.spec.recipe import CoatingSection
 
 STEP = "coating"
+#: Highest shear rate [s⁻¹] at which the coatable-viscosity window is judged.
+WINDOW_SHEAR_CAP = 100.0
 CITATIONS: tuple[str, ...] = ("Ruschak1976", "Carvalho2000", "Duquesnoy2020")
 
 
@@ -70,9 +76,9 @@ class CommaCoater:
 
 @dataclass(frozen=True)
 class SlotDie:
-    """Slot-die geometry: die-lip gap / wet thickness ratio κ [-] (2 to 3 is usual)."""
+    """Slot-die geometry: die-lip gap / wet thickness ratio κ [-] (1 to 3 is usual)."""
 
-    gap_ratio: float = 2.0
+    gap_ratio: float = 1.5
 
 
 def coating_shear_rate(section: CoatingSection, wet_thickness=None,
@@ -146,15 +152,18 @@ def coat(section: CoatingSection, slurry: Slurry, materials: MaterialLibrary, *,
     Raises
     ------
     ProcessError
-        If the wet thickness is not positive.
+        If the gap, flow rate, speed, width or wet thickness is not positive.
     """
     comp = slurry.composition
     am = materials.require(comp.active_material, "active_material",
                            parameter="formulation.active_material")
     u = np.asarray(section.speed, dtype=float)
     width = np.asarray(section.width, dtype=float)
+    check_physical(STEP, "speed", u, "m/s")
+    check_physical(STEP, "width", width, "m")
     if section.method == "comma":
         gap = np.asarray(section.gap, dtype=float)
+        check_physical(STEP, "gap", gap, "m")
         check_validity(STEP, "gap", gap * 1e6, "um", coater.gap_range[0] * 1e6,
                        coater.gap_range[1] * 1e6)
         if section.gap_to_wet_ratio is not None:
@@ -165,6 +174,7 @@ def coat(section: CoatingSection, slurry: Slurry, materials: MaterialLibrary, *,
         eta = slurry_viscosity(slurry, gamma)
         window = np.ones_like(np.asarray(h), dtype=bool)
     else:
+        check_physical(STEP, "flow_rate", section.flow_rate, "m^3/s")
         h = np.asarray(section.flow_rate, dtype=float) / (width * u)
         gamma = coating_shear_rate(section, h, slot_die)
         eta = slurry_viscosity(slurry, gamma)
@@ -174,8 +184,10 @@ def coat(section: CoatingSection, slurry: Slurry, materials: MaterialLibrary, *,
         window = h >= h_min
     check_physical(STEP, "wet_thickness", h, "m")
     check_validity(STEP, "shear rate", gamma, "1/s", 0.1, 1000.0)
-    coatable = (eta >= COATABLE_VISCOSITY[0]) & (eta <= COATABLE_VISCOSITY[1])
-    coatable = coatable & np.asarray(slurry.coatable, dtype=bool)
+    # viscosity window at the coater's shear rate, capped at 100 1/s: slot dies shear at
+    # 1e3-1e5 1/s, but levelling and edge flow happen in the slower flow after the die
+    eta_window = slurry_viscosity(slurry, np.minimum(gamma, WINDOW_SHEAR_CAP))
+    coatable = (eta_window >= COATABLE_VISCOSITY[0]) & (eta_window <= COATABLE_VISCOSITY[1])
     loading, am_load, cap, solvent_load = areal_loadings(h, slurry, am.get("specific_capacity"))
     new_slurry = slurry.replace(viscosity_at_coating=_out(eta), coating_shear_rate=_out(gamma),
                                 coatable=_flag(coatable))
