@@ -1,7 +1,162 @@
-"""`twinline structure` verbs."""
+"""`twinline structure` verbs: generate and analyse 3D electrode mesostructures."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
 
-app = typer.Typer(help="structure commands.", no_args_is_help=True)
+from twinline.cli.common import console, handle_errors, write_atomic
+
+app = typer.Typer(help="3D electrode mesostructures: generate, analyse.", no_args_is_help=True)
+
+
+def _length(text: str, name: str) -> float:
+    from twinline.spec.errors import StructureError
+    from twinline.spec.units import parse_quantity
+
+    try:
+        return parse_quantity(text, "m", name=name)
+    except Exception as err:  # RecipeError or a pint parse error
+        raise StructureError(f"--{name} = {text!r}: expected a length such as '0.5 um' "
+                             f"({err})") from None
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", "-o", help="Output image (.tif, .npy or .h5)."),
+    recipe: Path = typer.Option(None, "--recipe", help="Recipe YAML: run the chain and use "
+                                "its calendered electrode."),
+    electrode: str = typer.Option("cathode", help="Electrode of the recipe (cathode|anode)."),
+    porosity: float = typer.Option(None, help="Total porosity [-] (0-1)."),
+    am_mass_fraction: float = typer.Option(None, "--am-mass-fraction",
+                                           help="AM share of the dry mass [-] (0-1)."),
+    thickness: str = typer.Option(None, help="Coating thickness, e.g. '80 um'."),
+    voxel: str = typer.Option("0.5 um", help="Voxel edge, e.g. '0.5 um'."),
+    box: str = typer.Option("50 um", help="In-plane box edge, e.g. '50 um'."),
+    cbd_nanoporosity: float = typer.Option(None, "--cbd-nanoporosity",
+                                           help="CBD internal porosity [-] (default 0.45)."),
+    psd: Path = typer.Option(None, help="Measured AM diameters, one per line, in µm."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same image)."),
+) -> None:
+    """Generate a labelled 3D electrode (0 pore, 1 AM, 2 CBD).
+
+    Example: twinline structure generate --porosity 0.35 --am-mass-fraction 0.96
+    --thickness 80um --voxel 0.5um --seed 1 --out electrode.tif
+    """
+    with handle_errors():
+        from twinline.spec.errors import StructureError
+        from twinline.structure import generate as G
+        from twinline.structure.io import save
+
+        h = _length(voxel, "voxel")
+        bxy = _length(box, "box")
+        dist = None
+        if psd is not None:
+            from twinline.structure.psd import read_diameters
+
+            dist = read_diameters(psd)
+        kw = {} if cbd_nanoporosity is None else {"cbd_nanoporosity": cbd_nanoporosity}
+        if recipe is not None:
+            try:
+                from twinline.chain import run_chain
+            except ImportError:
+                raise StructureError("--recipe needs twinline.chain, which this installation "
+                                     "does not provide; give --porosity, --am-mass-fraction "
+                                     "and --thickness instead") from None
+            from twinline.spec.recipe import load_recipe
+
+            run = run_chain(load_recipe(recipe))
+            if electrode not in run.products:
+                raise StructureError(f"--electrode {electrode!r} is not in the recipe; choose "
+                                     f"from {sorted(run.products)}")
+            cal = run.products[electrode]["calendered"]
+            m = G.from_calendered(cal, voxel_size=h, box_xy=bxy, seed=seed, psd=dist, **kw)
+        else:
+            missing = [n for n, v in (("--porosity", porosity),
+                                      ("--am-mass-fraction", am_mass_fraction),
+                                      ("--thickness", thickness)) if v is None]
+            if missing:
+                raise StructureError("give --recipe, or all of --porosity, --am-mass-fraction "
+                                     f"and --thickness (missing {', '.join(missing)})")
+            m = G.generate_electrode(porosity=porosity, am_mass_fraction=am_mass_fraction,
+                                     thickness=_length(thickness, "thickness"), voxel_size=h,
+                                     box_xy=bxy, psd=dist, seed=seed, **kw)
+        save(out, m)
+    f = m.phase_fractions()
+    console.print(f"wrote {out}: {m.shape[0]}×{m.shape[1]}×{m.shape[2]} voxels of "
+                  f"{m.voxel_size * 1e6:g} µm; pore {f['pore']:.4f}, AM "
+                  f"{f['active_material']:.4f}, CBD {f['carbon_binder_domain']:.4f} [-]; "
+                  f"{m.metadata['n_particles']} particles in {m.metadata['wall_s']:.2f} s")
+
+
+@app.command()
+def analyse(
+    image: Path = typer.Argument(..., help="Label image (.tif, .npy, .h5): 0 pore, 1 AM, 2 CBD."),
+    voxel: str = typer.Option(None, help="Voxel edge, e.g. '0.5 um' (default: from the file)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    out: Path = typer.Option(None, "--out", help="Also write the full JSON to this file."),
+    cbd_nanoporosity: float = typer.Option(None, "--cbd-nanoporosity",
+                                           help="Treat CBD as porous for ions [-]."),
+    conductivity: float = typer.Option(1.119, help="Bulk electrolyte conductivity [S/m]."),
+    pore_sizes: bool = typer.Option(True, help="Compute the pore-size distribution."),
+) -> None:
+    """Tortuosity factors, σ_eff, CC coverage, active surface ... of a label image.
+
+    Example: twinline structure analyse electrode.tif --voxel 0.5um --json
+    """
+    with handle_errors():
+        from twinline.spec.errors import StructureError
+        from twinline.structure.analyse import JSON_KEYS
+        from twinline.structure.analyse import analyse as run_analysis
+        from twinline.structure.io import load
+
+        h = _length(voxel, "voxel") if voxel is not None else None
+        m = load(image, voxel_size=h)
+        if not m.voxel_size == m.voxel_size:   # NaN: not stored, not given
+            raise StructureError(f"{image} does not store a voxel size; give --voxel, e.g. "
+                                 "--voxel 0.5um")
+        res = run_analysis(m, cbd_nanoporosity=cbd_nanoporosity,
+                           electrolyte_conductivity=conductivity, pore_sizes=pore_sizes)
+        full = res.to_dict()
+        if out is not None:
+            write_atomic(out, json.dumps(full, indent=2))
+    if as_json:
+        summary = {k: full[k] for k in JSON_KEYS}
+        typer.echo(json.dumps(summary, indent=2))
+        return
+    _table(res)
+
+
+def _table(res) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"structure analysis ({res.shape[0]}×{res.shape[1]}×{res.shape[2]} voxels "
+                    f"of {res.voxel_size_m * 1e6:g} µm, {res.wall_s:.2f} s)")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    t.add_column("unit")
+    rows = [
+        ("porosity", res.porosity, "-"),
+        ("AM volume fraction", res.am_fraction, "-"),
+        ("CBD volume fraction", res.cbd_fraction, "-"),
+        ("tortuosity factor τ², pore", res.tortuosity_factor_pore, "-"),
+        ("tortuosity factor τ², solid (AM ∪ CBD)", res.tortuosity_factor_solid, "-"),
+        ("tortuosity τ, pore", res.tortuosity_pore, "-"),
+        ("tortuosity τ, solid", res.tortuosity_solid, "-"),
+        ("effective ionic conductivity", res.sigma_eff_S_per_m, "S/m"),
+        ("Bruggeman exponent (pore)", res.bruggeman_exponent, "-"),
+        ("CC covered by AM", 100 * res.cc_coverage_am, "%"),
+        ("CC covered by CBD", 100 * res.cc_coverage_cbd, "%"),
+        ("active surface (AM facing pore)", 100 * res.active_surface_fraction, "%"),
+        ("AM–pore area per volume", res.am_pore_area_per_m, "1/m"),
+        ("specific surface area", res.specific_surface_area_per_m, "1/m"),
+        ("percolating pore", 100 * res.percolating_fraction_pore, "%"),
+        ("percolating solid", 100 * res.percolating_fraction_solid, "%"),
+        ("pore diameter d50 (local thickness)", res.pore_diameter_d50_m * 1e6, "µm"),
+    ]
+    for name, v, unit in rows:
+        t.add_row(name, f"{v:.4g}", unit)
+    console.print(t)
+

@@ -371,15 +371,21 @@ def _noise(shape, length_vox: float, rng: np.random.Generator) -> np.ndarray:
     return f
 
 
+def _scalar(v) -> float:
+    """A product field as one float (the mean when Monte Carlo passed an array)."""
+    return float(np.mean(np.asarray(v, dtype=float)))
+
+
 def _densities(composition, am_density, cbd_density) -> tuple[float, float]:
     rho_am = _NMC111_DENSITY
     rho_cbd = _CBD_DENSITY
     if composition is not None:
-        rho_am = float(composition.am_density)
-        wc, wb = float(composition.conductive_mass_fraction), float(composition.binder_mass_fraction)
+        rho_am = _scalar(composition.am_density)
+        wc = _scalar(composition.conductive_mass_fraction)
+        wb = _scalar(composition.binder_mass_fraction)
         if wc + wb > 0:
-            rho_cbd = (wc + wb) / (wc / float(composition.conductive_density)
-                                   + wb / float(composition.binder_density))
+            rho_cbd = (wc + wb) / (wc / _scalar(composition.conductive_density)
+                                   + wb / _scalar(composition.binder_density))
     if am_density is not None:
         rho_am = float(am_density)
     if cbd_density is not None:
@@ -405,11 +411,11 @@ def from_calendered(electrode, *, voxel_size: float = 0.5e-6, box_xy=50e-6, seed
         If the electrode's porosity or thickness is out of range.
     """
     comp = electrode.composition
-    eps = float(electrode.porosity)
+    eps = _scalar(electrode.porosity)
     if height_before is not None:
-        thickness = calendered_height(height_before, float(electrode.porosity_before), eps)
+        thickness = calendered_height(height_before, _scalar(electrode.porosity_before), eps)
     else:
-        thickness = float(electrode.thickness)
+        thickness = _scalar(electrode.thickness)
     if psd is None and materials is not None:
         try:
             from twinline.structure.psd import from_material
@@ -417,12 +423,12 @@ def from_calendered(electrode, *, voxel_size: float = 0.5e-6, box_xy=50e-6, seed
             psd = from_material(materials[comp.active_material])
         except (KeyError, TypeError):
             psd = None
-    m = generate_electrode(porosity=eps, am_mass_fraction=float(comp.am_mass_fraction),
+    m = generate_electrode(porosity=eps, am_mass_fraction=_scalar(comp.am_mass_fraction),
                            thickness=thickness, voxel_size=voxel_size, box_xy=box_xy,
                            composition=comp, cbd_nanoporosity=cbd_nanoporosity, psd=psd,
                            seed=seed, **constants)
     m.metadata["source"] = {"product": "CalenderedElectrode",
-                            "porosity_before": float(electrode.porosity_before),
-                            "thickness_before_m": float(electrode.thickness_before),
+                            "porosity_before": _scalar(electrode.porosity_before),
+                            "thickness_before_m": _scalar(electrode.thickness_before),
                             "active_material": comp.active_material}
     return m
