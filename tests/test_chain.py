@@ -148,3 +148,17 @@ def test_deterministic_values_do_not_change_with_samples():
         assert mc.outputs[key]["value"] == base.outputs[key]["value"]
     assert mc.outputs["cathode.coating.loading"]["std"] > 0
     assert np.isfinite(mc.outputs["anode.drying.porosity"]["p95"])
+
+
+@pytest.mark.slow
+def test_structure_hook_replaces_the_estimates_and_is_not_resampled():
+    r = run_chain(recipe(anode=None, tolerances={"cathode.coating.gap": "3 um"}),
+                  structure=True, seed=1, samples=20)
+    s = r.products["cathode"]["structure"]
+    out = r.outputs["cathode.calendering.cross_plane_tortuosity_factors"]
+    assert "source" not in out and out["std"] == 0.0
+    assert out["value"] == pytest.approx(s.tortuosity_factor_pore)
+    assert out["value"] >= 1.0
+    # the image resolves the macropores; the CBD's nanopores are below the voxel size
+    assert 0.1 < s.porosity <= r.outputs["cathode.calendering.porosity"]["value"] + 0.03
+    assert r.timings["cathode.structure"] > 0

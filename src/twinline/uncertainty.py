@@ -372,9 +372,9 @@ def _sensitivity(name, rec, composition, materials, tols, kappa) -> list[dict[st
 def _unit_of(pid: str, display_unit) -> str:
     from twinline.chain import OUTPUTS, STRUCTURE_OUTPUTS
 
-    for p, si, _ in (*OUTPUTS, *STRUCTURE_OUTPUTS):
-        if p == pid:
-            return display_unit(pid, si)[0]
+    for row in (*OUTPUTS, *STRUCTURE_OUTPUTS):
+        if row[0] == pid:
+            return display_unit(pid, row[1])[0]
     return ""
 
 

@@ -66,7 +66,7 @@ def test_risk_is_bounded_and_monotonic_in_speed_thickness_porosity(v, dv, L, eps
 
 def test_slit_keeps_the_electrode_and_defaults_to_the_coated_width():
     cal = calendered()
-    out = slit(SlittingSection(speed="1 m/s"), cal)
+    out = slit(SlittingSection(speed="100 m/min"), cal)
     assert isinstance(out, SlitElectrode)
     assert out.electrode is cal and out.width == pytest.approx(0.25)
     assert MODELS["edge-risk"] is slit
