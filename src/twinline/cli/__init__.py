@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from twinline.cli import cell, learn, materials, recipe, run, spec, structure
+from twinline.cli import calibrate, cell, learn, materials, recipe, run, spec, structure
 
 app = typer.Typer(
     name="twinline",
@@ -25,6 +25,7 @@ app.add_typer(structure.app, name="structure")
 app.add_typer(cell.app, name="cell")
 run.register(app)
 learn.register(app)
+calibrate.register(app)
 
 
 def main() -> None:
