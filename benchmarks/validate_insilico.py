@@ -43,7 +43,7 @@ def read_rows(path: Path) -> list[dict[str, float]]:
 
 def select(rows, subset: str, limit: int | None):
     def gap_index(r):
-        return int(round((r["Gap"] - 1.0) / 10.0))
+        return round((r["Gap"] - 1.0) / 10.0)
 
     if subset == "calibration":
         rows = [r for r in rows if gap_index(r) % 2 == 0]

@@ -22,7 +22,7 @@ def pack_spheres(radii, n0, n1, n2, target, labels, overlap, cc_embed, max_tries
     voxels are AM (label 1). ``cen0``/``rad0`` are spheres placed before (already in
     ``labels``). Returns (centres, radii, n_placed, n_new_am_voxels), previous ones included.
     """
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - numba's own per-thread state, not NumPy's global
     m = rad0.shape[0]
     n = radii.shape[0] + m
     cen = np.zeros((n, 3))
@@ -63,9 +63,9 @@ def pack_spheres(radii, n0, n1, n2, target, labels, overlap, cc_embed, max_tries
         z = 0.0
         while not ok:
             for _ in range(max_tries):
-                x = lo + (hi - lo) * np.random.random()
-                y = n1 * np.random.random()
-                z = n2 * np.random.random()
+                x = lo + (hi - lo) * np.random.random()  # noqa: NPY002
+                y = n1 * np.random.random()  # noqa: NPY002
+                z = n2 * np.random.random()  # noqa: NPY002
                 ix = min(int(x / n0 * c0), c0 - 1)
                 iy = min(int(y / n1 * c1), c1 - 1)
                 iz = min(int(z / n2 * c2), c2 - 1)

@@ -11,7 +11,8 @@ Quantities (all through the thickness, axis 0):
   relative diffusivity :math:`\varepsilon_n^{\beta}`, β = 1.5) and of the solid network AM ∪ CBD,
   TauFactor's convention :math:`\tau^2 = \varepsilon D_0/D_{eff}` (:mod:`.transport`), and the
   tortuosities :math:`\tau = \sqrt{\tau^2}`;
-* effective ionic conductivity by MacMullin, :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau^2`;
+* effective ionic conductivity by MacMullin,
+  :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau^2`;
 * CC coverage by AM and by CBD: share of the voxels of the first layer (index 0) [-];
 * active surface: share of the AM surface (AM voxel faces towards a non-AM voxel) that faces
   pore [-], and the AM–pore interface area per volume [m⁻¹];

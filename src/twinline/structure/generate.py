@@ -24,7 +24,8 @@ Particles may sink into the CC by a fraction of their radius, as calendered part
 the aluminium foil.
 
 **CBD.** Placed where it sits in real electrodes: each non-AM voxel gets a score, a sum of
-compact kernels of the distance to every particle surface and to the CC (:func:`_genkernels.cbd_score`);
+compact kernels of the distance to every particle surface and to the CC
+(:func:`_genkernels.cbd_score`);
 necks between particles score about twice a free surface. The voxels of highest score are filled
 until :math:`\phi_{CBD}` is reached exactly (a small random term breaks ties).
 
@@ -219,8 +220,8 @@ def _box(thickness: float, voxel_size: float, box_xy) -> tuple[int, int, int]:
     if len(bxy) != 2 or min(bxy) <= 0 or thickness <= 0:
         raise StructureError(f"box sizes must be > 0 m, got thickness {thickness:g} m and "
                              f"box_xy {box_xy!r} m")
-    n = (int(round(thickness / voxel_size)), int(round(bxy[0] / voxel_size)),
-         int(round(bxy[1] / voxel_size)))
+    n = (round(thickness / voxel_size), round(bxy[0] / voxel_size),
+         round(bxy[1] / voxel_size))
     if min(n) < 4:
         raise StructureError(f"the box is only {n} voxels; need at least 4 along each axis "
                              f"(thickness {thickness:g} m, box {bxy} m, voxel {voxel_size:g} m)")
@@ -298,7 +299,7 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
     dist = dist.with_limits(max(dist.d_min, 1.5 * voxel_size), min(dist.d_max, d_max))
     rng = np.random.default_rng(seed)
     ntot = n0 * n1 * n2
-    target = int(round(phi_am * ntot))
+    target = round(phi_am * ntot)
     labels = np.zeros((n0, n1, n2), np.uint8)
     cen = np.zeros((0, 3))
     rad = np.zeros(0)
@@ -320,7 +321,7 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
         if rounds > 50:   # pragma: no cover - defensive
             raise StructureError("could not pack the active material; check porosity and box")
     # CBD: highest score first, ties broken at random
-    n_cbd = int(round(phi_cbd * ntot))
+    n_cbd = round(phi_cbd * ntot)
     pore_idx = np.flatnonzero(labels.ravel() == 0)
     if n_cbd > pore_idx.size:
         raise StructureError(f"no room for the CBD: {n_cbd} voxels asked, {pore_idx.size} free")

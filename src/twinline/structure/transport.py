@@ -11,8 +11,8 @@ other faces are insulated (no flux). The finite-volume equations are
     \qquad g_{ij} = \frac{2 D_i D_j}{D_i + D_j}, \quad b_i = 2 D_i,
 
 the relative effective diffusivity is the total flux :math:`F` scaled to the box,
-:math:`D_{\mathrm{eff}}/D_0 = F\,n_{axis} / (A\,\Delta u)` (A the number of voxels in a plane), and the
-tortuosity factor follows TauFactor's convention [1]_
+:math:`D_{\mathrm{eff}}/D_0 = F\,n_{axis} / (A\,\Delta u)` (A the number of voxels in a
+plane), and the tortuosity factor follows TauFactor's convention [1]_
 
 .. math:: \tau^2 = \frac{\langle D\rangle}{D_{\mathrm{eff}}} \;(=\varepsilon\,D_0/D_{\mathrm{eff}}
           \text{ for one phase}),

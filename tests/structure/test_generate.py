@@ -1,0 +1,113 @@
+"""Generator: phase fractions, determinism, CBD placement, calendering, refusals."""
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from twinline.process.products import CalenderedElectrode, Composition
+from twinline.spec.errors import StructureError
+from twinline.structure.generate import (
+    calendered_height,
+    from_calendered,
+    generate_electrode,
+    total_porosity,
+    volume_fractions,
+)
+from twinline.structure.psd import lognormal, measured
+
+SMALL = dict(thickness=30e-6, voxel_size=1e-6, box_xy=30e-6)
+
+
+@pytest.mark.parametrize(("porosity", "w_am", "en"), [(0.30, 0.96, 0.0), (0.40, 0.93, 0.45),
+                                                      (0.50, 0.95, 0.3)])
+def test_phase_fractions_hit_the_targets_within_half_a_percent(porosity, w_am, en):
+    m = generate_electrode(porosity=porosity, am_mass_fraction=w_am, cbd_nanoporosity=en,
+                           seed=3, **SMALL)
+    target = m.metadata["target"]
+    got = m.phase_fractions()
+    for key in ("pore", "active_material", "carbon_binder_domain"):
+        assert got[key] == pytest.approx(target[key], abs=0.005)
+    # solid volume conservation: AM + dense CBD = 1 - total porosity
+    solid = got["active_material"] + (1 - en) * got["carbon_binder_domain"]
+    assert solid == pytest.approx(1 - porosity, abs=0.005)
+
+
+def test_same_seed_same_image_other_seed_other_image():
+    a = generate_electrode(porosity=0.35, am_mass_fraction=0.95, seed=1, **SMALL)
+    b = generate_electrode(porosity=0.35, am_mass_fraction=0.95, seed=1, **SMALL)
+    c = generate_electrode(porosity=0.35, am_mass_fraction=0.95, seed=2, **SMALL)
+    assert np.array_equal(a.labels, b.labels)
+    assert not np.array_equal(a.labels, c.labels)
+    assert a.labels.dtype == np.uint8 and set(np.unique(a.labels)) == {0, 1, 2}
+
+
+def test_cbd_sits_on_the_active_material_not_at_random():
+    m = generate_electrode(porosity=0.35, am_mass_fraction=0.94, seed=4, **SMALL)
+    dist = ndimage.distance_transform_edt(m.labels != 1)
+    d_cbd = dist[m.labels == 2].mean()
+    d_pore = dist[m.labels == 0].mean()
+    # CBD is much closer to AM than the remaining pore space is
+    assert d_cbd < 0.75 * d_pore
+
+
+def test_volume_fraction_helpers_are_inverse():
+    pore, am, cbd = volume_fractions(0.38, 0.94, am_density=4750, cbd_density=1838,
+                                     cbd_nanoporosity=0.45)
+    assert pore + am + cbd == pytest.approx(1.0)
+    eps = total_porosity(pore, 0.94, am_density=4750, cbd_density=1838, cbd_nanoporosity=0.45)
+    assert eps == pytest.approx(0.38, abs=1e-12)
+    # mass ratio AM:CBD is the recipe's
+    assert am * 4750 / (cbd * (1 - 0.45) * 1838) == pytest.approx(0.94 / 0.06)
+
+
+def test_calendering_keeps_the_solid_volume_and_the_footprint():
+    z = calendered_height(100e-6, 0.48, 0.305)
+    assert z * (1 - 0.305) == pytest.approx(100e-6 * (1 - 0.48))
+    assert round(z * 1e6, 1) == 74.8        # Duquesnoy et al. 2020, Fig. 3B
+
+
+def _calendered(porosity=0.35, thickness=40e-6):
+    comp = Composition(polarity="positive", active_material="NMC111", conductive_additive="C65",
+                       binder="PVDF", solvent="NMP", am_mass_fraction=0.95,
+                       conductive_mass_fraction=0.025, binder_mass_fraction=0.025,
+                       am_density=4750.0, conductive_density=1900.0, binder_density=1780.0)
+    t0 = thickness * (1 - porosity) / (1 - 0.45)
+    return CalenderedElectrode(composition=comp, thickness=thickness, porosity=porosity,
+                               thickness_before=t0, porosity_before=0.45, line_load=3e5,
+                               pressure=5e7, areal_loading=0.01, am_loading=0.0095,
+                               areal_capacity=5e4, am_volume_fraction=0.6,
+                               cbd_volume_fraction=0.05, particle_radius=2e-6)
+
+
+def test_from_calendered_uses_the_electrode_numbers():
+    cal = _calendered()
+    m = from_calendered(cal, voxel_size=1e-6, box_xy=25e-6, seed=0)
+    assert m.shape == (40, 25, 25)
+    assert m.metadata["target"]["porosity_total"] == pytest.approx(0.35)
+    m2 = from_calendered(cal, voxel_size=1e-6, box_xy=25e-6, seed=0, height_before=50e-6)
+    assert m2.shape[0] == round(calendered_height(50e-6, 0.45, 0.35) * 1e6)
+
+
+def test_psd_from_percentiles_and_from_a_list():
+    p = lognormal(2.4e-6, 4.0e-6, 8.6e-6)
+    d10, d50, d90 = p.percentiles()
+    assert d50 == pytest.approx(4.0e-6)
+    assert d90 / d10 == pytest.approx(8.6 / 2.4, rel=1e-9)   # the d10-d90 span is kept
+    s = p.sample(20000, np.random.default_rng(0))
+    assert np.median(s) == pytest.approx(4.0e-6, rel=0.03)
+    q = measured([3e-6, 5e-6])
+    assert set(np.unique(q.sample(50, np.random.default_rng(1)))) == {3e-6, 5e-6}
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(porosity=1.2), "porosity"),
+    (dict(am_mass_fraction=0.0), "am_mass_fraction"),
+    (dict(cbd_nanoporosity=1.0), "cbd_nanoporosity"),
+    (dict(voxel_size=0.5), "voxel_size"),
+    (dict(thickness=2e-6), "voxels"),
+])
+def test_refuses_bad_input(kwargs, match):
+    args = dict(porosity=0.35, am_mass_fraction=0.95, seed=0, **SMALL)
+    args.update(kwargs)
+    with pytest.raises(StructureError, match=match):
+        generate_electrode(**args)
