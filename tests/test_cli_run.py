@@ -64,3 +64,31 @@ def test_cite_prints_bibtex_of_a_run_and_of_a_recipe(out):
     assert "@article{Meyer2017," in res.output and "@article{Huttner2020," in res.output
     keys = runner.invoke(app, ["cite", str(EXAMPLE), "--keys"])
     assert keys.exit_code == 0 and "Zanotto2022" in keys.output.split()
+
+
+def test_impossible_product_exits_2_naming_electrode_and_step(tmp_path):
+    bad = tmp_path / "wide.yaml"
+    bad.write_text(EXAMPLE.read_text().replace("speed: 0.5 m/s", "speed: 0.5 m/s\n    "
+                                                "width: 0.4 m"))
+    res = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "cathode: slitting: width = 400 mm" in " ".join(res.output.split())
+
+
+def test_materials_option_overrides_the_library(tmp_path):
+    from importlib import resources
+
+    import yaml
+
+    builtin = yaml.safe_load(resources.files("twinline.materials").joinpath(
+        "library.yaml").read_text("utf-8"))
+    pvdf = builtin["materials"]["PVDF"]
+    pvdf["properties"]["water_sorption"] = {"value": 0.5, "unit": ""}  # a very wet binder
+    lib = tmp_path / "wet.yaml"
+    lib.write_text(yaml.safe_dump({"materials": {"PVDF": pvdf}}))
+    res = runner.invoke(app, ["run", str(EXAMPLE), "--out", str(tmp_path / "o"),
+                              "--materials", str(lib), "--no-report"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert not (tmp_path / "o" / "report.html").exists()
+    assert any("cathode.post_drying: residual moisture" in w for w in data["warnings"])
