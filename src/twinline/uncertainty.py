@@ -10,8 +10,9 @@ deviation:
   ``2 degC`` are differences); ``cathode.drying.temperature`` shifts every dryer zone
   together, ``cathode.drying.zones.1.temperature`` one zone;
 * else, for the machine parameters (category MP) of the catalogue, the catalogue's
-  measurement resolution where it is a parsable quantity (``± 1 °C``, ``1 µm``), taken as
-  one standard deviation.
+  measurement resolution where it is a number with a unit (``± 1 °C``, ``± 0.05 m/min``;
+  a bare unit such as ``mbar`` is not a resolution), taken as one standard deviation;
+  ``drying.temperature`` shifts every dryer zone together.
 
 **Propagation.** All samples are drawn at once from one seeded
 :class:`numpy.random.Generator` and passed as arrays through the *same* step functions as the
@@ -218,6 +219,21 @@ def _catalogue_tolerances(electrodes) -> list[Tolerance]:
                     continue
                 out.append(Tolerance(electrode, step, fname, None, float(nominal), sigma,
                                      meta[0], meta[1], meta[2], "catalogue"))
+        # dryer zones: a catalogue resolution shifts every zone together
+        zone = rec.drying.zones[0]
+        for fname, pid in (("temperature", "drying.temperature"),
+                           ("air_velocity", "drying.air_velocity"),
+                           ("length", "drying.zone_length")):
+            meta = field_unit_and_range(type(zone), fname)
+            try:
+                param = cat.get(pid)
+            except Exception:
+                continue
+            sigma = _resolution_sigma(param, meta[0], float(getattr(zone, fname)))
+            if sigma:
+                out.append(Tolerance(electrode, "drying", fname, None,
+                                     float(getattr(zone, fname)), sigma, meta[0], meta[1],
+                                     meta[2], "catalogue"))
     return out
 
 
@@ -229,7 +245,7 @@ def _resolution_sigma(param: Any, unit: str, nominal: float) -> float | None:
     text = getattr(param, "resolution", None)
     if not isinstance(text, str) or not text.strip():
         return None
-    text = text.replace("±", "").replace("+/-", "").strip()
+    text = text.split(",")[0].replace("±", "").replace("+/-", "").strip()
     if not re.match(r"^[0-9.]+(e[-+]?[0-9]+)?\s*[^\s0-9].*$|^[0-9.]+$", text):
         return None  # a bare unit ('mbar', 'min') or a range: no resolution to use
     try:
