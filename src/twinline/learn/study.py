@@ -9,9 +9,12 @@ by mass), porosity before calendering 0.40–0.50, calender pressure 20–170 MP
    :math:`z = z_0 (1-\varepsilon_0)/(1-\varepsilon)`;
 2. the stochastic generator (:func:`twinline.structure.generate.from_calendered`) builds the
    3D image (voxel 1 µm as in the paper; 0.5 µm optional; coarser for quick runs);
-3. the analysis (:func:`twinline.structure.analyse.analyse`) gives porosity, pore and solid
-   tortuosity factors, :math:`\sigma_{eff} = \sigma_{bulk}\varepsilon/\tau`, CC coverage by
-   AM and by CBD and the active surface;
+3. the analysis (:func:`twinline.structure.analyse.analyse`) gives the pore and solid
+   tortuosity factors :math:`\tau^2`, CC coverage by AM and by CBD and the active surface;
+   as in the paper, ``porosity`` is the calendered (total) porosity and
+   :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau^2_{pore}` with
+   :math:`\sigma_{bulk}` = 1.119 S/m (0 when the pore phase does not percolate);
+   ``porosity_image`` is the resolved pore-voxel fraction;
 4. R replicates (different seeds) are averaged, their spread kept.
 
 The training/test design is the paper's full factorial (4 AM × 11 porosities × 10
@@ -125,6 +128,8 @@ class CalenderingStudy:
         In-plane box edge and box height before calendering [m] (paper: 50 µm, 100 µm).
     calendering_model : str
         Name of the calendering step model (``twinline.process.registry``).
+    electrolyte_conductivity : float
+        Bulk conductivity of the electrolyte [S m⁻¹] (LP30 at 25 °C, as the paper).
     analyse_options : dict
         Passed to :func:`twinline.structure.analyse.analyse`.
     """
@@ -134,6 +139,7 @@ class CalenderingStudy:
     height_before: float = 100e-6
     calendering_model: str = "heckel"
     roll_temperature: float = 333.15
+    electrolyte_conductivity: float = 1.119
     analyse_options: dict[str, Any] = field(default_factory=lambda: {"pore_sizes": False})
 
     def calender(self, am: float, porosity_before: float, pressure: float) -> Any:
@@ -162,10 +168,16 @@ class CalenderingStudy:
                                seed=seed, height_before=self.height_before)
         t1 = time.perf_counter()
         res = analyse(meso, voxel_size=self.voxel_size, **self.analyse_options)
-        d = res.to_dict() if hasattr(res, "to_dict") else dict(res)
+        d = res.to_dict(json_safe=False)
         out = {k: float(d[a]) for k, a in ANALYSIS_KEYS.items()}
+        # as the paper: porosity after calendering (total, CBD nanopores included) and
+        # sigma_eff = sigma_bulk * porosity / tau_pore^2 (MacMullin)
+        out["porosity_image"] = out["porosity"]
+        out["porosity"] = float(cal.porosity)
+        tau = out["tortuosity_factor_pore"]
+        out["sigma_eff"] = (self.electrolyte_conductivity * out["porosity"] / tau
+                            if np.isfinite(tau) and tau > 0 else 0.0)
         out["thickness"] = float(meso.size[0])
-        out["porosity_model"] = float(cal.porosity)
         out["generate_s"] = t1 - t0
         out["analyse_s"] = time.perf_counter() - t1
         return out
@@ -237,7 +249,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
               seed: int = 0, paper_data: str | Path | None = None, progress: Any = False,
               kinds: tuple[str, ...] = ("gp", "gbr", "mlp"), sobol_n: int = 1024,
               processes: bool = True, evaluator: Any = None, report: bool = True,
-              validation: int | None = None) -> StudyResult:
+              validation: int | None = None, cv: int = 0) -> StudyResult:
     """Run (or resume) the study into ``out`` and learn from it.
 
     Writes ``out/dataset/`` (Parquet parts + manifest), ``out/surrogates/<kind>.joblib``,
@@ -274,7 +286,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
     surrogates = {}
     for kind in kinds:
         sur = fit_surrogate(train, inputs, outputs, kind=kind, seed=seed,
-                            cv=5 if len(train) >= 20 else 0,
+                            cv=cv if len(train) >= 4 * max(cv, 1) else 0,
                             units={k: OUTPUTS[k][0] for k in outputs}
                             | {p.name: p.unit for p in INPUTS})
         sur.save(out / "surrogates" / f"{kind}.joblib")
@@ -288,9 +300,12 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
     if {"porosity", "tortuosity_factor_pore", "sigma_eff"} <= set(train.columns):
         from twinline.learn.symbolic import fit_equation
 
-        equations["sigma_eff (from structure)"] = fit_equation(
-            train[["porosity", "tortuosity_factor_pore"]], train["sigma_eff"].to_numpy(),
-            inputs=["porosity", "tortuosity_factor_pore"], target="sigma_eff", max_terms=1)
+        cols = ["porosity", "tortuosity_factor_pore", "sigma_eff"]
+        fin = train[cols].replace([np.inf, -np.inf], np.nan).dropna()
+        if len(fin) >= 3:
+            equations["sigma_eff (from structure)"] = fit_equation(
+                fin[cols[:2]], fin["sigma_eff"].to_numpy(), inputs=cols[:2],
+                target="sigma_eff", max_terms=1)
     best_kind = max(scores, key=lambda k: np.nanmean(
         [v.get("r2", np.nan) for v in (scores[k]["validation"] or scores[k]["test"]).values()]))
     sur = surrogates[best_kind]

@@ -159,8 +159,12 @@ class Surrogate:
         """R² and MAPE [%] of the predictions on ``frame`` (which holds inputs and outputs)."""
         y = frame[self.outputs].to_numpy(dtype=float)
         yhat = self.predict(frame)
-        return {o: {"r2": r2_score(y[:, j], yhat[:, j]), "mape": mape(y[:, j], yhat[:, j]),
-                    "n": len(y)} for j, o in enumerate(self.outputs)}
+        out = {}
+        for j, o in enumerate(self.outputs):
+            ok = np.isfinite(y[:, j])  # e.g. an infinite tortuosity factor is not scored
+            out[o] = {"r2": r2_score(y[ok, j], yhat[ok, j]), "mape": mape(y[ok, j], yhat[ok, j]),
+                      "n": int(ok.sum())}
+        return out
 
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (``.joblib``, the models) and ``path.json`` (metadata), atomically."""
@@ -207,8 +211,9 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
                   units: Mapping[str, str] | None = None) -> Surrogate:
     """Fit a surrogate from ``frame[inputs]`` to ``frame[outputs]``.
 
-    Rows with a non-finite input or output are dropped. A share ``test_size`` of the rows
-    is held back (seeded shuffle) to report R² and MAPE; ``cv``-fold cross-validation on
+    Rows with a non-finite input are dropped; rows with a non-finite output are left out of
+    that output's model only. A share ``test_size`` of the rows is held back (seeded
+    shuffle) to report R² and MAPE; ``cv``-fold cross-validation on
     the rest gives ``cv_r2`` (skipped when ``cv < 2`` or too few rows). The returned
     surrogate is refitted on all rows.
 
@@ -217,7 +222,7 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
     SurrogateError
         Unknown columns, fewer than 4 usable rows, or bad ``test_size``/``kind``.
     """
-    from sklearn.model_selection import KFold, train_test_split
+    from sklearn.model_selection import KFold
 
     if kind not in KINDS:
         raise RecipeError(f"surrogate kind {kind!r} is unknown; choose from {list(KINDS)}")
@@ -230,37 +235,42 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
         raise SurrogateError(f"test_size = {test_size}: must be in [0, 1)")
     X = frame[inputs].to_numpy(dtype=float)
     Y = frame[outputs].to_numpy(dtype=float)
-    ok = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
-    X, Y = X[ok], Y[ok]
-    if len(X) < 4:
-        raise SurrogateError(f"only {len(X)} usable rows (finite inputs and outputs); "
-                             "a surrogate needs at least 4")
+    keep = np.isfinite(X).all(axis=1)
+    X, Y = X[keep], Y[keep]
+    # rows are used per output where that output is finite (e.g. a tortuosity factor is
+    # infinite where the pore phase does not percolate)
+    ok = np.isfinite(Y)
+    if len(X) < 4 or ok.sum(axis=0).min() < 4:
+        worst = outputs[int(np.argmin(ok.sum(axis=0)))] if len(X) else outputs[0]
+        raise SurrogateError(f"only {int(ok.sum(axis=0).min()) if len(X) else 0} usable "
+                             f"rows for {worst!r} (finite inputs and output); a surrogate "
+                             "needs at least 4")
     t0 = time.perf_counter()
     metrics: dict[str, dict[str, float]] = {o: {} for o in outputs}
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(X))
+    n_test = round(test_size * len(X))
+    test_rows, train_rows = order[:n_test], order[n_test:]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # GP bound / MLP convergence chatter
-        n_test = round(test_size * len(X))
-        if n_test >= 2 and len(X) - n_test >= 4:
-            Xtr, Xte, Ytr, Yte = train_test_split(X, Y, test_size=n_test, random_state=seed)
-            for j, o in enumerate(outputs):
-                m = _make_model(kind, X.shape[1], seed).fit(Xtr, Ytr[:, j])
-                yhat = m.predict(Xte)
-                metrics[o].update(r2=r2_score(Yte[:, j], yhat), mape=mape(Yte[:, j], yhat),
-                                  n_test=int(n_test))
-        else:
-            Xtr, Ytr = X, Y
-        if cv >= 2 and len(Xtr) >= 2 * cv:
-            folds = KFold(n_splits=cv, shuffle=True, random_state=seed)
-            for j, o in enumerate(outputs):
+        for j, o in enumerate(outputs):
+            tr = train_rows[ok[train_rows, j]]
+            te = test_rows[ok[test_rows, j]]
+            if len(te) >= 2 and len(tr) >= 4:
+                m = _make_model(kind, X.shape[1], seed).fit(X[tr], Y[tr, j])
+                yhat = m.predict(X[te])
+                metrics[o].update(r2=r2_score(Y[te, j], yhat), mape=mape(Y[te, j], yhat),
+                                  n_test=len(te))
+            if cv >= 2 and len(tr) >= 2 * cv:
+                folds = KFold(n_splits=cv, shuffle=True, random_state=seed)
                 scores = []
-                for tr, te in folds.split(Xtr):
-                    m = _make_model(kind, X.shape[1], seed).fit(Xtr[tr], Ytr[tr, j])
-                    scores.append(r2_score(Ytr[te, j], m.predict(Xtr[te])))
+                for a, b in folds.split(tr):
+                    m = _make_model(kind, X.shape[1], seed).fit(X[tr[a]], Y[tr[a], j])
+                    scores.append(r2_score(Y[tr[b], j], m.predict(X[tr[b]])))
                 metrics[o]["cv_r2"] = float(np.nanmean(scores))
-        models = [_make_model(kind, X.shape[1], seed).fit(X, Y[:, j])
+            metrics[o]["n_train"] = int(ok[:, j].sum())
+        models = [_make_model(kind, X.shape[1], seed).fit(X[ok[:, j]], Y[ok[:, j], j])
                   for j in range(len(outputs))]
-    for o in outputs:
-        metrics[o]["n_train"] = len(X)
     bounds = {c: (float(X[:, i].min()), float(X[:, i].max())) for i, c in enumerate(inputs)}
     return Surrogate(kind=kind, inputs=inputs, outputs=outputs, models=models,
                      units=dict(units or {}), metrics=metrics, bounds=bounds,

@@ -273,7 +273,7 @@ def fit_equations(frame: Any, inputs: Sequence[str], targets: Sequence[str],
     """:func:`fit_equation` for each target column of a DataFrame (finite rows only)."""
     out = {}
     for t in targets:
-        sub = frame[[*inputs, t]].dropna()
+        sub = frame[[*inputs, t]].replace([np.inf, -np.inf], np.nan).dropna()
         out[t] = fit_equation(sub[list(inputs)], sub[t].to_numpy(), inputs=list(inputs),
                               target=t, **kwargs)
     return out
