@@ -168,8 +168,12 @@ def load_run(path: str | Path) -> Run:
 
 
 def _to_plain(value: Any) -> Any:
+    import dataclasses
+
     if hasattr(value, "to_dict"):
         return _to_plain(value.to_dict())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _to_plain(dataclasses.asdict(value))
     if isinstance(value, dict):
         return {str(k): _to_plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
