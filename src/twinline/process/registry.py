@@ -29,14 +29,40 @@ STEP_MODULES: dict[str, str] = {
 }
 
 
+#: Models added at run time (e.g. learned surrogates, ``twinline.learn.surrogate``):
+#: step → {name: function}. Process-local: a Dask worker must register them itself.
+_REGISTERED: dict[str, dict[str, Callable[..., Any]]] = {}
+
+
 def available_models(step: str) -> dict[str, Callable[..., Any]]:
-    """The ``MODELS`` mapping of a step (``{name: function}``)."""
+    """The ``MODELS`` mapping of a step (``{name: function}``), plus registered models."""
     if step not in STEP_MODULES:
         near = difflib.get_close_matches(step, list(STEP_MODULES), n=1)
         raise RecipeError(f"unknown process step {step!r}; choose from {sorted(STEP_MODULES)}"
                           + (f"; did you mean {near[0]!r}?" if near else ""))
     module = importlib.import_module(f"twinline.process.{STEP_MODULES[step]}")
-    return dict(module.MODELS)
+    return dict(module.MODELS) | _REGISTERED.get(step, {})
+
+
+def register_model(step: str, name: str, fn: Callable[..., Any], *,
+                   replace: bool = False) -> None:
+    """Make ``fn`` selectable as ``<step>.model: name`` in recipes (this process only).
+
+    ``fn`` has the step signature ``(section, product, materials) -> product``. A built-in
+    name cannot be shadowed; an already registered one only with ``replace=True``.
+    """
+    builtin = dict(importlib.import_module(f"twinline.process.{STEP_MODULES[step]}").MODELS) \
+        if step in STEP_MODULES else {}
+    if step not in STEP_MODULES:
+        available_models(step)  # raises with the choices
+    if name in builtin or (name in _REGISTERED.get(step, {}) and not replace):
+        raise RecipeError(f"{step}.model = {name!r} is already taken; choose another name")
+    _REGISTERED.setdefault(step, {})[name] = fn
+
+
+def unregister_model(step: str, name: str) -> None:
+    """Remove a model added by :func:`register_model` (no error if absent)."""
+    _REGISTERED.get(step, {}).pop(name, None)
 
 
 def get_model(step: str, name: str) -> Callable[..., Any]:
