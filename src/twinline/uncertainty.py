@@ -375,6 +375,8 @@ def _sensitivity(name, rec, composition, materials, tols, kappa) -> list[dict[st
     for key, arr in out.items():
         a = np.broadcast_to(arr, (2 * k,)) if arr.ndim == 0 else arr
         c = (a[0::2] - a[1::2]) / 2.0
+        # round-off (e.g. a millisecond gas-diffusion term against hours): no effect
+        c = np.where(np.abs(c) <= 1e-8 * float(np.max(np.abs(a))), 0.0, c)
         norm = float(np.sqrt(np.sum(c ** 2)))
         pid = key.split(".", 1)[1]
         unit = _unit_of(pid, display_unit)
