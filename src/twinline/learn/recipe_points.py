@@ -11,7 +11,8 @@ keep a recipe consistent:
 * setting ``calendering.pressure`` removes ``calendering.line_load`` and vice versa.
 
 :class:`ChainEvaluator` follows the campaign protocol ``evaluate(point, seed) -> dict`` by
-running :func:`twinline.chain.run_chain` and returning the chosen catalogue outputs.
+running :func:`twinline.chain.run_chain` and returning the chosen catalogue outputs, converted
+from the units the run reports (µm, MPa, % ...) to SI base units (m, Pa, fraction ...).
 """
 
 from __future__ import annotations
@@ -177,6 +178,16 @@ def model_versions(recipe: Any) -> dict[str, str]:
     return out
 
 
+def to_si(value: float, unit: str) -> float:
+    """``value`` in ``unit`` (as ``Run.outputs`` reports it: µm, MPa, %, °C ...) in SI base
+    units (m, Pa, fraction, K ...)."""
+    if not unit:
+        return float(value)
+    from twinline.spec.units import Q_
+
+    return float(Q_(value, unit).to_base_units().magnitude)
+
+
 @dataclass
 class ChainEvaluator:
     """Campaign evaluation through the whole chain: ``evaluate(point, seed) -> outputs``.
@@ -215,9 +226,11 @@ class ChainEvaluator:
                               f"{sorted(outs)[:20]}...")
         res: dict[str, Any] = {}
         for k in keys:
-            v = outs[k]["value"] if isinstance(outs[k], Mapping) else outs[k]
+            entry = outs[k]
+            v = entry["value"] if isinstance(entry, Mapping) else entry
+            unit = entry.get("unit", "") if isinstance(entry, Mapping) else ""
             try:
-                res[k] = float(v)
+                res[k] = to_si(float(v), unit)
             except (TypeError, ValueError):
                 continue
         res["recipe_hash"] = stable_hash(data)

@@ -276,3 +276,79 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
                      units=dict(units or {}), metrics=metrics, bounds=bounds,
                      info={"seed": seed, "fit_s": time.perf_counter() - t0,
                            "test_size": test_size, "cv": cv})
+
+
+@dataclass
+class SurrogateStep:
+    """A step model whose product fields come from a surrogate.
+
+    The ``base`` step model (e.g. ``calendering`` ``heckel``) builds the complete product;
+    the surrogate then overrides the fields named by its outputs (``porosity`` …). Each
+    surrogate input is looked up, in this order, on the recipe section, on the incoming
+    product and on its composition (e.g. ``pressure`` from the section, ``porosity`` of
+    the dry electrode via the name ``porosity_before`` → ``product.porosity``): give
+    ``inputs_from={"porosity_before": "product.porosity"}`` for names that differ.
+
+    When the surrogate sets ``porosity`` but not ``thickness``, the thickness follows from
+    the conserved solid volume, :math:`L = L_0(1-\\varepsilon_0)/(1-\\varepsilon)`, and the
+    AM and CBD volume fractions scale with :math:`1-\\varepsilon`.
+    """
+
+    surrogate: Surrogate
+    step: str
+    base: str
+    inputs_from: dict[str, str] = field(default_factory=dict)
+
+    def _input(self, name: str, section: Any, product: Any) -> Any:
+        where = self.inputs_from.get(name)
+        if where is not None:
+            obj_name, _, attr = where.partition(".")
+            obj = {"section": section, "product": product,
+                   "composition": getattr(product, "composition", None)}.get(obj_name)
+            if obj is None or not hasattr(obj, attr):
+                raise SurrogateError(f"surrogate input {name!r}: cannot read {where!r}")
+            return getattr(obj, attr)
+        for obj in (section, product, getattr(product, "composition", None)):
+            if obj is not None and hasattr(obj, name) and getattr(obj, name) is not None:
+                return getattr(obj, name)
+        raise SurrogateError(f"surrogate input {name!r} is neither a field of the "
+                             f"{self.step} section nor of the incoming product; map it with "
+                             "inputs_from={name: 'product.<field>'}")
+
+    def __call__(self, section: Any, product: Any, materials: Any, **kwargs: Any) -> Any:
+        from dataclasses import fields as dc_fields
+        from dataclasses import replace
+
+        from twinline.process.registry import get_model
+
+        out = get_model(self.step, self.base)(section, product, materials, **kwargs)
+        cols = {n: np.asarray(self._input(n, section, product), dtype=float)
+                for n in self.surrogate.inputs}
+        shape = np.broadcast_shapes(*(c.shape for c in cols.values()))
+        pred = self.surrogate.predict_dict(cols)
+        names = {f.name for f in dc_fields(out)}
+        changes: dict[str, Any] = {}
+        for o, v in pred.items():
+            if o in names:
+                changes[o] = v.reshape(shape) if shape else float(v[0])
+        if "porosity" in changes and "thickness" not in changes and "thickness" in names \
+                and hasattr(product, "solid_volume_per_area"):
+            eps_old = np.asarray(out.porosity, dtype=float)
+            eps = np.asarray(changes["porosity"], dtype=float)
+            changes["thickness"] = product.solid_volume_per_area / (1.0 - eps)
+            for f in ("am_volume_fraction", "cbd_volume_fraction"):
+                if f in names:
+                    changes[f] = getattr(out, f) * (1.0 - eps) / (1.0 - eps_old)
+        return replace(out, **changes)
+
+
+def register_surrogate(surrogate: Surrogate, step: str, name: str, *, base: str,
+                       inputs_from: Mapping[str, str] | None = None,
+                       replace: bool = False) -> SurrogateStep:
+    """Register ``surrogate`` as the model ``name`` of ``step`` (``<step>.model: name`` in a
+    recipe then uses it, in this process). Returns the step callable."""
+    from twinline.process.registry import register_model
+
+    fn = SurrogateStep(surrogate, step, base, dict(inputs_from or {}))
+    register_model(step, name, fn, replace=replace)
+    return fn
