@@ -217,3 +217,19 @@ def test_materials_user_file(tmp_path):
                    "      density: 1 m/s\n")
     err = one_line_error(invoke("materials", "list", "--materials", bad))
     assert "bad.yaml" in err and "X.density" in err
+
+
+def test_recipe_check_rejects_unknown_step_model(tmp_path):
+    pytest.importorskip("twinline.process.calendering")
+    f = _write(tmp_path, _set("cathode", "calendering", "model", "heckle"))
+    err = one_line_error(invoke("recipe", "check", f))
+    assert "cathode.calendering.model" in err and "heckle" in err
+
+
+def test_recipe_check_rejects_duplicate_keys(tmp_path):
+    text = NMC111.read_text("utf-8").replace("    gap: 300 um\n",
+                                              "    gap: 300 um\n    gap: 200 um\n")
+    f = tmp_path / "dup.yaml"
+    f.write_text(text)
+    err = one_line_error(invoke("recipe", "check", f))
+    assert "dup.yaml" in err and "duplicate key 'gap'" in err

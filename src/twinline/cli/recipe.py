@@ -69,6 +69,27 @@ def _electrode_table(side: str, el: Any, lib: Any):
     return t
 
 
+def _check_model_names(rec: Any) -> None:
+    """Every ``<step>.model`` of each electrode names a step model that exists."""
+    from twinline.spec.errors import RecipeError
+
+    try:
+        from twinline.process.registry import STEP_MODULES, get_model
+    except ImportError:  # process layer not installed in this build
+        return
+    for side, el in rec.electrodes().items():
+        for step in STEP_MODULES:
+            section = getattr(el, step, None)
+            if section is None:
+                continue
+            try:
+                get_model(step, section.model)
+            except ImportError:  # that step's module is not available
+                continue
+            except RecipeError as err:
+                raise RecipeError(f"{side}.{err}") from None
+
+
 @app.command("check")
 def check(
     file: Path = typer.Argument(..., metavar="FILE", help="recipe YAML file"),
@@ -94,6 +115,7 @@ def check(
         try:
             lib = recipe_library(rec, *materials)
             notes = check_recipe_materials(rec, lib)
+            _check_model_names(rec)
         except TwinlineError as err:
             msg = str(err)
             raise type(err)(msg if msg.startswith(str(file)) else f"{file}: {msg}") from None

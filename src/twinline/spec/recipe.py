@@ -77,7 +77,8 @@ class CoatingSection(Section):
         None, description="slot-die volumetric flow rate [m³/s] (required for slot_die)")
     speed: SI("m/s", gt=0, le=10) = Field(0.3, description="coating (web) speed [m/s]")
     width: SI("m", gt=0, le=3) = Field(0.25, description="coated width [m]")
-    ambient_temperature: SI("K", gt=250, lt=350) = Field(298.15, description="[K]")
+    ambient_temperature: SI("K", gt=250, lt=350) = Field(
+        298.15, description="ambient temperature at the coater [K] (25 °C)")
     gap_to_wet_ratio: Fraction | None = Field(
         None, description="wet thickness / comma gap [-]; default from the coating model")
 
@@ -115,7 +116,8 @@ class CalenderingSection(Section):
     model: str = Field("heckel", description="compaction model")
     line_load: SI("N/m", ge=0, le=5e6) | None = Field(None, description="line load [N/m]")
     pressure: SI("Pa", ge=0, le=1e9) | None = Field(None, description="nip pressure [Pa]")
-    roll_temperature: SI("K", gt=273.15, lt=473.15) = Field(298.15, description="[K]")
+    roll_temperature: SI("K", gt=273.15, lt=473.15) = Field(
+        298.15, description="roll surface temperature [K] (25 °C)")
     speed: SI("m/s", gt=0, le=5) = Field(0.009, description="line speed [m/s] (0.54 m/min)")
     roll_diameter: SI("m", gt=0, le=3) = Field(0.25, description="roll diameter [m]")
 
@@ -143,11 +145,15 @@ class PostDryingSection(Section):
     """Vacuum / argon post-drying (``post_drying.*``)."""
 
     model: str = Field("sorption", description="residual-moisture model")
-    temperature: SI("K", gt=273.15, lt=473.15) = Field(393.15, description="[K] (120 °C)")
-    time: SI("s", gt=0, le=86400 * 3) = Field(43200.0, description="[s] (12 h)")
+    temperature: SI("K", gt=273.15, lt=473.15) = Field(
+        393.15, description="oven temperature [K] (120 °C; typical 60-150 °C)")
+    time: SI("s", gt=0, le=86400 * 3) = Field(
+        43200.0, description="post-drying time [s] (12 h; typical > 12 h)")
     atmosphere: Literal["vacuum", "argon", "dry_air"] = "vacuum"
-    pressure: SI("Pa", gt=0, le=2e5) = Field(100.0, description="chamber pressure [Pa]")
-    dew_point: SI("K", gt=173.15, lt=300) = Field(213.15, description="[K] (−60 °C)")
+    pressure: SI("Pa", gt=0, le=2e5) = Field(
+        100.0, description="chamber pressure [Pa] (1 mbar vacuum)")
+    dew_point: SI("K", gt=173.15, lt=300) = Field(
+        213.15, description="dew point of the purge gas / dry room [K] (−60 °C)")
     target_moisture: SI("", gt=0, lt=0.1) = Field(
         3e-4, description="residual-moisture target, mass fraction [-] (300 ppm)")
 
@@ -236,6 +242,37 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
         raise RecipeError(_format_validation_error(err, origin, data)) from None
 
 
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_key_loader():
+    """A PyYAML SafeLoader that refuses a key written twice in one mapping.
+
+    Plain PyYAML keeps the last value silently, so ``gap: 300 um`` followed by ``gap: 200 um``
+    would hide a typo; twinline names the key and the line instead.
+    """
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKeyError(
+                    f"duplicate key {key!r} at line {key_node.start_mark.line + 1} (first at "
+                    f"line {seen[key] + 1}); each parameter may be given once")
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    UniqueKeyLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return UniqueKeyLoader
+
+
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe YAML file (materials are checked by :func:`resolve`)."""
     import yaml
@@ -248,7 +285,9 @@ def load_recipe(path: str | Path) -> Recipe:
     except OSError as err:
         raise RecipeError(f"{p}: cannot read recipe ({err.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_unique_key_loader())  # a SafeLoader subclass
+    except _DuplicateKeyError as err:
+        raise RecipeError(f"{p}: {err}") from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
