@@ -110,6 +110,9 @@ def test_fixes_of_the_conversion_artefacts_are_applied():
     # German technique translated
     assert "Karl-Fischer" in cat["slitting.residual_humidity"].measured_by
     assert "coulometrischen" not in cat["slitting.residual_humidity"].measured_by
+    # Sec. 4.1 defines formulation and solid content as machine parameters
+    assert cat["mixing.solid_content"].category == "MP"
+    assert cat["mixing.formulation"].category == "MP"
     head = header_comment()
     assert "shifted up by one row" in head and "mbar" in head
 
