@@ -162,3 +162,10 @@ def test_structure_hook_replaces_the_estimates_and_is_not_resampled():
     # the image resolves the macropores; the CBD's nanopores are below the voxel size
     assert 0.1 < s.porosity <= r.outputs["cathode.calendering.porosity"]["value"] + 0.03
     assert r.timings["cathode.structure"] > 0
+    # the 3D image stays in memory for the report, only its analysis goes to JSON
+    assert r.mesostructures["cathode"].labels.ndim == 3
+    data = json.loads(r.to_json())
+    assert "mesostructures" not in data
+    assert data["products"]["cathode"]["structure"]["tortuosity_factor_pore"] == pytest.approx(
+        s.tortuosity_factor_pore)
+    assert Run.from_json(r.to_json()).mesostructures == {}

@@ -94,6 +94,9 @@ class Run:
     sensitivity: list[dict[str, Any]] = field(default_factory=list)
     cell: Any = None
     created: str = ""
+    #: 3D images (``electrode → Mesostructure``) of a ``structure=True`` run; kept in memory
+    #: and in pickles for figures, not written to JSON (the analysis is, in ``products``).
+    mesostructures: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- serialisation ------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +104,8 @@ class Run:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "mesostructures":
+                continue
             if f.name == "products":
                 value = {e: {k: _to_plain(p) for k, p in prods.items()}
                          for e, prods in value.items()}
@@ -116,7 +121,8 @@ class Run:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
         """Inverse of :meth:`to_dict`: products are rebuilt as product dataclasses."""
-        kwargs = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        kwargs = {f.name: data[f.name] for f in fields(cls)
+                  if f.name in data and f.name != "mesostructures"}
         kwargs["products"] = {e: {k: _product_from_dict(k, v) for k, v in prods.items()}
                               for e, prods in data.get("products", {}).items()}
         return cls(**kwargs)
@@ -531,6 +537,7 @@ def run_chain(recipe, *, materials=None, structure: bool = False, cell: bool = F
     all_products: dict[str, dict[str, Any]] = {}
     outputs: dict[str, dict[str, Any]] = {}
     compositions: dict[str, Any] = {}
+    mesostructures: dict[str, Any] = {}
 
     electrodes = recipe.electrodes()
     for i, (name, electrode) in enumerate(electrodes.items()):
@@ -555,9 +562,11 @@ def run_chain(recipe, *, materials=None, structure: bool = False, cell: bool = F
     if structure and "cathode" in all_products:
         report("3D structure", 0.5)
         t0 = time.perf_counter()
-        all_products["cathode"]["structure"] = _structure_hook(
+        meso, analysis = _structure_hook(
             all_products["cathode"]["calendered"], seed=seed, kappa=kappa,
             materials=materials, warn_into=run_warnings)
+        all_products["cathode"]["structure"] = analysis
+        mesostructures["cathode"] = meso
         timings["cathode.structure"] = time.perf_counter() - t0
         for key in ("Duquesnoy2020",):
             if key not in citations:
@@ -611,7 +620,8 @@ def run_chain(recipe, *, materials=None, structure: bool = False, cell: bool = F
         models=models, outputs=outputs, products=all_products, warnings=run_warnings,
         timings=timings, versions=_versions(), citations=citations, seed=int(seed),
         samples=int(samples), sensitivity=sensitivity, cell=run_cell,
-        created=datetime.now(UTC).isoformat(timespec="seconds"))
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        mesostructures=mesostructures)
 
 
 def product_flags(name: str, prods: dict[str, Any], sections: dict[str, Any]) -> list[str]:
@@ -673,7 +683,7 @@ def _structure_hook(cal, *, seed: int, kappa: float, materials, warn_into: list[
                                materials=materials)
         result = analyse(meso, voxel_size=meso.voxel_size, electrolyte_conductivity=kappa)
     _add_warnings(warn_into, "cathode", caught, prefix="")
-    return result
+    return meso, result
 
 
 def _cell_hook(recipe, products, materials, outputs, citations, run_warnings):

@@ -129,12 +129,12 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
         for name, prods in run.products.items():
             electrode = getattr(recipe, name)
             figs = _electrode_figures(F, name, prods, electrode, materials)
-            structure = prods.get("structure")
-            if structure is not None:
+            meso = run.mesostructures.get(name)
+            if meso is not None:
                 try:
                     from twinline.report.structure_figures import plot_structure
 
-                    figs.append(plot_structure(structure))
+                    figs.append(plot_structure(meso))
                 except Exception as err:
                     figs.append(f"<p class='note'>structure figure not available: "
                                 f"{html.escape(str(err))}</p>")
