@@ -42,7 +42,8 @@ Constants :math:`\varepsilon_{min,0}` (``porosity_min``), :math:`s_{AM}`
 calender (``calendering_porosity.csv``, gap → pressure by the paper's relation
 :func:`pressure_from_gap`, which accounts for the electrode thickness; rows with
 id % 4 != 3) together with the in-silico dataset's
-pressure–porosity relation (Duquesnoy et al. 2020).
+pressure–porosity relation (Duquesnoy et al. 2020): MAE 0.017 on the 8 fitted rows, 0.010 on
+the 2 held-out rows, 0.019 leave-one-row-out; in-silico relation reproduced to 0.009.
 
 Validity: pressure 0–200 MPa, roll temperature 20–120 °C, initial porosity 0.3–0.65.
 """
@@ -58,7 +59,7 @@ from twinline.process.registry import check_physical, check_validity
 from twinline.spec.recipe import CalenderingSection
 
 STEP = "calendering"
-CITATIONS: tuple[str, ...] = ("Meyer2017", "Duquesnoy2020")
+CITATIONS: tuple[str, ...] = ("Meyer2017", "Duquesnoy2020", "SangrosGimenez2019")
 
 AM_REF = 0.95
 SOLID_REF = 0.55
