@@ -78,7 +78,8 @@ PROPERTY_UNITS: dict[str, str] = {
     "relaxation_time": "s",
     "rate_index": "",
     "effective_volume_factor": "",
-    "solution_viscosity_coefficient": "",
+    "overlap_concentration": "",
+    "concentration_exponent": "",
     "consolidation_porosity": "",
     "consolidation_porosity_slope": "",
     "wall_porosity_coefficient": "",
@@ -89,6 +90,8 @@ PROPERTY_UNITS: dict[str, str] = {
     "melting_temperature": "K",
     "binder_diffusivity": "m^2/s",
     "lower_explosion_limit": "",
+    "viscosity_activation_energy": "J/mol",
+    "surface_tension_slope": "N/m/K",
 }
 
 
