@@ -186,7 +186,7 @@ def _parse_material(name: str, entry: Mapping[str, Any], origin: str) -> Materia
             value = raw.get("value") if "unit" not in raw else {
                 "value": raw["value"], "unit": raw["unit"]}
         unit = PROPERTY_UNITS.get(prop)
-        if unit is None or isinstance(value, str) and not _looks_numeric(value):
+        if unit is None or (isinstance(value, str) and not _looks_numeric(value)):
             props[prop] = value
         else:
             try:
