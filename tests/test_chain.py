@@ -2,9 +2,12 @@
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chain_recipes import recipe
 from twinline.chain import Run, load_run, run_chain, structure_estimates
@@ -169,3 +172,23 @@ def test_structure_hook_replaces_the_estimates_and_is_not_resampled():
     assert data["products"]["cathode"]["structure"]["tortuosity_factor_pore"] == pytest.approx(
         s.tortuosity_factor_pore)
     assert Run.from_json(r.to_json()).mesostructures == {}
+
+
+@settings(max_examples=25, deadline=None)
+@given(gap=st.floats(60.0, 400.0), pressure=st.floats(5.0, 150.0),
+       solid=st.floats(0.60, 0.70))
+def test_chain_conserves_mass_and_solid_volume_over_the_operating_range(gap, pressure, solid):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = run_chain(recipe(anode=None, tolerances={},
+                             cathode__coating__gap=f"{gap} um",
+                             cathode__calendering__pressure=f"{pressure} MPa",
+                             cathode__mixing={"solid_content": solid}))
+    p = r.products["cathode"]
+    w, d, c = p["wet_film"], p["dry"], p["calendered"]
+    assert w.areal_loading == pytest.approx(
+        w.wet_thickness * w.slurry.density * w.slurry.solid_mass_fraction, rel=1e-12)
+    assert c.areal_loading == pytest.approx(d.areal_loading, rel=1e-12)
+    assert c.solid_volume_per_area == pytest.approx(d.solid_volume_per_area, rel=1e-9)
+    assert c.porosity <= d.porosity and c.thickness <= d.thickness
+    assert 0 < c.porosity < 1 and c.thickness > 0

@@ -108,6 +108,32 @@ def _electrode_figures(F, name: str, prods: dict[str, Any], electrode, materials
     return figs
 
 
+#: Outputs shown first, per electrode.
+KEY_OUTPUTS: tuple[str, ...] = (
+    "coating.loading", "coating.areal_capacity", "drying.porosity", "calendering.thickness",
+    "calendering.porosity", "calendering.effective_ionic_conductivity",
+    "slitting.edge_defect_risk", "post_drying.residual_moisture")
+
+
+def key_results(run: Run) -> str:
+    """A short table of the main outputs of each electrode (value ± std, unit)."""
+    names = list(run.products)
+    rows = []
+    for pid in KEY_OUTPUTS:
+        row: list[Any] = [pid]
+        unit = ""
+        for e in names:
+            o = run.outputs.get(f"{e}.{pid}")
+            if o is None:
+                row.append("–")
+                continue
+            unit = o.get("unit") or "-"
+            std = o.get("std") or 0.0
+            row.append(f"{_fmt(o['value'])} ± {_fmt(std)}" if std else _fmt(o["value"]))
+        rows.append([*row, unit])
+    return _table(["parameter", *names, "unit"], rows)
+
+
 def build_report(run: Run, recipe=None, materials=None) -> str:
     """The report as an HTML string (figures need ``recipe``; else tables only)."""
     import plotly.offline
@@ -118,6 +144,7 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
             f"<p class='note'>created {html.escape(run.created)} · seed {run.seed} · "
             f"Monte Carlo samples {run.samples} · chain time "
             f"{run.timings.get('total', float('nan')) * 1e3:.1f} ms</p>"]
+    body += ["<h2>Key results</h2>", key_results(run)]
     if run.warnings:
         body.append("<h2>Warnings</h2>")
         body += [f"<div class='warn'>{html.escape(w)}</div>" for w in run.warnings]
