@@ -164,6 +164,8 @@ def test_user_file_adds_and_overrides(tmp_path):
      "has no unit"),
     ("materials: [a, b\n", "malformed YAML"),
     ("other: 1\n", "top-level 'materials:'"),
+    ("materials:\n  X:\n    kind: solvent\n    properties: [1, 2]\n", "must be a mapping"),
+    ("materials:\n  X:\n", "must be a mapping"),
 ])
 def test_bad_user_files(tmp_path, text, message):
     f = tmp_path / "bad.yaml"

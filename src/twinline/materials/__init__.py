@@ -179,7 +179,11 @@ def _parse_material(name: str, entry: Mapping[str, Any], origin: str) -> Materia
                             f"allowed kinds are {list(KINDS)}")
     props: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for prop, raw in (entry.get("properties") or {}).items():
+    raw_props = entry.get("properties") or {}
+    if not isinstance(raw_props, Mapping):
+        raise MaterialError(f"{origin}: material {name!r}: 'properties' must be a mapping of "
+                            f"name: value-with-unit, got {raw_props!r}")
+    for prop, raw in raw_props.items():
         value, src = raw, ""
         if isinstance(raw, Mapping) and "source" in raw:
             src = str(raw.get("source", ""))
