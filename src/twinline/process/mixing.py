@@ -113,7 +113,7 @@ def krieger_dougherty(phi, phi_max, intrinsic_viscosity):
 
     Examples
     --------
-    >>> round(float(krieger_dougherty(0.001, 0.64, 2.5)), 5)
+    >>> round(float(krieger_dougherty(0.001, 0.64, 2.5)), 4)
     1.0025
     """
     phi = np.asarray(phi, dtype=float)
