@@ -72,6 +72,8 @@ def test_dimensionless_accepts_numbers_and_percent():
     (True, "Pa", "expected a quantity"),
     ({"value": 1}, "m", "expected"),
     ("3 kg", "", "wrong unit.*dimensionless"),
+    (")", "m", "not a quantity twinline can read"),
+    ("1/0 s", "s", "not a quantity twinline can read"),
 ])
 def test_errors_name_value_and_expected_unit(value, unit, message):
     with pytest.raises(RecipeError, match=message) as info:

@@ -222,7 +222,7 @@ def _format_validation_error(err: Any, origin: str, data: Any) -> str:
                 e["input"], dict):
             msg = f"{msg} (got {e['input']!r})"
         lines.append(f"{origin}: {loc or 'recipe'}: {msg}")
-    return "; ".join(lines)
+    return "; ".join(lines).replace("\r", "\\r").replace("\n", "\\n")  # one line
 
 
 def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
