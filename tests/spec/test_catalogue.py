@@ -76,6 +76,18 @@ def test_agreed_ids_exist_and_have_si_units():
                                                      .dimensionality)
 
 
+def test_valid_ranges_are_physical_bounds():
+    cat = catalogue()
+    for p in cat.values():
+        if p.unit == "degC":
+            assert p.valid_range is not None and p.valid_range[0] == -273.15, p.id
+        if p.valid_range is not None and p.unit == "" and p.snake_name.endswith("porosity"):
+            assert p.valid_range == (0.0, 1.0)
+    # typical windows stay in the notes, not in the bounds: a 60 m/min coater is possible
+    assert cat["coating.speed"].in_range(60.0) and not cat["coating.speed"].in_range(-1.0)
+    assert "0.3-30 m/min" in cat["coating.speed"].notes
+
+
 def test_calendering_machine_parameters():
     ids = {p.snake_name for p in catalogue().select(step="calendering", category="MP")}
     assert {"gap", "speed", "temperature"} <= ids
