@@ -131,3 +131,18 @@ def test_vectorised_pressures_and_crack_flag():
 def test_impossible_input_porosity_names_the_step():
     with pytest.raises(ProcessError, match="calendering: porosity before calendering"):
         calender(section(pressure=6e7), electrode(porosity=1.2), LIB)
+
+
+def test_line_load_is_pressure_times_nip_contact_width():
+    """q_L = P·sqrt(R·Δh), Δh the thickness reduction in the nip (after spring-back)."""
+    e = electrode()
+    c = calender(section(pressure=5e7), e, LIB)
+    nip = c.thickness / (1.0 + c.springback)
+    assert c.line_load == pytest.approx(5e7 * np.sqrt(0.125 * (e.thickness - nip)), rel=1e-12)
+
+
+def test_pressure_beyond_the_fitted_range_warns():
+    from twinline.spec.errors import ValidityWarning
+
+    with pytest.warns(ValidityWarning, match=r"calendering: pressure = 300 MPa .*\[0, 200\] MPa"):
+        calender(section(pressure=3e8), electrode(), LIB)

@@ -102,7 +102,8 @@ def test_artistic_order_of_magnitude():
 def test_too_thin_and_too_thick_slurries_are_flagged():
     thin = mix(section(0.40), nmc(0.96), LIB, shear_rate=25.0)
     assert thin.viscosity_at_coating < COATABLE_VISCOSITY[0] and not thin.coatable
-    thick = mix(section(0.80), nmc(0.92), LIB, shear_rate=25.0)
+    with pytest.warns(ValidityWarning, match="max packing"):
+        thick = mix(section(0.80), nmc(0.92), LIB, shear_rate=25.0)
     assert thick.viscosity_at_coating > COATABLE_VISCOSITY[1] and not thick.coatable
 
 
@@ -122,3 +123,29 @@ def test_registry_finds_the_model_and_suggests_close_names():
     assert get_model("mixing", "krieger-cross") is mix
     with pytest.raises(RecipeError, match="did you mean 'krieger-cross'"):
         get_model("mixing", "kreiger-cross")
+
+
+def _electrode(am="NMC111", binder="PVDF", solvent="NMP"):
+    from twinline.spec.recipe import ElectrodeRecipe
+
+    return ElectrodeRecipe.model_validate({
+        "formulation": {"active_material": {"material": am, "mass_fraction": 0.96},
+                        "conductive_additive": {"material": "C65", "mass_fraction": 0.02},
+                        "binder": {"material": binder, "mass_fraction": 0.02},
+                        "solvent": solvent},
+        "current_collector": "Al", "coating": {"gap": "200 um"},
+        "drying": {"zones": [{"temperature": "90 degC", "length": "2 m"}]},
+        "calendering": {"pressure": "60 MPa"}})
+
+
+def test_composition_resolves_densities_and_refuses_mismatches():
+    from twinline.process.composition import resolve_composition
+
+    c = resolve_composition(_electrode(), LIB, "positive")
+    assert c.am_density == pytest.approx(4750.0) and c.solvent == "NMP"
+    with pytest.raises(RecipeError, match=r"graphite.*negative.*cathode needs a positive"):
+        resolve_composition(_electrode(am="graphite"), LIB, "positive")
+    with pytest.raises(RecipeError, match=r"processed in 'NMP'.*solvent = 'water'"):
+        resolve_composition(_electrode(solvent="water"), LIB, "positive")
+    with pytest.raises(RecipeError, match=r"unknown material 'NMC11'.*did you mean"):
+        resolve_composition(_electrode(am="NMC11"), LIB, "positive")
