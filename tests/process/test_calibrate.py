@@ -89,3 +89,59 @@ def test_cli_writes_materials_and_refuses_bad_input(tmp_path):
     res = runner.invoke(app, ["calibrate", "slurry", str(tmp_path / "bad.csv"),
                               "--out", str(tmp_path / "n.yaml")])
     assert res.exit_code == 2 and not (tmp_path / "n.yaml").exists()
+
+
+def _validation_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "validate_artistic.py"
+    spec = importlib.util.spec_from_file_location("validate_artistic", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_validation_script_scores_model_generated_data_as_perfect(tmp_path, capsys):
+    """Data made by the default models (ARTISTIC file formats) must give zero errors."""
+    import json
+    import warnings
+
+    import pandas as pd
+
+    v = _validation_module()
+    am = np.array([94.0, 95.0, 96.0, 96.0])
+    stol = np.array([63.0, 70.0, 67.0, 71.0])
+    gap = np.array([100.0, 200.0, 300.0, 400.0])
+    rows = pd.DataFrame({"am": am, "stol": stol, "gap": gap, "shear_rate": 5000.0 / gap})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eta = v.predict_viscosity_rows(rows)
+        load, por = v.predict_coating_rows(rows)
+    pd.DataFrame({"Composition": am, "StoL": stol, "Viscosity": eta, "Shear rate": 5000 / gap,
+                  "Areal AM mass/mg cm-2": load, "Porosity (complete)": por}).to_csv(
+        tmp_path / "slurry_coating_batches.csv", index=False)
+    pd.DataFrame({"Composition (A.M.%)": am, "S-to-L Ratio (%)": stol, "Comma gap (µm)": gap,
+                  "Viscosity (Pas)": eta, "Mass Loading (mg cm-2) ": load,
+                  "Porosity (%)": por}).to_csv(tmp_path / "electrode_discs.csv", index=False)
+    cal = pd.DataFrame({"": [1, 2, 3], "X.NMC": [0.94, 0.95, 0.96], "S.to.L": [60, 68, 69],
+                        "calender.gap.um": [1.0, 44.0, 100.0],
+                        "porosite_before": [0.48, 0.47, 0.46],
+                        "thickness_before": [140.0, 170.0, 180.0], "porosity": 0.0, "sd": 0.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal["porosity"] = v.predict_calendering_rows(cal.rename(columns={
+            "X.NMC": "am_fraction", "calender.gap.um": "gap", "porosite_before": "porosity_0",
+            "thickness_before": "thickness_0"}))
+    cal.to_csv(tmp_path / "calendering_porosity.csv", index=False)
+    assert v.main(["--data", str(tmp_path), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert set(res) == {"viscosity_rmse_log10", "loading_median_abs_pct",
+                        "dry_porosity_mae_pct_points", "calendered_porosity_mae", "n_rows"}
+    assert res["n_rows"] == {"slurry_coating_batches": 4, "electrode_discs": 4,
+                             "calendering_porosity": 3}
+    for key in ("viscosity_rmse_log10", "loading_median_abs_pct",
+                "dry_porosity_mae_pct_points", "calendered_porosity_mae"):
+        assert res[key] == pytest.approx(0.0, abs=1e-6)
+    # a folder without any of the files is refused
+    assert v.main(["--data", str(tmp_path / "nothing")]) == 2
