@@ -132,7 +132,7 @@ def _set(*path_and_value):
 
 BAD = {
     "wrong unit": (_set("cathode", "calendering", "pressure", "60 m/s"),
-                   ["cathode.calendering.pressure", "60 m/s", "Pa"]),
+                   ["cathode.calendering.pressure", "60 m/s", "[length] / [time]", "Pa"]),
     "out of range": (_set("cathode", "mixing", "solid_content", 1.3),
                      ["cathode.mixing.solid_content", "1.3", "[0, 1]"]),
     "fraction above one": (_set("cathode", "formulation", "binder", "mass_fraction", "130 %"),
@@ -233,3 +233,13 @@ def test_recipe_check_rejects_duplicate_keys(tmp_path):
     f.write_text(text)
     err = one_line_error(invoke("recipe", "check", f))
     assert "dup.yaml" in err and "duplicate key 'gap'" in err
+
+
+def test_recipe_check_validates_tolerances(tmp_path):
+    pytest.importorskip("twinline.uncertainty")
+    f = _write(tmp_path, _set("tolerances", {"cathode.coating.gapp": "5 um"}))
+    err = one_line_error(invoke("recipe", "check", f))
+    assert "cathode.coating.gapp" in err
+    f = _write(tmp_path, _set("tolerances", {"cathode.coating.gap": "5 s"}))
+    err = one_line_error(invoke("recipe", "check", f))
+    assert "cathode.coating.gap" in err and "[time]" in err

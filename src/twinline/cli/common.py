@@ -17,7 +17,10 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print ``error: message`` on stderr (one line) and return the Exit to raise."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # escape: messages contain "[length] / [time]", "[0, 1]", which Rich would eat as markup
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=code)
 
 

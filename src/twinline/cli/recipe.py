@@ -90,6 +90,17 @@ def _check_model_names(rec: Any) -> None:
                 raise RecipeError(f"{side}.{err}") from None
 
 
+def _check_tolerances(rec: Any) -> None:
+    """Every ``tolerances`` key names a machine parameter of the recipe, with a valid unit."""
+    if not rec.tolerances:
+        return
+    try:
+        from twinline.uncertainty import resolve_tolerances
+    except ImportError:  # chain layer not available in this build
+        return
+    resolve_tolerances(rec, use_catalogue=False)
+
+
 @app.command("check")
 def check(
     file: Path = typer.Argument(..., metavar="FILE", help="recipe YAML file"),
@@ -116,6 +127,7 @@ def check(
             lib = recipe_library(rec, *materials)
             notes = check_recipe_materials(rec, lib)
             _check_model_names(rec)
+            _check_tolerances(rec)
         except TwinlineError as err:
             msg = str(err)
             raise type(err)(msg if msg.startswith(str(file)) else f"{file}: {msg}") from None
