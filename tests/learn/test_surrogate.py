@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,3 +81,33 @@ def test_metrics_helpers():
     y = np.array([1.0, 2.0, 3.0])
     assert r2_score(y, y) == 1.0 and r2_score(y, np.full(3, 2.0)) == 0.0
     assert mape(y, 1.1 * y) == pytest.approx(10.0)
+
+
+def test_a_surrogate_replaces_the_calendering_model_by_name():
+    from twinline.chain import run_chain
+    from twinline.learn.recipe_points import recipe_data
+    from twinline.learn.surrogate import register_surrogate
+    from twinline.process.registry import unregister_model
+    from twinline.spec.recipe import parse_recipe
+
+    rng = np.random.default_rng(0)
+    p, e0 = rng.uniform(20e6, 170e6, 40), rng.uniform(0.40, 0.55, 40)
+    law = lambda p, e0: 0.2 + 0.5 * (e0 - 0.2) * np.exp(-p / 1e8)  # noqa: E731
+    tab = pd.DataFrame({"pressure": p, "porosity_before": e0, "porosity": law(p, e0)})
+    sur = fit_surrogate(tab, ["pressure", "porosity_before"], ["porosity"], kind="gp", cv=0)
+    register_surrogate(sur, "calendering", "test-gp", base="heckel", replace=True,
+                       inputs_from={"porosity_before": "product.porosity"})
+    try:
+        data = recipe_data(Path(__file__).parents[2] / "examples" / "nmc111_cathode.yaml")
+        data["cathode"]["calendering"]["model"] = "test-gp"
+        run = run_chain(parse_recipe(data))
+    finally:
+        unregister_model("calendering", "test-gp")
+    cal, dry = run.products["cathode"]["calendered"], run.products["cathode"]["dry"]
+    assert cal.porosity == pytest.approx(law(cal.pressure, dry.porosity), abs=1e-3)
+    # solid volume conserved through the surrogate step
+    assert cal.thickness * (1 - cal.porosity) == pytest.approx(
+        dry.thickness * (1 - dry.porosity), rel=1e-12)
+    assert run.outputs["cathode.calendering.porosity"]["value"] == pytest.approx(cal.porosity)
+    with pytest.raises(RecipeError, match="already taken"):
+        register_surrogate(sur, "calendering", "heckel", base="heckel")

@@ -215,6 +215,7 @@ def study(
                                "factorial); as many validation points"),
     replicates: int = typer.Option(10, help="structures per point, averaged"),
     voxel: str = typer.Option("1 um", help="voxel edge (paper: 1 um)"),
+    box: str = typer.Option("50 um", help="in-plane box edge (paper: 50 um)"),
     workers: int = typer.Option(0, help="local Dask workers (0: serial)"),
     scheduler: str = typer.Option("", help="existing Dask scheduler tcp://host:port"),
     seed: int = typer.Option(0),
@@ -234,6 +235,7 @@ def study(
             raise RecipeError(f"study {name!r} is unknown; choose from ['calendering-nmc111']")
         res = run_study(out, points=points, replicates=replicates,
                         voxel_size=_length(voxel, "--voxel"), workers=workers,
+                        box_xy=_length(box, "--box"),
                         scheduler=scheduler or None, seed=seed, paper_data=paper_data,
                         progress=True)
         from rich.table import Table

@@ -200,8 +200,9 @@ def _run_task(task: _Task) -> dict[str, Any]:
             extra[k] = vals[0]
             continue
         arr = np.array([np.nan if v is None else float(v) for v in vals], dtype=float)
-        row[k] = float(np.mean(arr))
-        row[f"{k}_std"] = float(np.std(arr, ddof=1)) if arr.size > 1 else 0.0
+        with np.errstate(invalid="ignore"):  # an infinite replicate gives inf, std nan
+            row[k] = float(np.mean(arr))
+            row[f"{k}_std"] = float(np.std(arr, ddof=1)) if arr.size > 1 else 0.0
     row.update(extra)
     row["seed"] = int(task.seeds[0])
     row["replicates"] = len(results)

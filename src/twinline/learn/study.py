@@ -184,7 +184,7 @@ class CalenderingStudy:
 
 
 def study_campaigns(*, points: int = 440, replicates: int = 10, voxel_size: float = 1e-6,
-                    seed: int = 0, validation: int | None = None,
+                    seed: int = 0, validation: int | None = None, box_xy: float = 50e-6,
                     evaluator: Callable[[dict[str, float], int], dict[str, float]] | None = None
                     ) -> tuple[Campaign, int]:
     """The study as one campaign (training design + validation points) and the number of
@@ -199,7 +199,9 @@ def study_campaigns(*, points: int = 440, replicates: int = 10, voxel_size: floa
     design = "factorial" if points == 440 else "lhs"
     valid = design_points(list(INPUTS), design="lhs", points=n_valid,
                           seed=seed + 7919) if n_valid else []
-    evaluator = evaluator or CalenderingStudy(voxel_size=voxel_size)
+    if not 5e-6 <= box_xy <= 500e-6:
+        raise RecipeError(f"--box = {box_xy * 1e6:g} um is outside [5, 500] um")
+    evaluator = evaluator or CalenderingStudy(voxel_size=voxel_size, box_xy=box_xy)
     camp = Campaign(list(INPUTS), evaluator, design=design, points=points, seed=seed,
                     replicates=replicates, name="calendering-nmc111", extra_points=valid,
                     metadata={"study": "calendering-nmc111", "voxel_size_m": voxel_size,
@@ -249,7 +251,8 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
               seed: int = 0, paper_data: str | Path | None = None, progress: Any = False,
               kinds: tuple[str, ...] = ("gp", "gbr", "mlp"), sobol_n: int = 1024,
               processes: bool = True, evaluator: Any = None, report: bool = True,
-              validation: int | None = None, cv: int = 0) -> StudyResult:
+              validation: int | None = None, cv: int = 0, box_xy: float = 50e-6
+              ) -> StudyResult:
     """Run (or resume) the study into ``out`` and learn from it.
 
     Writes ``out/dataset/`` (Parquet parts + manifest), ``out/surrogates/<kind>.joblib``,
@@ -264,7 +267,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
     out = Path(out)
     camp, n_train = study_campaigns(points=points, replicates=replicates,
                                     voxel_size=voxel_size, seed=seed, evaluator=evaluator,
-                                    validation=validation)
+                                    validation=validation, box_xy=box_xy)
     t0 = time.perf_counter()
     ex = make_executor(workers=workers, scheduler=scheduler, processes=processes)
     try:
@@ -277,7 +280,12 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
     train = table[table.split == "train"]
     valid = table[table.split == "validation"]
     inputs = [p.name for p in INPUTS]
-    outputs = [o for o in OUTPUTS if o in table.columns]
+    # an output is learned where at least 4 training rows are finite (a tortuosity factor
+    # is infinite where the pore phase does not percolate, common at coarse voxels)
+    finite = {o: int(np.isfinite(train[o].to_numpy(dtype=float)).sum())
+              for o in OUTPUTS if o in table.columns}
+    outputs = [o for o, n in finite.items() if n >= 4]
+    not_learned = {o: n for o, n in finite.items() if n < 4}
     if len(train) < 4:
         raise RecipeError(f"only {len(train)} training points succeeded; see the status "
                           f"column of {out / 'dataset'}")
@@ -321,6 +329,8 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
         timing["mean_analyse_s"] = float(np.mean(table["analyse_s"]))
     paper = paper_points(paper_data) if paper_data else None
     summary = {"points": points, "replicates": replicates, "voxel_size_m": voxel_size,
+               "not_learned": {o: f"only {n} finite training rows" for o, n in
+                               not_learned.items()},
                "n_train": len(train), "n_validation": len(valid),
                "scores": scores, "best_surrogate": best_kind,
                "equations": {k: e.to_dict() for k, e in equations.items()},
