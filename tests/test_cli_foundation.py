@@ -243,3 +243,19 @@ def test_recipe_check_validates_tolerances(tmp_path):
     f = _write(tmp_path, _set("tolerances", {"cathode.coating.gap": "5 s"}))
     err = one_line_error(invoke("recipe", "check", f))
     assert "cathode.coating.gap" in err and "[time]" in err
+
+
+def test_recipe_defaults_lists_every_setting_with_units():
+    r = invoke("recipe", "defaults", "--json")
+    assert r.exit_code == 0
+    rows = {row["setting"]: row for row in json.loads(r.stdout)}
+    speed = rows["electrode.calendering.speed"]
+    assert speed["default"] == pytest.approx(0.54) and speed["unit"] == "m/min"
+    assert rows["electrode.post_drying.temperature"]["default"] == pytest.approx(120.0)
+    assert rows["electrode.post_drying.temperature"]["unit"] == "degC"
+    assert rows["electrode.drying.zones"]["required"] is True
+    assert rows["electrode.mixing.solid_content"]["range"].startswith("[0, 1]")
+    assert all(row["description"] or row["setting"].endswith(("method", "zones", "cycles",
+                                                              "format", "atmosphere"))
+               for row in rows.values())
+    assert invoke("recipe", "defaults").exit_code == 0

@@ -150,3 +150,91 @@ def check(
             tol = ", ".join(f"{k} ± {v}" for k, v in rec.tolerances.items())
             console.print(f"tolerances: {tol}")
         console.print("[green]ok[/green]: schema, units, ranges and materials are valid")
+
+
+
+def recipe_defaults() -> list[dict[str, Any]]:
+    """Every numeric/choice recipe setting with its default, unit, range and description.
+
+    Rows are keyed by section path (``electrode.coating.speed``; ``electrode`` stands for
+    ``cathode`` or ``anode``). Defaults are shown in the catalogue's display unit where the
+    setting is a catalogue parameter, else in SI. Required settings have ``required=True``.
+    """
+    from pydantic import BaseModel
+    from pydantic_core import PydanticUndefined
+
+    from twinline.spec.catalogue import catalogue
+    from twinline.spec.cell_recipe import CellSection, FillingSection, FormationSection
+    from twinline.spec.export import catalogue_id_for
+    from twinline.spec.recipe import (
+        CalenderingSection,
+        CoatingSection,
+        DryingSection,
+        DryingZone,
+        MixingSection,
+        PostDryingSection,
+        SlittingSection,
+    )
+
+    sections = [("electrode.mixing", MixingSection), ("electrode.coating", CoatingSection),
+                ("electrode.drying", DryingSection), ("electrode.drying.zones[]", DryingZone),
+                ("electrode.calendering", CalenderingSection),
+                ("electrode.slitting", SlittingSection),
+                ("electrode.post_drying", PostDryingSection), ("cell", CellSection),
+                ("filling", FillingSection), ("formation", FormationSection)]
+    cat = catalogue()
+    rows: list[dict[str, Any]] = []
+    for path, cls in sections:
+        schema = cls.model_json_schema()["properties"]
+        for name, field in cls.model_fields.items():
+            ann = schema.get(name, {})
+            alts = [ann, *ann.get("anyOf", [])]
+            si = next((a["x-si-unit"] for a in alts if "x-si-unit" in a), None)
+            rng = next((a["x-range"] for a in alts if "x-range" in a), "")
+            required = field.default is PydanticUndefined and field.default_factory is None
+            default = (None if required else
+                       field.default_factory() if field.default_factory is not None
+                       else field.default)
+            if isinstance(default, BaseModel | list | dict):
+                continue
+            pid = catalogue_id_for(cls.__name__, name)
+            shown, unit = default, ("" if si in (None, "dimensionless") else si)
+            if pid is not None and isinstance(default, float):
+                shown, unit = cat[pid].from_si(default), cat[pid].unit
+            rows.append({"setting": f"{path}.{name}", "default": shown, "unit": unit,
+                         "si_unit": "" if si in (None, "dimensionless") else si,
+                         "range": rng, "required": required, "catalogue_id": pid,
+                         "description": field.description or ""})
+    return rows
+
+
+@app.command("defaults")
+def defaults(
+    json_out: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """List every recipe setting with its default value and unit (used when it is missing).
+
+    Example: twinline recipe defaults
+    """
+    import json
+
+    from twinline.cli.common import console, handle_errors
+
+    with handle_errors():
+        rows = recipe_defaults()
+        if json_out:
+            typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+            return
+        from rich.table import Table
+
+        t = Table(title="recipe settings and their defaults")
+        t.add_column("setting", no_wrap=True)
+        for col in ("default", "allowed (SI)", "description"):
+            t.add_column(col, overflow="fold")
+        for r in rows:
+            d = r["default"]
+            shown = ("required" if r["required"] else "-" if d is None
+                     else f"{d:.6g} {r['unit']}".rstrip() if isinstance(d, float)
+                     else str(d))
+            t.add_row(r["setting"], shown, r["range"], r["description"])
+        console.print(t)
