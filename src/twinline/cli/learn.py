@@ -46,12 +46,18 @@ def campaign(
     with handle_errors():
         from twinline.learn.campaign import Campaign, Parameter, stable_hash
         from twinline.learn.executors import make_executor
-        from twinline.learn.recipe_points import ChainEvaluator, model_versions, recipe_data
+        from twinline.learn.recipe_points import (
+            ChainEvaluator,
+            check_paths,
+            model_versions,
+            recipe_data,
+        )
         from twinline.spec.recipe import load_recipe
 
         base = load_recipe(recipe)
         data = recipe_data(base)
         params = [Parameter.parse(p) for p in param]
+        check_paths([p.name for p in params])
         camp = Campaign(params, ChainEvaluator(data, _split(outputs) or None,
                                                structure=structure, cell=cell),
                         design=design, points=points, replicates=replicates, seed=seed,
@@ -64,6 +70,8 @@ def campaign(
         finally:
             ex.close()
         failed = int((res.table.status != "ok").sum()) if len(res.table) else 0
+        if len(res.table) and failed == len(res.table):
+            raise fail(f"every point failed, e.g. {res.table.status.iloc[0]}")
         console.print(f"{res.evaluated} points evaluated, {res.skipped} already done, "
                       f"{failed} failed; {len(res.table)} rows in {out} "
                       f"({res.wall_s:.1f} s, {res.executor})")
@@ -190,8 +198,9 @@ def design(
             predict = surrogate_predictor(sur, fixed=fixed)
             model = f"surrogate {surrogate} ({sur.kind})"
         else:
-            from twinline.learn.recipe_points import ChainEvaluator, recipe_data
+            from twinline.learn.recipe_points import ChainEvaluator, check_paths, recipe_data
 
+            check_paths(list(problem.bounds))
             predict = from_evaluate(ChainEvaluator(recipe_data(recipe), problem.outputs))
             model = f"chain on {recipe}"
         with console.status("optimising..."):

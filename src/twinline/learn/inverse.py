@@ -188,11 +188,20 @@ def load_targets(path: str | Path) -> DesignProblem:
 def from_evaluate(evaluate: Callable[[dict[str, float], int], Mapping[str, float]], *,
                   seed: int = 0) -> Predict:
     """Wrap a point-wise ``evaluate(point, seed)`` (e.g. the chain) as a batch predictor."""
+    from twinline.spec.errors import TwinlineError
+
     def predict(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = len(next(iter(batch.values())))
-        rows = [evaluate({k: float(v[i]) for k, v in batch.items()}, seed) for i in range(n)]
-        keys = rows[0].keys() if rows else []
-        return {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
+        rows: list[Mapping[str, Any]] = []
+        for i in range(n):
+            try:  # a setting the chain refuses is an infeasible trial, not the end
+                rows.append(evaluate({k: float(v[i]) for k, v in batch.items()}, seed))
+            except TwinlineError:
+                rows.append({})
+        keys = [k for r in rows for k, v in r.items()
+                if isinstance(v, int | float | np.floating | np.integer)]
+        return {k: np.array([float(r.get(k, np.nan)) for r in rows], dtype=float)
+                for k in dict.fromkeys(keys)}
 
     return predict
 

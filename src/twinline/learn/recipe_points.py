@@ -146,6 +146,20 @@ def apply_point(recipe_data: Mapping[str, Any], point: Mapping[str, float]) -> d
     return data
 
 
+def check_paths(paths: Sequence[str]) -> None:
+    """Raise :class:`RecipeError` for a path that names no numeric recipe field (before a
+    campaign spends time on points that would all fail)."""
+    for path in paths:
+        parts = path.split(".")
+        if parts[0] not in ("cathode", "anode", "cell", "filling", "formation"):
+            raise RecipeError(f"parameter {path!r} is not a recipe path; it must start with "
+                              "cathode., anode., cell., filling. or formation.")
+        if len(parts) >= 3 and parts[1] == "drying" and parts[2] == "zones":
+            _unit_of_zone_path(path)
+        else:
+            si_unit(path)
+
+
 def _fraction(v: Any) -> float:
     from twinline.spec.units import parse_quantity
 
