@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-BASIS = {"porosity": "total"}
+BASIS = {"porosity": "total", "cbd_nanoporosity": None}
 KEYS = ("tliq", "tsol", "sigma", "CC/AM", "CC/CBD", "Active_Surface")
 
 
@@ -59,11 +59,14 @@ def simulate_row(row, psd, replicates: int, seed: int, constants: dict) -> dict[
     from twinline.structure.analyse import analyse
     from twinline.structure.generate import generate_electrode, total_porosity
 
+    constants = dict(constants)
     h = row["res"] * 1e-6
     w_am = row["AM"] / 100.0
-    en = row["porous"] / 100.0
+    en = constants.pop("cbd_nanoporosity", None) if "cbd_nanoporosity" in constants else None
+    if en is None:
+        en = BASIS["cbd_nanoporosity"]
+    en = row["porous"] / 100.0 if en is None else float(en)
     rho_am, rho_cbd = 4750.0, 1838.0     # NMC111; C65:PVDF 1:1 (library values)
-    constants = dict(constants)
     basis = constants.pop("porosity_basis", BASIS["porosity"])
     if basis == "image":
         eps = total_porosity(row["porocal"], w_am, am_density=rho_am, cbd_density=rho_cbd,

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import ndimage
 
 from twinline.process.products import CalenderedElectrode, Composition
@@ -111,3 +113,14 @@ def test_refuses_bad_input(kwargs, match):
     args.update(kwargs)
     with pytest.raises(StructureError, match=match):
         generate_electrode(**args)
+
+
+@settings(max_examples=12, deadline=None)
+@given(porosity=st.floats(0.25, 0.6), w_am=st.floats(0.9, 0.98), en=st.floats(0.0, 0.6),
+       seed=st.integers(0, 1000))
+def test_phase_fractions_for_any_recipe(porosity, w_am, en, seed):
+    m = generate_electrode(porosity=porosity, am_mass_fraction=w_am, cbd_nanoporosity=en,
+                           seed=seed, thickness=24e-6, voxel_size=1e-6, box_xy=24e-6)
+    got, target = m.phase_fractions(), m.metadata["target"]
+    for key in ("pore", "active_material", "carbon_binder_domain"):
+        assert abs(got[key] - target[key]) <= 0.005

@@ -12,13 +12,14 @@ from numba import njit
 
 @njit(cache=True)
 def pack_spheres(radii, n0, n1, n2, target, labels, overlap, cc_embed, max_tries,
-                 seed, cen0, rad0):  # pragma: no cover - compiled
+                 seed, cen0, rad0, slack):  # pragma: no cover - compiled
     """Random sequential addition of spheres with a tolerated overlap, rasterised on the fly.
 
     A sphere of radius r at centre c is accepted when, for every placed sphere j,
     ``|c − c_j| >= (1 − overlap_i)(r + r_j)`` (periodic in axes 1, 2), and its centre lies in
     ``[r (1 − cc_embed), n0 − r (1 − cc_embed)]`` along axis 0. After ``max_tries`` rejections
-    the sphere's overlap tolerance grows by 0.05 (up to 0.9). Placement stops once ``target``
+    the sphere's overlap tolerance grows by 0.05 (up to 0.9). A sphere whose volume exceeds
+    the remaining count by more than ``slack`` voxels is skipped (bounded overshoot). Placement stops once ``target``
     voxels are AM (label 1). ``cen0``/``rad0`` are spheres placed before (already in
     ``labels``). Returns (centres, radii, n_placed, n_new_am_voxels), previous ones included.
     """
@@ -52,6 +53,8 @@ def pack_spheres(radii, n0, n1, n2, target, labels, overlap, cc_embed, max_tries
         if count >= target:
             break
         r = radii[p]
+        if 4.18879 * r * r * r > (target - count) + slack:
+            continue   # would overshoot the target: leave the room to smaller spheres
         tol = overlap
         lo = r * (1.0 - cc_embed)
         hi = n0 - r * (1.0 - cc_embed)

@@ -307,7 +307,8 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
     probe = dist.sample(4000, np.random.default_rng(seed + 7919))
     mean_vol = float(np.mean(np.pi / 6.0 * probe ** 3)) / voxel_size ** 3
     rounds = 0
-    while count < target:
+    slack = max(1.0, 0.002 * ntot)          # largest overshoot allowed, voxels (0.2 %)
+    while count < target - min(slack, 0.5 * target):
         missing = target - count
         n_new = int(np.ceil(1.12 * missing / mean_vol)) + 4
         radii = np.sort(dist.sample(n_new, rng))[::-1] / (2.0 * voxel_size)
@@ -315,7 +316,7 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
             radii = np.sort(np.minimum(radii, np.median(radii)))[::-1]
         cen, rad, _, new = G.pack_spheres(np.ascontiguousarray(radii), n0, n1, n2, missing,
                                           labels, overlap, cc_embed, 200,
-                                          int(rng.integers(2**31 - 1)), cen, rad)
+                                          int(rng.integers(2**31 - 1)), cen, rad, slack)
         count += new
         rounds += 1
         if rounds > 50:   # pragma: no cover - defensive

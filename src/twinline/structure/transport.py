@@ -233,10 +233,14 @@ class _Multigrid:
         self.coarsest = _Coarsest(self.levels[-1])
         self.smooth = smooth
         self.scale = scale
+        self.rhs32: np.ndarray | None = None
 
     def apply(self, rhs: np.ndarray, out: np.ndarray) -> None:
-        """out ≈ A⁻¹ rhs (one V-cycle from zero)."""
-        self._vcycle(0, rhs, out)
+        """out ≈ A⁻¹ rhs (one V-cycle from zero; the fine right-hand side read as float32)."""
+        if self.rhs32 is None:
+            self.rhs32 = np.empty(rhs.shape, np.float32)
+        self.rhs32[...] = rhs
+        self._vcycle(0, self.rhs32, out)
 
     def _vcycle(self, lvl: int, b: np.ndarray, u: np.ndarray) -> None:
         from twinline.structure import _kernels as K
