@@ -30,7 +30,9 @@ downstream lip :math:`U/H`. Coating window, low-flow limit of the viscocapillary
 
 .. math:: \frac{h_{min}}{H} = \frac{0.65\,(2Ca)^{2/3}}{1 + 0.65\,(2Ca)^{2/3}}
 
-The film is inside the window when :math:`h_{wet} \ge h_{min}`.
+The film is inside the window when :math:`h_{wet} \ge h_{min}`. This is the window of a
+die *without* a vacuum box; industrial electrode coaters at 0.5–1 m s⁻¹ (Ca of order 1–10)
+run with one, which this model does not include, so it flags them conservatively.
 
 **Coatable viscosity** (both): the slurry's viscosity at the coater's shear rate, capped
 at 100 s⁻¹ (levelling and edge flow after the die are slow flows), must lie in
