@@ -46,6 +46,9 @@ id % 4 != 3) together with the in-silico dataset's
 pressure–porosity relation (Duquesnoy et al. 2020): MAE 0.017 on the 8 fitted rows, 0.010 on
 the 2 held-out rows, 0.019 leave-one-row-out; in-silico relation reproduced to 0.009.
 
+Not modelled: the line speed (``speed`` is recorded; at lab and pilot speeds its effect on
+the porosity is small next to the load's, Meyer 2017) and the foil's elongation.
+
 Validity: pressure 0–200 MPa, roll temperature 20–120 °C, initial porosity 0.3–0.65.
 """
 

@@ -37,6 +37,10 @@ the 5 held-out ones, 0.058 leave-one-batch-out — about the line's batch-to-bat
 dissolved PVDF sets most of the level (η ∝ c_B^2.2 at fixed shear rate); the particles add a
 Krieger–Dougherty factor through the carbon black's effective volume.
 
+Not modelled: the mixing time and rotational speed (the slurry is taken as fully
+dispersed, as the ARTISTIC batches were; under-mixed slurries keep agglomerates and a
+higher viscosity).
+
 Validity: shear rate 0.1–1000 s⁻¹ (the fit covers 12.5–100 s⁻¹), :math:`\phi_{eff} <
 \phi_m`, temperature 15–35 °C (the solvent viscosity is taken at 25 °C).
 
