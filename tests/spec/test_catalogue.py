@@ -179,3 +179,17 @@ def test_bad_catalogue_rows_are_refused(row, message):
                        "addition", "notes"])
     with pytest.raises(SpecError, match=message):
         parse_catalogue(f"# comment\n{header}\n{row}\n")
+
+
+def test_chain_outputs_convert_to_the_catalogue_display_units():
+    """Interface check: every output the chain reports has a catalogue unit it converts to."""
+    chain = pytest.importorskip("twinline.chain")
+    from twinline.spec.units import to_unit
+
+    cat = catalogue()
+    rows = [(pid, si) for pid, si, *_ in getattr(chain, "OUTPUTS", ())]
+    rows += [(pid, si) for pid, si, *_ in getattr(chain, "STRUCTURE_OUTPUTS", ())]
+    assert rows
+    for pid, si in rows:
+        p = cat[pid]
+        to_unit(1.0, si, p.unit or "")  # raises DimensionalityError on a mismatch
