@@ -27,12 +27,22 @@ def test_converts_once_to_si():
     ("t", "300 degC", r"outside the allowed range \(273.15, 523.15\) K"),
     ("f", 1.3, r"1.3 is outside the allowed range \[0, 1\]"),
     ("gap", "nan um", "outside the allowed range"),
+    ("t", "1e400 K", "outside the allowed range"),
     ("gap", "3 s", "wrong unit"),
 ])
 def test_range_and_unit_errors(field, value, message):
     data = {"gap": "300 um", field: value}
     with pytest.raises(ValidationError, match=message):
         M(**data)
+
+
+def test_infinite_values_are_refused_even_without_an_upper_bound():
+    class Open(BaseModel):
+        rate: SI("m^3/s", gt=0)
+
+    assert Open(rate="20 mL/min").rate == pytest.approx(20e-6 / 60)
+    with pytest.raises(ValidationError, match="outside the allowed range"):
+        Open(rate="1e400 mL/min")
 
 
 def test_json_round_trip():

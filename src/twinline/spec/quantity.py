@@ -7,6 +7,7 @@ the recipe loader can print one line a person understands.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -34,7 +35,7 @@ def SI(unit: str, *, ge: float | None = None, gt: float | None = None,
             raise ValueError(str(err).removeprefix("value = ").removeprefix("value: ")) from None
         bad = ((ge is not None and x < ge) or (gt is not None and x <= gt)
                or (le is not None and x > le) or (lt is not None and x >= lt))
-        if bad or x != x:
+        if bad or not math.isfinite(x):
             shown = (f"{value!r}" if isinstance(value, int | float)
                      else f"{value!r} (= {x:.6g} {unit or '-'})")
             raise ValueError(f"{shown} is outside the allowed range "
