@@ -588,7 +588,7 @@ def run_chain(recipe, *, materials=None, structure: bool = False, cell: bool = F
         report("cell", 0.7)
         t0 = time.perf_counter()
         run_cell = _cell_hook(recipe, all_products, materials, outputs, citations,
-                              run_warnings)
+                              run_warnings, seed=seed)
         timings["cell"] = time.perf_counter() - t0
 
     sensitivity: list[dict[str, Any]] = []
@@ -686,7 +686,8 @@ def _structure_hook(cal, *, seed: int, kappa: float, materials, warn_into: list[
     return meso, result
 
 
-def _cell_hook(recipe, products, materials, outputs, citations, run_warnings):
+def _cell_hook(recipe, products, materials, outputs, citations, run_warnings, *,
+               seed: int = 0):
     """Cell performance from the products (lazy import of :mod:`twinline.cell`)."""
     from twinline.spec.errors import CellError
 
@@ -697,7 +698,7 @@ def _cell_hook(recipe, products, materials, outputs, citations, run_warnings):
                         "does not provide") from None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        perf = simulate_cell(recipe, products, materials,
+        perf = simulate_cell(recipe, products, materials, seed=seed,
                              structure=products.get("cathode", {}).get("structure"))
     _add_warnings(run_warnings, "", caught, prefix="cell: ")
     cell_outputs = getattr(perf, "outputs", None)
