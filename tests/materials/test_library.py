@@ -185,3 +185,11 @@ def test_missing_file_and_unknown_material(tmp_path):
 
 def test_kinds_cover_the_library():
     assert {m.kind for m in builtin_library().values()} == set(KINDS)
+
+
+def test_property_units_are_pint_units():
+    from twinline.materials import PROPERTY_UNITS
+    from twinline.spec.units import is_unit
+
+    bad = {k: u for k, u in PROPERTY_UNITS.items() if not is_unit(u)}
+    assert not bad

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twinline.spec.catalogue import (
     CATEGORIES,
@@ -193,3 +195,12 @@ def test_chain_outputs_convert_to_the_catalogue_display_units():
     for pid, si in rows:
         p = cat[pid]
         to_unit(1.0, si, p.unit or "")  # raises DimensionalityError on a mismatch
+
+
+@settings(max_examples=80, deadline=None)
+@given(pid=st.sampled_from([p.id for p in catalogue().values() if p.unit]),
+       value=st.floats(min_value=-1e6, max_value=1e6, allow_nan=False))
+def test_display_unit_round_trip(pid, value):
+    p = catalogue()[pid]
+    assert p.from_si(p.to_si({"value": value, "unit": p.unit})) == pytest.approx(
+        value, rel=1e-9, abs=1e-9)
