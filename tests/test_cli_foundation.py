@@ -259,3 +259,10 @@ def test_recipe_defaults_lists_every_setting_with_units():
                                                               "format", "atmosphere"))
                for row in rows.values())
     assert invoke("recipe", "defaults").exit_code == 0
+
+
+def test_binary_files_are_refused_in_one_line(tmp_path):
+    f = tmp_path / "bin.yaml"
+    f.write_bytes(bytes(range(128, 256)))
+    assert "not a text" in one_line_error(invoke("recipe", "check", f))
+    assert "not a text" in one_line_error(invoke("materials", "list", "--materials", f))

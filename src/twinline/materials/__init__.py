@@ -239,6 +239,8 @@ def load_library(*paths: str | Path) -> MaterialLibrary:
             data = yaml.safe_load(p.read_text("utf-8"))
         except OSError as err:
             raise MaterialError(f"{p}: cannot read materials file ({err.strerror})") from None
+        except UnicodeDecodeError as err:
+            raise MaterialError(f"{p}: not a text (UTF-8) YAML file ({err.reason})") from None
         except yaml.YAMLError as err:
             raise MaterialError(f"{p}: malformed YAML ({err})".replace("\n", " ")) from None
         lib = lib.merged(parse_library(data, str(p)))

@@ -284,6 +284,9 @@ def load_recipe(path: str | Path) -> Recipe:
         text = p.read_text("utf-8")
     except OSError as err:
         raise RecipeError(f"{p}: cannot read recipe ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise RecipeError(f"{p}: not a text (UTF-8) YAML file ({err.reason} at byte "
+                          f"{err.start})") from None
     try:
         data = yaml.load(text, Loader=_unique_key_loader())  # a SafeLoader subclass
     except _DuplicateKeyError as err:
