@@ -299,6 +299,7 @@ def simulate_cell(recipe: Any, products: dict[str, dict[str, Any]], materials: A
     fo["sei_lithium_loss_fraction"] = formation.sei_lithium_loss / max(
         q_li + formation.sei_lithium_loss, 1e-30)
     fo["cyclable_lithium_Ah"] = q_li
+    fo["window"] = dict(window)
     timings["total"] = time.perf_counter() - t0
     citations = tuple(dict.fromkeys(ec.CITATIONS + A_CIT + F_CIT + FO_CIT + (pset,)))
     return CellPerformance(
