@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chain_recipes import recipe
-from twinline.chain import Run, load_run, run_chain, structure_estimates
+from twinline.chain import Run, load_run, resolve_materials, run_chain, structure_estimates
 from twinline.process.products import CalenderedElectrode, Slurry
 from twinline.process.slitting import SlitElectrode
 from twinline.spec.catalogue import catalogue
@@ -192,3 +192,25 @@ def test_chain_conserves_mass_and_solid_volume_over_the_operating_range(gap, pre
     assert c.solid_volume_per_area == pytest.approx(d.solid_volume_per_area, rel=1e-9)
     assert c.porosity <= d.porosity and c.thickness <= d.thickness
     assert 0 < c.porosity < 1 and c.thickness > 0
+
+
+@pytest.mark.slow
+def test_cell_hook_adds_cell_outputs_by_catalogue_id_and_the_report_shows_them():
+    from twinline.report.html import build_report
+
+    rec = recipe()
+    r = run_chain(rec, cell=True)
+    cell_keys = [k for k in r.outputs if k.split(".")[0] in ("assembly", "filling",
+                                                             "formation")]
+    assert "assembly.n_p_ratio" in cell_keys and "formation.formation_time" in cell_keys
+    for k in cell_keys:
+        catalogue().get(k)
+    assert r.outputs["assembly.n_p_ratio"]["value"] == pytest.approx(r.cell.n_p_ratio)
+    data = json.loads(r.to_json())
+    assert data["cell"]["n_p_ratio"] == pytest.approx(r.cell.n_p_ratio)
+    assert set(r.cell.citations) <= set(r.citations)
+    page = build_report(r, rec, resolve_materials(rec))
+    cell_part = page[page.index("<h2>Cell</h2>"):]
+    assert "discharge" in cell_part.lower() and "plotly-graph-div" in cell_part
+    back = build_report(Run.from_json(r.to_json()))  # a loaded run (cell as a dict) too
+    assert "plotly-graph-div" in back[back.index("<h2>Cell</h2>"):]
