@@ -15,7 +15,9 @@ the package versions, the model choices and their citations (BibTeX keys of
 mesostructure of the calendered cathode (:mod:`twinline.structure`), whose tortuosity
 factors, surfaces and coverages replace the closed-form estimates; ``cell=True`` hands the
 products to :func:`twinline.cell.simulate_cell`. ``samples > 0`` propagates the machine
-tolerances by Monte Carlo (:mod:`twinline.uncertainty`).
+tolerances by Monte Carlo (:mod:`twinline.uncertainty`) through the electrode steps; the
+cell outputs and a measured 3D structure are evaluated once (their ``std`` is the cell
+model's own or 0).
 
 Without a 3D structure, the structure parameters of the calendered electrode are closed-form
 estimates, marked ``"source": "estimate"`` in the outputs:
