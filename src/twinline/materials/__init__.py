@@ -28,6 +28,7 @@ Property names (SI inside; the YAML gives each value with its unit):
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -93,6 +94,16 @@ PROPERTY_UNITS: dict[str, str] = {
     "viscosity_activation_energy": "J/mol",
     "surface_tension_slope": "N/m/K",
 }
+
+
+#: Properties that are positive by nature (a zero or negative value is a typo).
+_POSITIVE = frozenset({
+    "density", "specific_capacity", "particle_d10", "particle_d50", "particle_d90",
+    "molar_mass", "viscosity", "thickness", "boiling_point", "heat_of_vaporisation",
+    "heat_capacity", "surface_tension", "diffusivity_in_air", "conductivity",
+    "specific_surface_area", "macmullin_number", "salt_concentration",
+    "glass_transition_temperature", "melting_temperature", "compaction_resistance",
+    "youngs_modulus"})
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,11 @@ def _parse_material(name: str, entry: Mapping[str, Any], origin: str) -> Materia
                 props[prop] = parse_quantity(value, unit, name=f"{name}.{prop}")
             except RecipeError as err:
                 raise MaterialError(f"{origin}: {err}") from None
+            x = props[prop]
+            if not math.isfinite(x) or (prop in _POSITIVE and x <= 0):
+                raise MaterialError(
+                    f"{origin}: {name}.{prop} = {value!r} must be a finite"
+                    f"{' positive' if prop in _POSITIVE else ''} quantity in {unit or '-'}")
         if src:
             sources[prop] = src
     return Material(name=name, kind=kind, properties=props, sources=sources,
