@@ -1,7 +1,8 @@
 r"""Assembly: stacking (or winding) with a stochastic placement error, and scrap.
 
-Stochastic stacking model (after the Monte Carlo stacking models of Weinmann et al. and
-Kornas et al.): every sheet is placed with an independent, normally distributed offset
+Stochastic stacking model (Monte Carlo of the sheet placement, like the stacking-error
+simulations the LiPLANET data specification lists for z-stacking, Zanotto et al. 2022;
+positioning accuracy as the core quality criterion of stacking, Schnell et al. 2019): every sheet is placed with an independent, normally distributed offset
 :math:`\delta \sim N(0, \sigma^2)` per in-plane axis (``cell.stacking_tolerance`` =
 :math:`\sigma`). Between a cathode sheet and a neighbouring anode sheet the remaining anode
 overhang on the worse edge of an axis is
@@ -20,10 +21,10 @@ rotations are neglected.
 
 References
 ----------
-.. [1] H. Weinmann, J. Fleischer et al., "Stochastic modelling of stacking accuracy",
-       Procedia CIRP 93 (2020). doi:10.1016/j.procir.2020.04.107
-.. [2] T. Kornas, R. Daub, M. Z. Karamat et al., Procedia CIRP 81 (2019) 75-80.
-       doi:10.1016/j.procir.2019.03.014 (data mining of cell production quality)
+.. [1] F. M. Zanotto et al., "Data specifications for battery manufacturing
+       digitalization", Batteries & Supercaps (2022) (LiPLANET; Sec. 3.2.4 and Table 10).
+.. [2] J. Schnell, C. Nentwich, F. Endres et al., J. Power Sources 413 (2019) 360-366.
+       doi:10.1016/j.jpowsour.2018.12.062
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 
 from twinline.spec.errors import CellError
 
-CITATIONS: tuple[str, ...] = ("Weinmann2020", "Kornas2019")
+CITATIONS: tuple[str, ...] = ("Zanotto2022", "Schnell2019")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ of the pore volume of both electrodes and the separator,
 .. math:: V_{el} = f\,(V_{pore,c} + V_{pore,a} + V_{pore,s}),
 
 with :math:`f \approx 1.4` found optimal for NMC111/graphite pouch cells (Günter et al.
-2022); the excess wets the stack edges and feeds SEI formation.
+2019, as summarised by the LiPLANET data specification, Zanotto et al. 2022); the excess wets the stack edges and feeds SEI formation.
 
 **Wetting time** (Washburn with an applied pressure, Washburn 1921; as used for electrode
 wetting by Sauter et al. 2020): the liquid moves through a bundle of capillaries of radius
@@ -36,8 +36,8 @@ References
 .. [1] E. W. Washburn, Phys. Rev. 17 (1921) 273-283. doi:10.1103/PhysRev.17.273
 .. [2] C. Sauter, R. Zahn, V. Wood, J. Electrochem. Soc. 167 (2020) 100546.
        doi:10.1149/1945-7111/ab9bfd
-.. [3] F. J. Günter, J. B. Habedank, D. Schreiner et al., J. Electrochem. Soc. 165
-       (2018) A3249. doi:10.1149/2.0081814jes (electrolyte amount and wetting)
+.. [3] F. J. Günter, C. Burgstaller, F. Konwitschny, G. Reinhart, "Influence of the
+       electrolyte quantity on lithium-ion cells", J. Electrochem. Soc. 166 (2019) A1709.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import numpy as np
 
 from twinline.spec.errors import CellError
 
-CITATIONS: tuple[str, ...] = ("Washburn1921", "Sauter2020", "Gunter2018")
+CITATIONS: tuple[str, ...] = ("Washburn1921", "Sauter2020", "Gunter2019", "Zanotto2022")
 
 R_GAS = 8.314462618
 T_REF = 298.15
