@@ -583,6 +583,9 @@ def run_chain(recipe, *, materials=None, structure: bool = False, cell: bool = F
             entry: dict[str, Any] = {"value": _scalar(disp), "unit": unit, "std": 0.0}
             if estimated:
                 entry["source"] = "estimate"
+                for key in ("Bruggeman1935", "Delesse1847"):
+                    if key not in citations:
+                        citations.append(key)
             outputs[f"{name}.{pid}"] = entry
 
     run_cell = None
@@ -614,6 +617,8 @@ def run_chain(recipe, *, materials=None, structure: bool = False, cell: bool = F
             if not measured:  # a measured 3D value is not re-sampled: keep std 0
                 entry.update(st)
         timings["monte_carlo"] = time.perf_counter() - t0
+        if sensitivity and "Saltelli2008" not in citations:
+            citations.append("Saltelli2008")
     report("done", 1.0)
     timings["total"] = time.perf_counter() - t_start
     return Run(

@@ -129,6 +129,15 @@ def citation_keys(source: Path) -> list[str]:
             for k in model_citations(step):
                 if k not in keys:
                     keys.append(k)
+    if rec.cell is not None and rec.cathode is not None and rec.anode is not None:
+        import importlib
+
+        for module in ("assembly", "filling", "formation"):
+            try:
+                mod = importlib.import_module(f"twinline.process.{module}")
+            except ImportError:
+                continue
+            keys += [k for k in getattr(mod, "CITATIONS", ()) if k not in keys]
     return keys
 
 
