@@ -206,10 +206,13 @@ class Catalogue(Mapping[str, Parameter]):
         ids = list(self._params)
         near = difflib.get_close_matches(pid, ids, n=n, cutoff=0.6)
         tail = pid.rsplit(".", 1)[-1]
+        # the same name in another step, e.g. 'line_load' -> 'calendering.line_load'
         near += [i for i in ids if i.endswith("." + tail) and i not in near]
-        near += [i for i in difflib.get_close_matches(
-            tail, [i.split(".", 1)[1] for i in ids], n=n, cutoff=0.75)
-            for i in [next(j for j in ids if j.split(".", 1)[1] == i)] if i not in near]
+        # a misspelt name without its step, e.g. 'lineload' -> 'calendering.line_load'
+        by_name = {i.split(".", 1)[1]: i for i in ids}
+        for name in difflib.get_close_matches(tail, list(by_name), n=n, cutoff=0.75):
+            if by_name[name] not in near:
+                near.append(by_name[name])
         return near[:n]
 
     def parameters(self) -> list[Parameter]:
