@@ -111,3 +111,17 @@ def test_a_surrogate_replaces_the_calendering_model_by_name():
     assert run.outputs["cathode.calendering.porosity"]["value"] == pytest.approx(cal.porosity)
     with pytest.raises(RecipeError, match="already taken"):
         register_surrogate(sur, "calendering", "heckel", base="heckel")
+
+
+def test_log_outputs_learn_a_heavy_tail_and_stay_positive(tmp_path):
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, 60)
+    tab = pd.DataFrame({"x": x, "tau": 2.0 * np.exp(4.0 * x**2)})  # 2 … 109, heavy tail
+    sur = fit_surrogate(tab, ["x"], ["tau"], kind="gp", cv=0, log_outputs=["tau"])
+    grid = np.linspace(0, 1, 50)
+    pred = sur.predict({"x": grid})[:, 0]
+    assert (pred > 0).all()
+    np.testing.assert_allclose(pred, 2.0 * np.exp(4.0 * grid**2), rtol=0.02)
+    back = load_surrogate(sur.save(tmp_path / "t"))
+    assert back.log_outputs == ["tau"]
+    np.testing.assert_array_equal(back.predict({"x": grid}), sur.predict({"x": grid}))

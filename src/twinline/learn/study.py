@@ -294,6 +294,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
     surrogates = {}
     for kind in kinds:
         sur = fit_surrogate(train, inputs, outputs, kind=kind, seed=seed,
+                            log_outputs=("tortuosity_factor_pore", "tortuosity_factor_solid"),
                             cv=cv if len(train) >= 4 * max(cv, 1) else 0,
                             units={k: OUTPUTS[k][0] for k in outputs}
                             | {p.name: p.unit for p in INPUTS})

@@ -106,6 +106,7 @@ class Surrogate:
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    log_outputs: list[str] = field(default_factory=list)
 
     @property
     def has_std(self) -> bool:
@@ -148,6 +149,9 @@ class Surrogate:
                 mean[:, j], std[:, j] = mu, sd
             else:
                 mean[:, j] = m.predict(X)
+            if self.outputs[j] in self.log_outputs:  # fitted on ln y: back-transform
+                mean[:, j] = np.exp(mean[:, j])
+                std[:, j] = mean[:, j] * std[:, j]  # delta method
         return (mean, std) if return_std else mean
 
     def predict_dict(self, x: Any) -> dict[str, np.ndarray]:
@@ -179,7 +183,8 @@ class Surrogate:
         tmp.replace(path)
         meta = {"kind": self.kind, "inputs": self.inputs, "outputs": self.outputs,
                 "units": self.units, "metrics": self.metrics,
-                "bounds": {k: list(v) for k, v in self.bounds.items()}, "info": self.info}
+                "bounds": {k: list(v) for k, v in self.bounds.items()}, "info": self.info,
+                "log_outputs": self.log_outputs}
         jtmp = path.with_name(f".{path.name}.json.tmp")
         jtmp.write_text(json.dumps(meta, indent=2, default=float), "utf-8")
         jtmp.replace(path.with_suffix(".json"))
@@ -203,21 +208,23 @@ def load_surrogate(path: str | Path) -> Surrogate:
                      models=blob["models"], units=meta.get("units", {}),
                      metrics=meta.get("metrics", {}),
                      bounds={k: tuple(v) for k, v in meta.get("bounds", {}).items()},
-                     info=meta.get("info", {}))
+                     info=meta.get("info", {}), log_outputs=meta.get("log_outputs", []))
 
 
 def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
                   kind: Kind = "gp", test_size: float = 0.2, cv: int = 5, seed: int = 0,
-                  units: Mapping[str, str] | None = None, threads: int | None = 1
-                  ) -> Surrogate:
-    """Fit a surrogate from ``frame[inputs]`` to ``frame[outputs]``.
+                  units: Mapping[str, str] | None = None, threads: int | None = 1,
+                  log_outputs: Sequence[str] = ()) -> Surrogate:
+    r"""Fit a surrogate from ``frame[inputs]`` to ``frame[outputs]``.
 
     Rows with a non-finite input are dropped; rows with a non-finite output are left out of
     that output's model only. A share ``test_size`` of the rows is held back (seeded
     shuffle) to report R² and MAPE; ``cv``-fold cross-validation on
     the rest gives ``cv_r2`` (skipped when ``cv < 2`` or too few rows). The returned
     surrogate is refitted on all rows. ``threads`` limits BLAS/OpenMP threads during the
-    fit (``None``: no limit).
+    fit (``None``: no limit). Outputs in ``log_outputs`` (strictly positive, heavy-tailed,
+    e.g. a tortuosity factor) are fitted on :math:`\ln y`; predictions, R² and MAPE are on
+    :math:`y`.
 
     Raises
     ------
@@ -241,6 +248,16 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
     X, Y = X[keep], Y[keep]
     # rows are used per output where that output is finite (e.g. a tortuosity factor is
     # infinite where the pore phase does not percolate)
+    log_outputs = [o for o in log_outputs if o in outputs]
+    for o in log_outputs:
+        j = outputs.index(o)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Y[:, j] = np.where(Y[:, j] > 0, np.log(Y[:, j]), np.nan)
+    logs = np.array([o in log_outputs for o in outputs])
+
+    def back(j: int, y: np.ndarray) -> np.ndarray:
+        return np.exp(y) if logs[j] else y
+
     ok = np.isfinite(Y)
     if len(X) < 4 or ok.sum(axis=0).min() < 4:
         worst = outputs[int(np.argmin(ok.sum(axis=0)))] if len(X) else outputs[0]
@@ -264,15 +281,16 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
             te = test_rows[ok[test_rows, j]]
             if len(te) >= 2 and len(tr) >= 4:
                 m = _make_model(kind, X.shape[1], seed).fit(X[tr], Y[tr, j])
-                yhat = m.predict(X[te])
-                metrics[o].update(r2=r2_score(Y[te, j], yhat), mape=mape(Y[te, j], yhat),
+                yhat, ytrue = back(j, m.predict(X[te])), back(j, Y[te, j])
+                metrics[o].update(r2=r2_score(ytrue, yhat), mape=mape(ytrue, yhat),
                                   n_test=len(te))
             if cv >= 2 and len(tr) >= 2 * cv:
                 folds = KFold(n_splits=cv, shuffle=True, random_state=seed)
                 scores = []
                 for a, b in folds.split(tr):
                     m = _make_model(kind, X.shape[1], seed).fit(X[tr[a]], Y[tr[a], j])
-                    scores.append(r2_score(Y[tr[b], j], m.predict(X[tr[b]])))
+                    scores.append(r2_score(back(j, Y[tr[b], j]),
+                                           back(j, m.predict(X[tr[b]]))))
                 metrics[o]["cv_r2"] = float(np.nanmean(scores))
             metrics[o]["n_train"] = int(ok[:, j].sum())
         models = [_make_model(kind, X.shape[1], seed).fit(X[ok[:, j]], Y[ok[:, j], j])
@@ -280,6 +298,7 @@ def fit_surrogate(frame: Any, inputs: Sequence[str], outputs: Sequence[str], *,
     bounds = {c: (float(X[:, i].min()), float(X[:, i].max())) for i, c in enumerate(inputs)}
     return Surrogate(kind=kind, inputs=inputs, outputs=outputs, models=models,
                      units=dict(units or {}), metrics=metrics, bounds=bounds,
+                     log_outputs=log_outputs,
                      info={"seed": seed, "fit_s": time.perf_counter() - t0,
                            "test_size": test_size, "cv": cv})
 
