@@ -84,3 +84,25 @@ def test_a_missing_output_is_named():
                              "objectives": {"nope": "max"}, "trials": 10})
     with pytest.raises(RecipeError, match="nope"):
         optimise(problem, from_evaluate(line))
+
+
+def test_target_of_a_known_recipe_is_met_on_the_real_chain():
+    from pathlib import Path
+
+    from twinline.learn.recipe_points import ChainEvaluator, recipe_data
+
+    example = Path(__file__).parents[2] / "examples" / "nmc111_cathode.yaml"
+    outs = ["cathode.calendering.porosity", "cathode.calendering.thickness"]
+    chain = ChainEvaluator(recipe_data(example), outs)
+    known = chain({"cathode.calendering.pressure": 90e6, "cathode.coating.gap": 260e-6}, 0)
+    problem = parse_targets({
+        "parameters": {"cathode.calendering.pressure": ["20 MPa", "170 MPa"],
+                       "cathode.coating.gap": ["200 um", "320 um"]},
+        "objectives": {outs[0]: {"target": known[outs[0]], "tolerance": 0.005},
+                       outs[1]: {"target": known[outs[1]], "tolerance": 2e-6}},
+        "trials": 160, "seed": 1})
+    res = optimise(problem, from_evaluate(chain), population=32)
+    assert res.best, "no feasible setting found"
+    again = chain({k: res.best[k] for k in problem.bounds}, 0)
+    assert abs(again[outs[0]] - known[outs[0]]) <= 0.005
+    assert abs(again[outs[1]] - known[outs[1]]) <= 2e-6
