@@ -95,6 +95,8 @@ def _built(parameter_set: str):
         replaced["SEI growth activation energy [J.mol-1]"] = SEI_ACTIVATION_ENERGY
     replaced["Initial SEI thickness [m]"] = 1e-9  # fresh graphite: native film only
     pv.update(replaced)
+    # a fresh cell (empty anode) sits below the discharge cut-off: no lower cut-off here
+    pv.update({"Lower voltage cut-off [V]": 0.0})
     pv.update({k: "[input]" for k in _INPUTS})
     model = pybamm.lithium_ion.SPM({"SEI": "solvent-diffusion limited",
                                     "SEI porosity change": "true"})

@@ -1,0 +1,101 @@
+"""Electrolyte filling and Washburn wetting: scaling laws, literature trends, refusals."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twinline.materials import Material, MaterialLibrary, builtin_library
+from twinline.process.filling import (
+    electrolyte_properties,
+    electrolyte_volume,
+    fill,
+    kozeny_pore_radius,
+    washburn_time,
+)
+from twinline.spec.cell_recipe import FillingSection
+from twinline.spec.errors import CellError
+
+LIB = builtin_library()
+KW = dict(viscosity=3e-3, surface_tension=0.035, contact_angle=0.3)
+
+
+def _design(porosity=0.3, pore_scale=1.0):
+    sheet = SimpleNamespace(porosity=porosity, sheet_area=0.1 * 0.05)
+    return SimpleNamespace(
+        format="pouch", cathode=sheet, anode=SimpleNamespace(porosity=porosity, sheet_area=0.0055),
+        separator_porosity=0.4, electrode_height=0.05,
+        pore_volume={"cathode": 2e-6 * pore_scale, "anode": 2.5e-6 * pore_scale,
+                     "separator": 1e-6 * pore_scale},
+        total_pore_volume=5.5e-6 * pore_scale)
+
+
+def _fill(section=None, **kw):
+    args = dict(electrolyte="LP57", particle_radius={"cathode": 5e-6, "anode": 8e-6},
+                tortuosity_factor={"cathode": 2.0, "anode": 2.5, "separator": 3.2})
+    args.update(kw.pop("args", {}))
+    return fill(section or FillingSection(), kw.pop("design", _design()), LIB, **args)
+
+
+def test_electrolyte_volume_scales_with_pore_volume():
+    a, b = _fill(design=_design(pore_scale=1.0)), _fill(design=_design(pore_scale=2.0))
+    assert b.electrolyte_volume == pytest.approx(2 * a.electrolyte_volume)
+    assert a.electrolyte_volume == pytest.approx(1.4 * 5.5e-6)
+    assert a.electrolyte_mass == pytest.approx(a.electrolyte_volume * LIB["LP57"]["density"])
+
+
+def test_washburn_square_law_and_pressure_speeds_up():
+    t1 = washburn_time(0.01, 1e-6, **KW)
+    assert washburn_time(0.03, 1e-6, **KW) == pytest.approx(9 * t1)
+    assert washburn_time(0.01, 1e-6, **KW, tortuosity_factor=2.0) == pytest.approx(2 * t1)
+    assert washburn_time(0.01, 1e-6, **KW, pressure_difference=1e5) < t1
+    # analytic value: t = 4 μ τ l² / (r² · 2γcosθ/r)
+    assert t1 == pytest.approx(4 * 3e-3 * 1e-4 / (1e-12 * 2 * 0.035 * np.cos(0.3) / 1e-6))
+
+
+def test_wetting_time_grows_as_porosity_and_pore_size_fall():
+    t = [_fill(design=_design(porosity=e)).wetting_times["cathode"] for e in (0.45, 0.35, 0.25)]
+    assert t[0] < t[1] < t[2]
+    small = _fill(args={"particle_radius": {"cathode": 2e-6, "anode": 8e-6}})
+    assert small.wetting_times["cathode"] > _fill().wetting_times["cathode"]
+    assert kozeny_pore_radius(0.5, 3e-6) == pytest.approx(2e-6)
+
+
+def test_warmer_filling_wets_faster():
+    warm = FillingSection().model_copy(update={"temperature": 318.15})
+    assert _fill(warm).wetting_time < _fill().wetting_time
+    mu25, g25 = electrolyte_properties(LIB["LP57"], 298.15)
+    assert float(mu25) == pytest.approx(LIB["LP57"]["viscosity"])
+    assert float(g25) == pytest.approx(LIB["LP57"]["surface_tension"])
+
+
+def test_wetting_degree_after_short_rest_follows_sqrt_time():
+    res = _fill()
+    short = FillingSection().model_copy(update={"rest_time": res.wetting_time / 4})
+    assert _fill(short).wetting_degree == pytest.approx(0.5, rel=1e-9)
+    assert res.wetting_degree <= 1.0
+
+
+def test_a_non_wetting_electrolyte_is_refused():
+    bad = Material("bad", "electrolyte", {**LIB["LP57"].properties, "contact_angle": 1.8})
+    lib = LIB.merged(MaterialLibrary({"bad": bad}))
+    with pytest.raises(CellError, match="contact angle of 103°"):
+        fill(FillingSection(), _design(), lib, electrolyte="bad",
+             particle_radius={"cathode": 5e-6, "anode": 8e-6}, tortuosity_factor={})
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(1e-4, 0.2), st.floats(1e-8, 1e-5), st.floats(0.0, 1.5), st.floats(1.0, 10.0))
+def test_washburn_time_positive_and_monotone_in_length(length, r, theta, tau):
+    t = washburn_time(length, r, viscosity=3e-3, surface_tension=0.035, contact_angle=theta,
+                      tortuosity_factor=tau)
+    t2 = washburn_time(length * 1.5, r, viscosity=3e-3, surface_tension=0.035,
+                       contact_angle=theta, tortuosity_factor=tau)
+    assert t > 0 and t2 > t
+
+
+def test_volume_broadcasts_over_arrays():
+    v = electrolyte_volume(np.array([1e-6, 2e-6]), np.array([1.2, 1.4]))
+    assert np.allclose(v, [1.2e-6, 2.8e-6])
