@@ -19,7 +19,7 @@ def fake_paper_file(path):
     """A file in the paper's column format (made up here: tests never read shared data)."""
     rows = []
     for am in (93.0, 96.0):
-        for gap in (1.0, 51.0, 91.0):
+        for gap in (11.0, 31.0, 51.0):
             p = np.exp(5.254 - 0.0307 * gap)
             eps = 0.30 + 0.0004 * gap
             rows.append({"Gap": gap, "AM": am, "CBD": 100 - am, "porous": 45.0, "x": 50.0,
@@ -56,10 +56,11 @@ def test_reduced_study_runs_learns_reports_and_resumes(tmp_path):
     assert (out / "surrogates" / "gp.joblib").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_validation"] == 6 and "porosity" in summary["scores"]["gp"]["validation"]
+    assert summary["paper_comparison"]["porosity"]["n"] == 6
     assert summary["equations"]["sigma_eff (from structure)"]["equation"].endswith(
         "porosity/tortuosity_factor_pore")
     html = (out / "report.html").read_text()
-    for text in ("Maps", "Parity", "Equations", "Sobol", "Correlation map", "paper"):
+    for text in ("Maps", "Parity", "Equations", "Sobol", "Correlation map", "the paper at"):
         assert text in html
     # resume: nothing is recomputed, the table is the same
     again = run_study(out, points=6, replicates=1, voxel_size=1e-6, box_xy=25e-6, kinds=("gp",),
@@ -89,7 +90,7 @@ def test_study_design_and_refusals():
 def test_paper_file_is_mapped_to_si(tmp_path):
     fake_paper_file(tmp_path / "p.csv")
     df = paper_points(tmp_path / "p.csv")
-    assert df.pressure.max() == pytest.approx(np.exp(5.254 - 0.0307) * 1e6)
+    assert df.pressure.max() == pytest.approx(np.exp(5.254 - 0.0307 * 11) * 1e6)
     assert df.am_mass_fraction.min() == pytest.approx(0.93)
     assert df.cc_coverage_am.iloc[0] == pytest.approx(0.33)
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")

@@ -231,6 +231,32 @@ def paper_points(path: str | Path) -> Any:
     return out
 
 
+def compare_with_paper(surrogate: Any, paper: Any) -> dict[str, dict[str, float]]:
+    """Surrogate predictions at the paper's design points (inside the study's bounds)
+    against the paper's values: mean relative error, mean bias and Spearman ρ of the trend.
+    """
+    from scipy.stats import spearmanr
+
+    inside = np.ones(len(paper), dtype=bool)
+    for p in INPUTS:
+        inside &= paper[p.name].between(p.low * (1 - 1e-9), p.high * (1 + 1e-9)).to_numpy()
+    sub = paper[inside]
+    if len(sub) < 3:
+        return {}
+    pred = surrogate.predict_dict(sub)
+    out = {}
+    for o, yhat in pred.items():
+        y = sub[o].to_numpy(dtype=float)
+        ok = np.isfinite(y) & np.isfinite(yhat) & (np.abs(y) > 0)
+        if ok.sum() < 3:
+            continue
+        out[o] = {"n": int(ok.sum()),
+                  "mean_relative_error": float(np.mean(np.abs(yhat[ok] - y[ok]) / np.abs(y[ok]))),
+                  "mean_bias": float(np.mean(yhat[ok] - y[ok])),
+                  "spearman": float(spearmanr(y[ok], yhat[ok]).statistic)}
+    return out
+
+
 @dataclass
 class StudyResult:
     """Where everything went and the headline numbers."""
@@ -329,6 +355,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
         timing["mean_generate_s"] = float(np.mean(gen))
         timing["mean_analyse_s"] = float(np.mean(table["analyse_s"]))
     paper = paper_points(paper_data) if paper_data else None
+    comparison = compare_with_paper(sur, paper) if paper is not None else {}
     summary = {"points": points, "replicates": replicates, "voxel_size_m": voxel_size,
                "not_learned": {o: f"only {n} finite training rows" for o, n in
                                not_learned.items()},
@@ -336,6 +363,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
                "scores": scores, "best_surrogate": best_kind,
                "equations": {k: e.to_dict() for k, e in equations.items()},
                "sobol": sobol.to_dict(), "correlation": corr.to_dict(), "timing": timing,
+               "paper_comparison": comparison,
                "machine": {"platform": platform.platform(), "python": platform.python_version()}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float), "utf-8")
     report_path = None

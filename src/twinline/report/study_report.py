@@ -82,6 +82,17 @@ def write_study_report(path: str | Path, *, table: Any, summary: dict[str, Any],
         fig = lf.study_map(table, out, label=labels[out], scale=scale.get(out, 1.0),
                            paper=paper)
         body.append(f"<h3>{html.escape(labels[out])}</h3>" + _fig_html(fig, first))
+    comp = summary.get("paper_comparison") or {}
+    if comp:
+        body.append("<h3>Twinline against the paper at the paper's design points</h3>"
+                    "<p class=note>The best surrogate evaluated at the paper's inputs inside "
+                    "the study bounds; ρ: Spearman correlation of the two (same trend when "
+                    "close to 1).</p>" + _table(
+                        [[labels.get(o, o), v["n"], f"{100 * v['mean_relative_error']:.1f}",
+                          f"{v['mean_bias']:.4g}", f"{v['spearman']:.2f}"]
+                         for o, v in comp.items()],
+                        ["output", "points", "mean relative error [%]",
+                         "mean bias [output unit]", "ρ [-]"]))
     # parity
     valid = table[table.split == "validation"]
     kind = summary["best_surrogate"]
