@@ -146,3 +146,8 @@ def test_pressure_beyond_the_fitted_range_warns():
 
     with pytest.warns(ValidityWarning, match=r"calendering: pressure = 300 MPa .*\[0, 200\] MPa"):
         calender(section(pressure=3e8), electrode(), LIB)
+
+
+def test_negative_line_load_is_refused():
+    with pytest.raises(ProcessError, match="calendering: line_load = -5 N/m"):
+        calender(section(line_load=np.array([1e5, -5.0])), electrode(), LIB)

@@ -153,3 +153,8 @@ def test_impossible_porosity_raises_naming_the_step():
         warnings.simplefilter("ignore")
         with pytest.raises(ProcessError, match="drying: porosity"):
             dry(dryer((373.15, 2.0, 5.0)), film(lib=lib), lib)
+
+
+def test_negative_zone_length_is_refused():
+    with pytest.raises(ProcessError, match="drying: zone length = -1 m"):
+        dry(dryer((373.15, np.array([1.0, -1.0]), 5.0)), film(), LIB)

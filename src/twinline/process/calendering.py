@@ -193,8 +193,10 @@ def calender(section: CalenderingSection, electrode: DryElectrode,
         return eps, h, sb, q
 
     if section.pressure is not None:
+        check_physical(STEP, "pressure", section.pressure, "Pa", low_open=False)
         pressure = np.asarray(section.pressure, dtype=float) + 0.0 * eps0
     else:
+        check_physical(STEP, "line_load", section.line_load, "N/m", low_open=False)
         target = np.asarray(section.line_load, dtype=float) + 0.0 * eps0
         lo = np.full(target.shape, 1e3)
         hi = np.full(target.shape, 2e9)

@@ -226,6 +226,7 @@ def dry(section: DryingSection, film: WetFilm, materials: MaterialLibrary, *,
     speed = np.asarray(film.web_speed if section.web_speed is None else section.web_speed,
                        dtype=float)
     rho_solv = solvent.get("density")
+    check_physical(STEP, "web_speed", speed, "m/s")
 
     # shrinkage and porosity
     loading = np.asarray(film.areal_loading, dtype=float)
@@ -253,6 +254,9 @@ def dry(section: DryingSection, film: WetFilm, materials: MaterialLibrary, *,
         check_validity(STEP, "zone temperature", np.asarray(zone.temperature) - 273.15,
                        "degC", 40.0, 160.0)
         check_validity(STEP, "air_velocity", zone.air_velocity, "m/s", 2.0, 40.0)
+        check_physical(STEP, "zone length", zone.length, "m")
+        check_physical(STEP, "air_velocity", zone.air_velocity, "m/s")
+        check_physical(STEP, "zone temperature", zone.temperature, "K")
         tau = np.asarray(zone.length, dtype=float) / speed
         check_validity(STEP, "zone residence time", tau, "s", 1.0, 7200.0)
         h, beta = transfer_coefficients(zone.temperature, zone.air_velocity,
