@@ -104,7 +104,7 @@ def bpx_dict(perf: Any, *, title: str = "twinline cell") -> dict[str, Any]:
         ext = np.pi * dims["diameter"] * dims["height"] + np.pi * dims["diameter"] ** 2 / 2
     doc = {
         "Header": {
-            "BPX": 1.0,
+            "BPX": "1.0.0",
             "Title": title,
             "Description": (f"twinline {perf.model} parameters on PyBaMM set "
                             f"{perf.parameter_set}; geometry and microstructure from the "

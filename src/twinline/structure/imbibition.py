@@ -10,7 +10,8 @@ PoreSpy's image-based sphere-insertion imbibition (Hilpert & Miller 2001; Gostic
 
 (Young–Laplace, :math:`r` the local distance to the solid) the liquid fills every pore it
 can reach whose radius is below :math:`r`. Gas clusters cut off from the lateral faces are
-*trapped*; their share of the pore volume is :attr:`ImbibitionResult.trapped_gas_fraction`.
+*trapped*; their share of the pore volume is :attr:`ImbibitionResult.trapped_gas_fraction`
+(all of it when no pore reaches a lateral face).
 
 Validity: quasi-static capillary-dominated filling (capillary number ≪ 1); resolution
 of the pores by a few voxels at least.
@@ -111,6 +112,13 @@ def imbibition(structure: Any, *, voxel_size: float | None = None, surface_tensi
     outlets[:, 0, :] = outlets[:, -1, :] = True
     outlets[:, :, 0] = outlets[:, :, -1] = True
     outlets[-1] = False  # the separator face is the inlet
+    if not np.any(outlets & pore):
+        # no pore reaches a lateral face: the gas has no way out and stays (vacuum-free
+        # filling); the liquid cannot displace it
+        return ImbibitionResult(capillary_pressure=(float(pc.max()), float(pc[pore].min())),
+                                saturation=(0.0, 0.0), final_saturation=0.0,
+                                trapped_gas_fraction=1.0, pore_voxels=n_pore,
+                                voxel_size=float(voxel_size))
     res = ps.simulations.imbibition(im=pore, pc=pc, dt=dt, inlets=inlets & pore,
                                     outlets=outlets & pore, steps=steps,
                                     min_size=min_trapped)
