@@ -125,3 +125,15 @@ def test_log_outputs_learn_a_heavy_tail_and_stay_positive(tmp_path):
     back = load_surrogate(sur.save(tmp_path / "t"))
     assert back.log_outputs == ["tau"]
     np.testing.assert_array_equal(back.predict({"x": grid}), sur.predict({"x": grid}))
+
+
+def test_fast_gp_mean_equals_scikit_learn():
+    tab = bruggeman_table(50, seed=5)
+    sur = fit_surrogate(tab, ["pressure", "eps0"], ["porosity", "sigma"], kind="gp", cv=0)
+    X = bruggeman_table(300, seed=6)[["pressure", "eps0"]].to_numpy()
+    fast = sur.predict(X)
+    ref = np.column_stack([m.predict(X) for m in sur.models])
+    np.testing.assert_allclose(fast, ref, rtol=1e-9, atol=1e-12)
+    mean, std = sur.predict(X, return_std=True)
+    np.testing.assert_allclose(mean, ref, rtol=1e-9, atol=1e-12)
+    assert (std > 0).all()

@@ -253,7 +253,8 @@ def compare_with_paper(surrogate: Any, paper: Any) -> dict[str, dict[str, float]
         out[o] = {"n": int(ok.sum()),
                   "mean_relative_error": float(np.mean(np.abs(yhat[ok] - y[ok]) / np.abs(y[ok]))),
                   "mean_bias": float(np.mean(yhat[ok] - y[ok])),
-                  "spearman": float(spearmanr(y[ok], yhat[ok]).statistic)}
+                  "spearman": float(spearmanr(y[ok], yhat[ok]).statistic)
+                  if np.ptp(y[ok]) > 0 and np.ptp(yhat[ok]) > 0 else float("nan")}
     return out
 
 
