@@ -69,7 +69,8 @@ def _one_size(n: int) -> dict:
     t_an = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # MiB on Linux
     return {"n": n, "voxels": n ** 3, "generate_s": t_gen, "analyse_s": t_an,
-            "pore_solve_s": a.solver["pore"]["wall_s"], "solid_solve_s": a.solver["solid"]["wall_s"],
+            "pore_solve_s": a.solver["pore"]["wall_s"],
+            "solid_solve_s": a.solver["solid"]["wall_s"],
             "cg_iterations_pore": a.solver["pore"]["iterations"],
             "tau_pore": a.tortuosity_factor_pore, "peak_rss_MiB": rss}
 
@@ -144,7 +145,8 @@ def main(argv=None) -> int:
             continue
         scal.append(json.loads(out.stdout.strip().splitlines()[-1]))
     res["scaling"] = scal
-    print("\nsize     voxels       generate [s]  analyse [s]  pore solve [s]  CG its  peak RSS [MiB]")
+    print("\nsize     voxels       generate [s]  analyse [s]  pore solve [s]  CG its"
+          "  peak RSS [MiB]")
     for s in scal:
         if "error" in s:
             print(f"{s['n']}³  failed: {s['error']}")

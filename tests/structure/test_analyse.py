@@ -75,7 +75,7 @@ def test_blocked_pore_is_reported_as_not_percolating():
 
 
 def _mean(seeds, **kw):
-    res = [analyse(generate_electrode(seed=s, thickness=30e-6, voxel_size=1e-6, box_xy=30e-6,
+    res = [analyse(generate_electrode(seed=s, thickness=30e-6, voxel_size=1e-6, box_xy=25e-6,
                                       **kw), pore_sizes=False) for s in seeds]
     return {k: np.mean([getattr(r, k) for r in res])
             for k in ("tortuosity_factor_pore", "tortuosity_factor_solid", "sigma_eff_S_per_m",

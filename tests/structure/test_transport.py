@@ -129,8 +129,8 @@ def _spheres(shape, porosity, seed):
 @pytest.mark.parametrize("porosity", [0.3, 0.45, 0.6])
 def test_agrees_with_taufactor_on_packed_spheres(porosity):
     tau = pytest.importorskip("taufactor")
-    img = _spheres((40, 32, 32), porosity, seed=11)
+    img = _spheres((32, 24, 24), porosity, seed=11)
     ours = tortuosity_factor(img, tol=1e-8)
     s = tau.Solver(img.astype(np.uint8), device="cpu")
-    ref = float(np.asarray(s.solve(verbose=False, conv_crit=1e-4)).ravel()[0])
+    ref = float(np.asarray(s.solve(verbose=False, conv_crit=1e-3)).ravel()[0])
     assert ours.tau == pytest.approx(ref, rel=0.01)

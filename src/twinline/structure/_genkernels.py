@@ -19,11 +19,13 @@ def pack_spheres(radii, n0, n1, n2, target, labels, overlap, cc_embed, max_tries
     ``|c − c_j| >= (1 − overlap_i)(r + r_j)`` (periodic in axes 1, 2), and its centre lies in
     ``[r (1 − cc_embed), n0 − r (1 − cc_embed)]`` along axis 0. After ``max_tries`` rejections
     the sphere's overlap tolerance grows by 0.05 (up to 0.9). A sphere whose volume exceeds
-    the remaining count by more than ``slack`` voxels is skipped (bounded overshoot). Placement stops once ``target``
-    voxels are AM (label 1). ``cen0``/``rad0`` are spheres placed before (already in
-    ``labels``). Returns (centres, radii, n_placed, n_new_am_voxels), previous ones included.
+    the remaining count by more than ``slack`` voxels is skipped (bounded overshoot).
+    Placement stops once ``target`` voxels are AM (label 1). ``cen0``/``rad0`` are spheres
+    placed before (already in ``labels``). Returns (centres, radii, n_placed,
+    n_new_am_voxels), previous spheres included.
     """
-    np.random.seed(seed)  # noqa: NPY002 - numba's own per-thread state, not NumPy's global
+    # numba keeps its own random state, separate from NumPy's global one
+    np.random.seed(seed)  # noqa: NPY002
     m = rad0.shape[0]
     n = radii.shape[0] + m
     cen = np.zeros((n, 3))

@@ -66,19 +66,19 @@ LABELS: dict[int, str] = {0: "pore", 1: "active_material", 2: "carbon_binder_dom
 
 #: Overlap tolerated between AM spheres, as a fraction of the sum of radii [-].
 #: Calibrated on Duquesnoy et al. 2020 (J. Power Sources 480, 229103), insilico dataset.
-OVERLAP = 0.2
+OVERLAP = 0.10
 #: How far particles sink into the current collector, fraction of their radius [-] (calibrated).
-CC_EMBED = 0.35
+CC_EMBED = 0.60
 #: Reach of the CBD kernel beyond a particle surface [m] (calibrated).
-CBD_REACH = 1.5e-6
+CBD_REACH = 8.0e-6
 #: Weight of the current collector in the CBD score relative to one particle [-] (calibrated).
-CC_WEIGHT = 0.8
+CC_WEIGHT = 1.9
 #: Reach of the CC term of the CBD score [m] (calibrated).
 CC_REACH = 1.5e-6
 #: Amplitude of the tie-breaking random term of the CBD score [-] (calibrated).
-CBD_NOISE = 0.05
+CBD_NOISE = 0.5
 #: Correlation length of that random term [m] (patchy CBD clusters; calibrated).
-CBD_NOISE_LENGTH = 1.0e-6
+CBD_NOISE_LENGTH = 0.5e-6
 #: Default CBD nanoporosity [-]: 0.4–0.6 is typical of C65/PVDF domains imaged by FIB-SEM;
 #: the in-silico dataset of Duquesnoy et al. 2020 spans 0.40–0.50.
 DEFAULT_CBD_NANOPOROSITY = 0.45
