@@ -127,6 +127,7 @@ def lithiated_stoichiometry(parameter_set: str) -> float:
     return float(solver.solve(q)["y_0"])
 
 
+@lru_cache(maxsize=64)
 def simulate_sei(parameter_set: str, *, c_rate: float, temperature: float,
                  window: float, rest_time: float) -> dict[str, float]:
     """First charge + rest of the set's own cell with SEI growth (PyBaMM SPM).
@@ -229,11 +230,12 @@ def form(section: Any, *, parameter_set: str, capacity: float, first_cycle_effic
     if not 0 < first_cycle_efficiency <= 1:
         raise CellError(f"first_cycle_efficiency must be in (0, 1], got {first_cycle_efficiency}")
     span = section.soc_max - section.soc_min
-    sim = simulate_sei(parameter_set, c_rate=section.c_rate, temperature=section.temperature,
-                       window=span, rest_time=section.rest_time)
+    sim = simulate_sei(parameter_set, c_rate=float(section.c_rate),
+                       temperature=float(section.temperature), window=float(span),
+                       rest_time=float(section.rest_time))
     ref = simulate_sei(parameter_set, c_rate=REFERENCE["c_rate"],
                        temperature=REFERENCE["temperature"], window=REFERENCE["window"],
-                       rest_time=section.rest_time)
+                       rest_time=float(section.rest_time))
     ratio = sim["loss"] / ref["loss"] if ref["loss"] > 0 else 1.0
     q_charge = capacity * span
     # more cycles: SEI keeps growing with sqrt(time) (diffusion-limited)
