@@ -270,6 +270,7 @@ def simulate_cell(recipe: Any, products: dict[str, dict[str, Any]], materials: A
 
     ely_name = section.electrolyte
     filling = fill(recipe.filling, design, materials, electrolyte=ely_name,
+                   separator=section.separator,
                    particle_radius={"cathode": cal_c.particle_radius,
                                     "anode": cal_a.particle_radius},
                    tortuosity_factor={

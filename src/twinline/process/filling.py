@@ -6,7 +6,8 @@ of the pore volume of both electrodes and the separator,
 .. math:: V_{el} = f\,(V_{pore,c} + V_{pore,a} + V_{pore,s}),
 
 with :math:`f \approx 1.4` found optimal for NMC111/graphite pouch cells (Günter et al.
-2019, as summarised by the LiPLANET data specification, Zanotto et al. 2022); the excess wets the stack edges and feeds SEI formation.
+2019, as summarised by the LiPLANET data specification, Zanotto et al. 2022);
+the excess wets the stack edges and feeds SEI formation.
 
 **Wetting time** (Washburn with an applied pressure, Washburn 1921; as used for electrode
 wetting by Sauter et al. 2020): the liquid moves through a bundle of capillaries of radius
@@ -23,7 +24,8 @@ through :math:`\mu(T) = \mu_{25} e^{E_\mu/R\,(1/T - 1/T_{25})}` and
 :math:`\gamma(T) = \gamma_{25} + (d\gamma/dT)(T - T_{25})`. The pore radius is the
 structure analysis' median pore radius when a 3D structure exists, else the Kozeny
 estimate for packed spheres of radius :math:`R_p`,
-:math:`r = 2 r_h = \tfrac{2}{3}\,\varepsilon R_p/(1-\varepsilon)`.
+:math:`r = 2 r_h = \tfrac{2}{3}\,\varepsilon R_p/(1-\varepsilon)`; the separator's is half
+its ``pore_diameter`` (material library).
 The cell wets when its slowest component has; the wetting degree after a rest
 :math:`t_r` follows :math:`\min(1, \sqrt{t_r/t_w})`, capped by the fraction of pore space
 not holding trapped gas (from the imbibition simulation when a structure exists).
@@ -56,6 +58,7 @@ T_REF = 298.15
 #: Fallbacks when the electrolyte has no temperature data (same values as LP30/LP57).
 DEFAULT_VISCOSITY_ACTIVATION = 18e3     # J/mol, Logan et al. 2018
 DEFAULT_SURFACE_TENSION_SLOPE = -1e-4   # N/m/K, Eötvös-type
+DEFAULT_SEPARATOR_PORE_DIAMETER = 8e-8  # m, wet-process PE (0.03-0.1 µm, data sheets)
 
 
 @dataclass(frozen=True)
@@ -157,6 +160,7 @@ def washburn_time(length: Any, pore_radius: Any, *, viscosity: Any, surface_tens
 
 
 def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
+         separator: str | None = None,
          particle_radius: dict[str, float], tortuosity_factor: dict[str, float],
          structure: Any = None, imbibition: Any = None) -> FillingResult:
     """Fill the assembled cell and estimate how fast and how completely it wets.
@@ -172,6 +176,8 @@ def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
         Electrolyte and separator properties.
     electrolyte : str
         Electrolyte material name.
+    separator : str, optional
+        Separator material name (its ``pore_diameter``; default 80 nm).
     particle_radius : dict
         ``cathode``/``anode`` median particle radius [m].
     tortuosity_factor : dict
@@ -187,6 +193,10 @@ def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
         If the electrolyte does not wet (contact angle >= 90°) or the volume is impossible.
     """
     ely = materials.require(electrolyte, "electrolyte", parameter="cell.electrolyte")
+    separator_pore_diameter = DEFAULT_SEPARATOR_PORE_DIAMETER
+    if separator is not None:
+        sep = materials.require(separator, "separator", parameter="cell.separator")
+        separator_pore_diameter = float(sep.get("pore_diameter", separator_pore_diameter))
     theta = float(ely["contact_angle"])
     if theta >= np.pi / 2:
         raise CellError(f"electrolyte {electrolyte!r} has a contact angle of "
@@ -202,8 +212,7 @@ def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
         "cathode": float(kozeny_pore_radius(design.cathode.porosity,
                                             particle_radius["cathode"])),
         "anode": float(kozeny_pore_radius(design.anode.porosity, particle_radius["anode"])),
-        # separators: pore diameters of 30-100 nm (PE) by porosimetry; use 50 nm radius scale
-        "separator": float(kozeny_pore_radius(design.separator_porosity, 0.1e-6)),
+        "separator": float(separator_pore_diameter) / 2.0,
     }
     d50 = getattr(structure, "pore_diameter_d50_m", float("nan")) if structure else float("nan")
     if np.isfinite(d50) and d50 > 0:
