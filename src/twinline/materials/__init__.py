@@ -93,6 +93,7 @@ PROPERTY_UNITS: dict[str, str] = {
     "lower_explosion_limit": "",
     "viscosity_activation_energy": "J/mol",
     "surface_tension_slope": "N/m/K",
+    "pore_diameter": "m",
 }
 
 
