@@ -99,3 +99,15 @@ def test_washburn_time_positive_and_monotone_in_length(length, r, theta, tau):
 def test_volume_broadcasts_over_arrays():
     v = electrolyte_volume(np.array([1e-6, 2e-6]), np.array([1.2, 1.4]))
     assert np.allclose(v, [1.2e-6, 2.8e-6])
+
+
+def test_lower_chamber_pressure_wets_faster_and_traps_less_gas():
+    imb = SimpleNamespace(trapped_gas_fraction=0.2, capillary_pressure=(2e5, 1e5),
+                          saturation=(0.1, 0.8))
+    hi = FillingSection().model_copy(update={"chamber_pressure": 5e4})
+    lo = FillingSection().model_copy(update={"chamber_pressure": 5e3})
+    r_hi, r_lo = _fill(hi, args={"imbibition": imb}), _fill(lo, args={"imbibition": imb})
+    assert r_lo.wetting_time < r_hi.wetting_time
+    assert r_lo.trapped_gas_fraction == pytest.approx(0.2 * 5e3 / 101325)
+    assert r_hi.trapped_gas_fraction > r_lo.trapped_gas_fraction
+    assert r_lo.saturation_curve["saturation"] == [0.1, 0.8]

@@ -28,7 +28,9 @@ estimate for packed spheres of radius :math:`R_p`,
 its ``pore_diameter`` (material library).
 The cell wets when its slowest component has; the wetting degree after a rest
 :math:`t_r` follows :math:`\min(1, \sqrt{t_r/t_w})`, capped by the fraction of pore space
-not holding trapped gas (from the imbibition simulation when a structure exists).
+not holding trapped gas: the imbibition simulation's trapped fraction (when a structure
+exists), compressed from the chamber to the filling pressure (Boyle,
+:math:`\phi_{gas} = \phi_{trapped}\,p_{chamber}/p_{fill}`).
 
 Validity: laminar capillary flow (Re ≪ 1); gas counter-pressure neglected except through
 the trapped-gas fraction.
@@ -228,7 +230,9 @@ def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
                                     tortuosity_factor=tortuosity_factor.get(k, 1.0),
                                     pressure_difference=dp)) for k in radius}
     t_w = max(times.values())
-    trapped = float(getattr(imbibition, "trapped_gas_fraction", 0.0) or 0.0)
+    # gas trapped at the chamber pressure is compressed when the cell is vented (Boyle)
+    trapped = float(getattr(imbibition, "trapped_gas_fraction", 0.0) or 0.0) * min(
+        1.0, section.chamber_pressure / max(section.filling_pressure, section.chamber_pressure))
     degree = min(1.0, np.sqrt(section.rest_time / t_w)) * (1.0 - trapped) if t_w > 0 else 1.0
     curve = {}
     if imbibition is not None:
