@@ -59,3 +59,9 @@ def test_bad_inputs_are_refused():
         form(_section(), parameter_set=SET, capacity=0.0, first_cycle_efficiency=0.9)
     with pytest.raises(CellError, match="first_cycle_efficiency"):
         form(_section(), parameter_set=SET, capacity=1.0, first_cycle_efficiency=1.5)
+
+
+def test_a_set_without_sei_data_borrows_pybamms_default_sei_parameters():
+    res = form(_section(), parameter_set="Prada2013", capacity=2.0, first_cycle_efficiency=0.96)
+    assert res.first_cycle_efficiency == pytest.approx(0.96)
+    assert "SEI solvent diffusivity [m2.s-1]" in res.replaced

@@ -91,6 +91,15 @@ def _built(parameter_set: str):
     base = pybamm.ParameterValues(parameter_set)
     pv = base.copy()
     replaced = {}
+    if "SEI growth activation energy [J.mol-1]" not in pv.keys():
+        # sets without SEI data (e.g. Prada2013): PyBaMM's default SEI set (Chen2020)
+        donor = pybamm.ParameterValues("Chen2020")
+        missing = {k: donor[k] for k in donor.keys()
+                   if k not in pv.keys() and ("SEI" in k or "solvent" in k or "EC " in k
+                                              or "Ratio of lithium" in k)}
+        pv.update(missing, check_already_exists=False)
+        replaced.update({k: float(v) for k, v in missing.items()
+                         if isinstance(v, (int, float))})
     if float(pv["SEI growth activation energy [J.mol-1]"]) == 0.0:
         replaced["SEI growth activation energy [J.mol-1]"] = SEI_ACTIVATION_ENERGY
     replaced["Initial SEI thickness [m]"] = 1e-9  # fresh graphite: native film only
