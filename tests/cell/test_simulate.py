@@ -100,3 +100,20 @@ def test_coin_too_large_for_the_case_is_refused():
     r = cell_recipe({"format": "coin", "cathode_diameter": "17 mm"})
     with pytest.raises(CellError, match="CR2032"):
         simulate_cell(r, chen_products())
+
+
+@pytest.mark.slow
+def test_report_figures_have_units_and_one_curve_per_c_rate(perf):
+    pytest.importorskip("plotly")
+    from twinline.report.cell_figures import cell_figures, cell_section
+
+    figs = cell_figures(perf.to_dict())
+    assert len(figs[0].data) == 3
+    assert figs[0].layout.xaxis.title.text == "discharge capacity [A h]"
+    assert figs[0].layout.yaxis.title.text == "voltage [V]"
+    html = cell_section(perf)
+    assert "specific energy [W h/kg]" in html and "<h2>Cell</h2>" in html
+    # with an imbibition curve the wetting figure appears
+    d = perf.to_dict()
+    d["filling"]["saturation_curve"] = {"pressure_Pa": [2e5, 1e5], "saturation": [0.2, 0.9]}
+    assert len(cell_figures(d)) == 3
