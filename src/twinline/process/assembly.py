@@ -1,8 +1,9 @@
 r"""Assembly: stacking (or winding) with a stochastic placement error, and scrap.
 
 Stochastic stacking model (Monte Carlo of the sheet placement, like the stacking-error
-simulations the LiPLANET data specification lists for z-stacking, Zanotto et al. 2022;
-positioning accuracy as the core quality criterion of stacking, Schnell et al. 2019): every sheet is placed with an independent, normally distributed offset
+simulations the LiPLANET data specification lists for z-stacking, where positioning is
+the core quality criterion, Zanotto et al. 2022; scrap from production data, Schnell et
+al. 2019): every sheet is placed with an independent, normally distributed offset
 :math:`\delta \sim N(0, \sigma^2)` per in-plane axis (``cell.stacking_tolerance`` =
 :math:`\sigma`). Between a cathode sheet and a neighbouring anode sheet the remaining anode
 overhang on the worse edge of an axis is
