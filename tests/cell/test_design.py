@@ -73,3 +73,14 @@ def test_jelly_roll_that_does_not_fit_the_can_is_refused():
         _design(format="cylindrical", can="18650", cathode_length=0.5, cathode_width=0.07)
     d = _design(format="cylindrical", can="18650", cathode_length=0.6, cathode_width=0.05)
     assert d.stack_thickness < 17.5e-3
+
+
+def test_unusual_but_accepted_n_p_gives_a_validity_warning():
+    from twinline.spec.errors import ValidityWarning
+
+    p = chen_products()
+    ano = electrode("negative", thickness=85.2e-6, porosity=0.25, am_fraction=0.75,
+                    radius=5.86e-6, capacity_mah_cm2=6.0)
+    with pytest.warns(ValidityWarning, match="n_p_ratio = 1.5"):
+        d = design_cell(CellSection(), p["cathode"]["calendered"], ano, LIB)
+    assert d.n_p_ratio == pytest.approx(1.5)

@@ -30,7 +30,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from twinline.spec.errors import CellError
+from twinline.spec.errors import CellError, warn_validity
 
 CITATIONS: tuple[str, ...] = ("Schnell2019",)
 
@@ -56,6 +56,8 @@ COINS: dict[str, dict[str, float]] = {
                "height": 1.6e-3, "hardware_mass": 2.8e-3},
 }
 STEEL_DENSITY = 7850.0  # kg m⁻³
+#: Usual N/P range of graphite-anode cells (a validity warning outside it; Wood et al. 2019)
+N_P_USUAL = (1.05, 1.3)
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,8 @@ def design_cell(section: Any, cathode: Any, anode: Any, materials: Any, *,
                                float(sep["density"]))
     ratio = n_p_ratio(anode.areal_capacity, cathode.areal_capacity)
     check_n_p(ratio, section.n_p_min, section.n_p_max)
+    # accepted but unusual: graphite cells are balanced at N/P ≈ 1.05-1.3
+    warn_validity("assembly", "n_p_ratio", ratio, "", *N_P_USUAL)
     o, s = section.overhang, section.separator_overhang
     tc, ta = float(cathode.thickness), float(anode.thickness)
     notes: list[str] = []
