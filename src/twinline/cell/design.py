@@ -56,7 +56,7 @@ COINS: dict[str, dict[str, float]] = {
                "height": 1.6e-3, "hardware_mass": 2.8e-3},
 }
 STEEL_DENSITY = 7850.0  # kg m⁻³
-#: Usual N/P range of graphite-anode cells (a validity warning outside it; Wood et al. 2019)
+#: Usual N/P range of graphite-anode cells (design practice; a validity warning outside it)
 N_P_USUAL = (1.05, 1.3)
 
 
