@@ -148,3 +148,12 @@ def test_unsolvable_or_impossible_c_rate_gives_a_cell_error(built, monkeypatch):
 def test_unknown_model_name_suggests_the_closest():
     with pytest.raises(CellError, match="did you mean 'SPMe'"):
         ec.built_simulation("SPMe2", SET)
+
+
+@pytest.mark.slow
+def test_spm_and_spme_agree_with_dfn_at_low_rate(built):
+    inp, _ = _chen_inputs()
+    q_dfn = ec.discharge(built, inp, 0.5, Q_NOM).capacity
+    for name in ("SPMe", "SPM"):
+        q = ec.discharge(ec.built_simulation(name, SET), inp, 0.5, Q_NOM).capacity
+        assert q == pytest.approx(q_dfn, rel=0.03), name
