@@ -157,3 +157,14 @@ def test_spm_and_spme_agree_with_dfn_at_low_rate(built):
     for name in ("SPMe", "SPM"):
         q = ec.discharge(ec.built_simulation(name, SET), inp, 0.5, Q_NOM).capacity
         assert q == pytest.approx(q_dfn, rel=0.03), name
+
+
+def test_lost_lithium_comes_off_the_capacity_one_to_one():
+    inp, _ = _chen_inputs()
+    _, w0, q0 = ec.balance(inp, SET, lithium_loss=0.0)
+    _, w1, q1 = ec.balance(inp, SET, lithium_loss=0.25)
+    assert q0 - q1 == pytest.approx(0.25)
+    # lithium-limited cell: the usable capacity falls by about the lost lithium
+    assert w0["Q"] - w1["Q"] == pytest.approx(0.25, rel=0.15)
+    with pytest.raises(CellError, match="cyclable lithium"):
+        ec.balance(inp, SET, lithium_loss=1e3)
