@@ -337,7 +337,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
         from twinline.learn.symbolic import fit_equation
 
         cols = ["porosity", "tortuosity_factor_pore", "sigma_eff"]
-        fin = train[cols].replace([np.inf, -np.inf], np.nan).dropna()
+        fin = table[cols].replace([np.inf, -np.inf], np.nan).dropna()  # an identity: all rows
         if len(fin) >= 3:
             equations["sigma_eff (from structure)"] = fit_equation(
                 fin[cols[:2]], fin["sigma_eff"].to_numpy(), inputs=cols[:2],
