@@ -330,8 +330,10 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
         scores[kind] = {"test": sur.metrics,
                         "validation": sur.score(valid) if len(valid) >= 2 else {}}
     t_fit = time.perf_counter() - t1
-    eq_inputs = inputs
-    equations = fit_equations(train, eq_inputs, outputs, max_terms=2, sis=15)
+    # readable equations: pressure in MPa (the other inputs are fractions)
+    eq_frame = train.assign(pressure_MPa=train["pressure"] / 1e6)
+    eq_inputs = ["am_mass_fraction", "porosity_before", "pressure_MPa"]
+    equations = fit_equations(eq_frame, eq_inputs, outputs, max_terms=2, sis=15)
     # the physics the paper's sigma follows: sigma = sigma_bulk * eps / tau (MacMullin)
     if {"porosity", "tortuosity_factor_pore", "sigma_eff"} <= set(train.columns):
         from twinline.learn.symbolic import fit_equation
