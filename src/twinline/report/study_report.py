@@ -116,7 +116,8 @@ def write_study_report(path: str | Path, *, table: Any, summary: dict[str, Any],
                                if surrogate.has_std else None)
         body.append("<h3>Parity on the validation set</h3>" + _fig_html(fig, first))
     # equations
-    body.append("<h2>Equations (SISSO-style symbolic regression, SI units)</h2>")
+    body.append("<h2>Equations (SISSO-style symbolic regression; SI units, pressure_MPa in "
+                "MPa)</h2>")
     body.append(_table([[html.escape(e["equation"]), f"{e['r2']:.4f}", f"{e['rmse']:.4g}"]
                         for e in summary["equations"].values()],
                        ["equation", "R² (training)", "RMSE [output unit]"]))
