@@ -180,15 +180,3 @@ def compaction_figure(products: dict[str, Any], section, materials, *, name: str
                              name="operating point"))
     return _layout(fig, f"{name} compaction curve".strip(), "nip pressure [MPa]",
                    "porosity [-]")
-
-
-def discharge_figure(cell: Any):
-    """Cell voltage [V] versus discharged capacity [A h], one curve per C-rate."""
-    go = _go()
-    get = cell.get if isinstance(cell, dict) else (lambda k, d=None: getattr(cell, k, d))
-    fig = go.Figure()
-    for rate, curve in zip(get("c_rates", ()), get("discharge_curves", ()), strict=False):
-        fig.add_trace(go.Scatter(x=curve["capacity_Ah"], y=curve["voltage_V"], mode="lines",
-                                 name=f"{rate:g} C"))
-    return _layout(fig, f"cell discharge ({get('model', '')}, {get('parameter_set', '')})",
-                   "discharged capacity [A·h]", "cell voltage [V]")

@@ -134,22 +134,6 @@ def key_results(run: Run) -> str:
     return _table(["parameter", *names, "unit"], rows)
 
 
-def cell_section(cell: Any) -> str:
-    """Cell summary table (units in the names) and the discharge curves."""
-    from twinline.report.figures import discharge_figure
-
-    summary = cell.summary() if hasattr(cell, "summary") else {
-        k: v for k, v in cell.items() if not isinstance(v, dict | list)}
-    rows = [[k, ", ".join(_fmt(x) for x in v) if isinstance(v, list | tuple) else v]
-            for k, v in summary.items()]
-    out = _table(["quantity", "value"], rows)
-    try:
-        out += discharge_figure(cell).to_html(full_html=False, include_plotlyjs=False)
-    except Exception as err:
-        out += f"<p class='note'>figure not available: {html.escape(str(err))}</p>"
-    return out
-
-
 def build_report(run: Run, recipe=None, materials=None) -> str:
     """The report as an HTML string (figures need ``recipe``; else tables only)."""
     import plotly.offline
@@ -187,12 +171,9 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
                              + "".join(f"<div>{p}</div>" for p in parts) + "</div>")
     body += figs_html
     if run.cell is not None:
-        try:  # the cell engineer's section (figures of discharge, energy, wetting)
-            from twinline.report.cell_figures import cell_section as full_cell_section
+        from twinline.report.cell_figures import cell_section
 
-            body.append(full_cell_section(run.cell))
-        except Exception:
-            body += ["<h2>Cell</h2>", cell_section(run.cell)]
+        body.append(cell_section(run.cell))
     body += ["<h2>Outputs</h2>", outputs_table(run)]
     if run.sensitivity:
         body += ["<h2>Sensitivity (one at a time, local)</h2>", sensitivity_section(run)]
