@@ -209,9 +209,13 @@ def design(
         if not res.best:
             raise fail(f"no feasible settings in {len(res.trials)} trials; widen the "
                        f"bounds or tolerances (report: {out})")
-        table = Table("quantity", "best value", "unit")
+        from twinline.learn.inverse import display
+
+        known = dict(getattr(sur, "units", {})) if surrogate is not None else {}
+        table = Table("quantity", "best value")
         for k in list(problem.bounds) + problem.outputs:
-            table.add_row(k, f"{res.best[k]:.6g}", problem.units.get(k, "") or "SI")
+            si = problem.units.get(k) or known.get(k, "")
+            table.add_row(k, display(res.best[k], si, problem.shown_units.get(k, "")))
         console.print(table)
         console.print(f"{len(res.front)} settings on the Pareto front "
                       f"({res.wall_s:.1f} s); report: {out}")

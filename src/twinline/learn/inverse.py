@@ -93,7 +93,10 @@ class Constraint:
 
 @dataclass
 class DesignProblem:
-    """Parameters with bounds (SI), objectives and constraints."""
+    """Parameters with bounds (SI), objectives and constraints.
+
+    ``units`` holds the SI unit of each named quantity, ``shown_units`` the unit it was
+    written in (for display)."""
 
     bounds: dict[str, tuple[float, float]]
     objectives: list[Objective]
@@ -101,6 +104,7 @@ class DesignProblem:
     units: dict[str, str] = field(default_factory=dict)
     trials: int = 1000
     seed: int = 0
+    shown_units: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.bounds:
@@ -120,17 +124,32 @@ class DesignProblem:
         return list(dict.fromkeys(names))
 
 
-def _si(value: Any, name: str) -> tuple[float, str]:
+def _si(value: Any, name: str, key: str = "") -> tuple[float, str, str]:
+    """``(SI value, SI unit, unit as written)`` of a number or a quantity string."""
+    from twinline.learn.campaign import _preferred_unit
     from twinline.spec.units import Q_
 
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value), ""
+        return float(value), "", ""
     try:
-        q = Q_(str(value)).to_base_units()
+        q = Q_(str(value))
+        unit = _preferred_unit(key, q)
+        return float(q.m_as(unit or "")), unit, f"{q.units:~}" if not q.dimensionless else ""
     except Exception:
         raise RecipeError(f"{name}: cannot read {value!r} as a quantity (e.g. \"80 um\")"
                           ) from None
-    return float(q.magnitude), ("" if q.dimensionless else f"{q.units:~}")
+
+
+def display(value: float, si_unit: str, unit: str) -> str:
+    """``value`` (SI) written in ``unit`` for people, e.g. ``6.3e7, 'Pa', 'MPa'`` → 63 MPa."""
+    from twinline.spec.units import Q_
+
+    if unit and unit != si_unit:
+        try:
+            return f"{Q_(value, si_unit or '').m_as(unit):.4g} {unit}"
+        except Exception:
+            pass
+    return f"{value:.4g} {si_unit or '-'}"
 
 
 def parse_targets(data: Mapping[str, Any], origin: str = "targets") -> DesignProblem:
@@ -141,21 +160,22 @@ def parse_targets(data: Mapping[str, Any], origin: str = "targets") -> DesignPro
                            "model", "name", "description"}
     if unknown:
         raise RecipeError(f"{origin}: unknown keys {sorted(unknown)}")
-    bounds, units = {}, {}
+    bounds, units, shown = {}, {}, {}
     for k, v in (data.get("parameters") or {}).items():
         if not (isinstance(v, Sequence) and len(v) == 2) or isinstance(v, str):
             raise RecipeError(f"{origin}: parameters.{k} must be [low, high], got {v!r}")
-        lo, u = _si(v[0], f"{origin}: parameters.{k}")
-        hi, _ = _si(v[1], f"{origin}: parameters.{k}")
-        bounds[k], units[k] = (lo, hi), u
+        lo, u, d = _si(v[0], f"{origin}: parameters.{k}", k)
+        hi, _, _ = _si(v[1], f"{origin}: parameters.{k}", k)
+        bounds[k], units[k], shown[k] = (lo, hi), u, d
     objectives = []
     for k, v in (data.get("objectives") or {}).items():
         if v in ("max", "min"):
             objectives.append(Objective(k, v))
         elif isinstance(v, Mapping) and "target" in v:
-            t, u = _si(v["target"], f"{origin}: objectives.{k}.target")
-            tol, _ = _si(v.get("tolerance", 0), f"{origin}: objectives.{k}.tolerance")
+            t, u, d = _si(v["target"], f"{origin}: objectives.{k}.target", k)
+            tol, _, _ = _si(v.get("tolerance", 0), f"{origin}: objectives.{k}.tolerance", k)
             objectives.append(Objective(k, "target", t, tol, u))
+            units[k], shown[k] = u, d
         else:
             raise RecipeError(f"{origin}: objectives.{k} must be max, min or "
                               f"{{target, tolerance}}, got {v!r}")
@@ -164,11 +184,15 @@ def parse_targets(data: Mapping[str, Any], origin: str = "targets") -> DesignPro
         if not isinstance(v, Mapping) or not set(v) <= {"min", "max"} or not v:
             raise RecipeError(f"{origin}: constraints.{k} must be {{min: .., max: ..}}, "
                               f"got {v!r}")
-        lo = _si(v["min"], f"{origin}: constraints.{k}.min") if "min" in v else (None, "")
-        hi = _si(v["max"], f"{origin}: constraints.{k}.max") if "max" in v else (None, "")
+        lo = _si(v["min"], f"{origin}: constraints.{k}.min", k) if "min" in v else (
+            None, "", "")
+        hi = _si(v["max"], f"{origin}: constraints.{k}.max", k) if "max" in v else (
+            None, "", "")
         constraints.append(Constraint(k, lo[0], hi[0], lo[1] or hi[1]))
+        units[k], shown[k] = lo[1] or hi[1], lo[2] or hi[2]
     return DesignProblem(bounds, objectives, constraints, units,
-                         trials=int(data.get("trials", 1000)), seed=int(data.get("seed", 0)))
+                         trials=int(data.get("trials", 1000)), seed=int(data.get("seed", 0)),
+                         shown_units=shown)
 
 
 def load_targets(path: str | Path) -> DesignProblem:
