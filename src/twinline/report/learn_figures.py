@@ -168,7 +168,7 @@ def pareto_figure(result: Any) -> Any:
     units = result.problem.units
 
     def lab(n: str) -> str:
-        return f"{n} [{units.get(n) or '-'}]" if n in units else f"{n} [SI]"
+        return f"{n} [{units.get(n) or '-'}]" if n in units else f"{n} [SI unit]"
 
     fig.update_layout(xaxis_title=lab(x), yaxis_title=lab(y), height=480,
                       title="inverse design: trials and Pareto front")

@@ -157,10 +157,13 @@ def write_design_report(path: str | Path, result: Any, *, title: str = "inverse 
             f"<p>Model: {html.escape(model)}; {len(result.trials)} trials, "
             f"{int(result.trials.feasible.sum())} feasible, {len(result.front)} on the front, "
             f"{result.wall_s:.1f} s.</p>"]
+    from twinline.learn.inverse import display
+
+    shown = result.problem.shown_units
     if result.best:
         body.append("<h2>Best compromise</h2>" + _table(
-            [[k, f"{result.best[k]:.6g}", units.get(k, "SI") or "-"] for k in names + outs],
-            ["quantity", "value", "unit"]))
+            [[k, display(result.best[k], units.get(k, ""), shown.get(k, ""))]
+             for k in names + outs], ["quantity", "value"]))
     else:
         body.append("<p><b>No feasible setting found</b>: widen the bounds or the "
                     "tolerances.</p>")
@@ -168,5 +171,5 @@ def write_design_report(path: str | Path, result: Any, *, title: str = "inverse 
     cols = names + outs
     body.append("<h2>Pareto front</h2>" + _table(
         [[f"{r[c]:.6g}" for c in cols] for _, r in result.front.iterrows()],
-        [f"{c} [{units.get(c) or 'SI'}]" for c in cols]))
+        [f"{c} [{units.get(c) or '-'}]" for c in cols]))
     return _write(path, _page(f"twinline {title}", body))
