@@ -68,7 +68,7 @@ def test_cite_prints_bibtex_of_a_run_and_of_a_recipe(out):
 
 def test_impossible_product_exits_2_naming_electrode_and_step(tmp_path):
     bad = tmp_path / "wide.yaml"
-    bad.write_text(EXAMPLE.read_text().replace("speed: 0.5 m/s", "speed: 0.5 m/s\n    "
+    bad.write_text(EXAMPLE.read_text().replace("speed: 100 m/min", "speed: 100 m/min\n    "
                                                 "width: 0.4 m"))
     res = runner.invoke(app, ["run", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2

@@ -36,7 +36,7 @@ def test_nmc111_example_reproduces_the_artistic_conditions():
     assert (f.active_material.mass_fraction, f.conductive_additive.mass_fraction,
             f.binder.mass_fraction) == pytest.approx((0.96, 0.02, 0.02))
     assert c.coating.gap == pytest.approx(300e-6)
-    assert c.coating.speed == pytest.approx(0.3)
+    assert c.coating.speed == pytest.approx(0.3 / 60)  # 0.3 m/min, see the example's note
     assert [z.temperature for z in c.drying.zones] == pytest.approx([353.15, 368.15])
     assert [z.length for z in c.drying.zones] == pytest.approx([1.0, 1.0])
     assert c.calendering.roll_temperature == pytest.approx(333.15)
