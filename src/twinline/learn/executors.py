@@ -66,7 +66,7 @@ def make_executor(*, workers: int = 0, scheduler: str | None = None,
     ----------
     workers : int
         0 → serial in this process; N ≥ 1 → ``LocalCluster(n_workers=N,
-        threads_per_worker=1)``.
+        threads_per_worker=1)``, each worker process limited to one numba/OpenMP/BLAS thread.
     scheduler : str, optional
         Address of an existing Dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
     processes : bool
@@ -87,8 +87,12 @@ def make_executor(*, workers: int = 0, scheduler: str | None = None,
     if workers == 0:
         return SerialExecutor()
     distributed = require("distributed", "dist")
+    # one compute thread per worker process: numba/OpenMP/BLAS pools of their own would put
+    # 2 × N threads on N cores, and parallel regions then wait on each other's barriers
+    one = {k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                            "OPENBLAS_NUM_THREADS")}
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                        processes=processes, dashboard_address=None,
-                                       silence_logs=40)
+                                       silence_logs=40, **({"env": one} if processes else {}))
     client = distributed.Client(cluster)
     return DaskExecutor(client, cluster, name=f"dask local x{workers}")
