@@ -13,11 +13,27 @@ All kernels are compiled once and cached on disk (``cache=True``).
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 from numba import njit, prange
 
+#: Serial twins of the multigrid kernels, for coarse levels: a parallel region costs a thread
+#: barrier, which on a busy machine (more runnable threads than cores) can take a scheduler
+#: time slice; small grids are faster, and far less sensitive to load, on one thread.
+SERIAL: dict = {}
 
-@njit(parallel=True, cache=True)
+
+def _dual(fn):
+    """Compile ``fn`` parallel (returned) and serial (in :data:`SERIAL`), both cached."""
+    ser = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
+                             fn.__defaults__, fn.__closure__)
+    ser.__qualname__ = fn.__qualname__ + "_serial"
+    SERIAL[fn.__name__] = njit(cache=True)(ser)
+    return njit(parallel=True, cache=True)(fn)
+
+
+@_dual
 def diagonal(gx, gy, gz, bl, bh, out):  # pragma: no cover - compiled
     n0, n1, n2 = out.shape
     for i in prange(n0):
@@ -61,7 +77,7 @@ def _nsum(u, gx, gy, gz, i, j, k, n0, n1, n2):  # pragma: no cover - compiled
     return s
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def apply(u, gx, gy, gz, diag, out):  # pragma: no cover - compiled
     """out = A u; returns u·out (the energy, used by CG)."""
     n0, n1, n2 = u.shape
@@ -81,7 +97,7 @@ def apply(u, gx, gy, gz, diag, out):  # pragma: no cover - compiled
     return acc.sum()
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def residual(u, b, gx, gy, gz, diag, out):  # pragma: no cover - compiled
     """out = b - A u."""
     n0, n1, n2 = u.shape
@@ -96,7 +112,7 @@ def residual(u, b, gx, gy, gz, diag, out):  # pragma: no cover - compiled
                                 + _nsum(u, gx, gy, gz, i, j, k, n0, n1, n2))
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def rbgs(u, b, gx, gy, gz, inv_diag, color):  # pragma: no cover - compiled
     """One red (color 0) or black (color 1) Gauss-Seidel half sweep, in place."""
     n0, n1, n2 = u.shape
@@ -110,7 +126,7 @@ def rbgs(u, b, gx, gy, gz, inv_diag, color):  # pragma: no cover - compiled
                 u[i, j, k] = (b[i, j, k] + _nsum(u, gx, gy, gz, i, j, k, n0, n1, n2)) * w
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def rbgs_from_zero(u, b, gx, gy, gz, inv_diag):  # pragma: no cover - compiled
     """Red half sweep starting from u = 0 (writes every cell: red = b/d, black = 0)."""
     n0, n1, n2 = u.shape
@@ -124,7 +140,7 @@ def rbgs_from_zero(u, b, gx, gy, gz, inv_diag):  # pragma: no cover - compiled
                     u[i, j, k] = 0.0
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def residual_restrict(u, b, gx, gy, gz, diag, rc):  # pragma: no cover - compiled
     """rc = Pᵀ (b − A u) without storing the fine residual."""
     n0, n1, n2 = u.shape
@@ -145,7 +161,7 @@ def residual_restrict(u, b, gx, gy, gz, diag, rc):  # pragma: no cover - compile
                     rc[I, J, k // 2] += v
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def scaled_prolong_add(u, ec, inv_diag, scale):  # pragma: no cover - compiled
     """u += scale · P ec (piecewise constant), on conducting cells only."""
     n0, n1, n2 = u.shape
@@ -156,7 +172,7 @@ def scaled_prolong_add(u, ec, inv_diag, scale):  # pragma: no cover - compiled
                     u[i, j, k] += scale * ec[i // 2, j // 2, k // 2]
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def cg_update(x, r, p, q, alpha):  # pragma: no cover - compiled
     """x += αp; r −= αq; returns r·r."""
     n0 = x.shape[0]
@@ -173,7 +189,7 @@ def cg_update(x, r, p, q, alpha):  # pragma: no cover - compiled
     return acc.sum()
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def cg_direction(p, z, beta):  # pragma: no cover - compiled
     """p = z + βp."""
     for i in prange(p.shape[0]):
@@ -182,7 +198,7 @@ def cg_direction(p, z, beta):  # pragma: no cover - compiled
                 p[i, j, k] = z[i, j, k] + beta * p[i, j, k]
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def dot(a, b):  # pragma: no cover - compiled
     n0 = a.shape[0]
     acc = np.zeros(n0)
@@ -222,7 +238,7 @@ def prolong_add(u, ec, inv_diag):  # pragma: no cover - compiled
                     u[i, j, k] += ec[i // 2, j // 2, k // 2]
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def coarsen_faces(gx, gy, gz, gxc, gyc, gzc):  # pragma: no cover - compiled
     """Galerkin coarse conductances PᵀAP for piecewise-constant 2×2×2 aggregation."""
     n0, n1, n2 = gy.shape[0], gx.shape[1], gx.shape[2]
@@ -256,7 +272,7 @@ def coarsen_faces(gx, gy, gz, gxc, gyc, gzc):  # pragma: no cover - compiled
                     gzc[I, J, K] = s
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def face_conductances(cond, gx, gy, gz):  # pragma: no cover - compiled
     """Harmonic-mean face conductances 2 D_i D_j / (D_i + D_j) (0 if either is 0)."""
     n0, n1, n2 = cond.shape
@@ -275,7 +291,7 @@ def face_conductances(cond, gx, gy, gz):  # pragma: no cover - compiled
                     gz[i, j, k] = 2.0 * a * c / (a + c) if a > 0.0 and c > 0.0 else 0.0
 
 
-@njit(parallel=True, cache=True)
+@_dual
 def layer_fluxes(u, gx, bl, bh, out):  # pragma: no cover - compiled
     """Total flux through each of the n0+1 planes normal to axis 0 (low face = 0)."""
     n0, n1, n2 = u.shape

@@ -33,9 +33,17 @@ until :math:`\phi_{CBD}` is reached exactly (a small random term breaks ties).
 height follows :math:`z = z_0 (1-\varepsilon_0)/(1-\varepsilon)` (:func:`calendered_height`).
 
 The calibrated constants (:data:`OVERLAP`, :data:`CC_EMBED`, :data:`CBD_REACH`,
-:data:`CC_WEIGHT`, :data:`CC_REACH`) were fitted to half of the 440-point in-silico dataset of
-Duquesnoy et al. [1]_ (rows with an even calender gap index; see
-``benchmarks/validate_insilico.py``).
+:data:`CC_WEIGHT`, :data:`CBD_NOISE`, :data:`CBD_NOISE_LENGTH`) were fitted by hand-guided
+random search to the calibration half of the 440-point in-silico dataset of Duquesnoy et al.
+[1]_ (``insilico_structures_train.csv`` of the ARTISTIC project: rows with an even calender-gap
+index, 1 µm voxels, 50 × 50 µm², the measured NMC particle diameters, CBD nanoporosity 0.45), to
+match the replicate means of the pore and solid tortuosity factors, the CC coverages and the
+active surface; ``benchmarks/validate_insilico.py`` reports the held-out half. With the
+calibrated reach (8 µm, about two particle diameters) the CBD score is highest in the narrow
+gaps around particle contacts, so CBD fills necks and throats first (bridges between particles),
+and the random term (0.5, correlation 0.5 µm) makes the domains patchy. Known limit: the
+generated structures respond more strongly to the AM/CBD ratio than the paper's (pore
+tortuosity factor too high at 93 wt % AM and low porosity, too low at 96 wt %).
 
 References
 ----------

@@ -148,14 +148,30 @@ def percolating_mask(mask: np.ndarray, axis: int = 0) -> np.ndarray:
     return lut[labels]
 
 
-class _Level:
-    __slots__ = ("b", "bh", "bl", "diag", "gx", "gy", "gz", "inv_diag", "r", "shape", "u")
+#: Grids with fewer cells than this run on one thread (see ``_kernels.SERIAL``).
+_PARALLEL_MIN_CELLS = 50_000
 
-    def __init__(self, gx, gy, gz, bl, bh):
+
+class _Kernels:
+    """The kernel set of one level: parallel for large grids, serial for small ones."""
+
+    def __init__(self, n_cells: int):
         from twinline.structure import _kernels as K
 
+        for name in ("diagonal", "apply", "residual", "rbgs", "rbgs_from_zero",
+                     "residual_restrict", "scaled_prolong_add", "cg_update", "cg_direction",
+                     "dot", "coarsen_faces", "face_conductances", "layer_fluxes"):
+            fn = getattr(K, name) if n_cells >= _PARALLEL_MIN_CELLS else K.SERIAL[name]
+            setattr(self, name, fn)
+
+
+class _Level:
+    __slots__ = ("K", "b", "bh", "bl", "diag", "gx", "gy", "gz", "inv_diag", "r", "shape", "u")
+
+    def __init__(self, gx, gy, gz, bl, bh):
         self.gx, self.gy, self.gz, self.bl, self.bh = gx, gy, gz, bl, bh
         self.shape = (gy.shape[0], gx.shape[1], gx.shape[2])
+        self.K = K = _Kernels(int(np.prod(self.shape)))
         self.diag = np.empty(self.shape, dtype=np.float32)
         K.diagonal(gx, gy, gz, bl, bh, self.diag)
         with np.errstate(divide="ignore"):
@@ -164,8 +180,7 @@ class _Level:
         self.u = self.b = self.r = None
 
     def coarsen(self) -> _Level:
-        from twinline.structure import _kernels as K
-
+        K = self.K
         m = tuple((n + 1) // 2 for n in self.shape)
         gxc = np.zeros((max(m[0] - 1, 0), m[1], m[2]), np.float32)
         gyc = np.zeros((m[0], max(m[1] - 1, 0), m[2]), np.float32)
@@ -243,12 +258,11 @@ class _Multigrid:
         self._vcycle(0, self.rhs32, out)
 
     def _vcycle(self, lvl: int, b: np.ndarray, u: np.ndarray) -> None:
-        from twinline.structure import _kernels as K
-
         lev = self.levels[lvl]
         if lvl == len(self.levels) - 1:
             u[...] = self.coarsest.solve(b)
             return
+        K = lev.K
         g = (lev.gx, lev.gy, lev.gz)
         K.rbgs_from_zero(u, b, *g, lev.inv_diag)
         K.rbgs(u, b, *g, lev.inv_diag, 1)
@@ -300,8 +314,6 @@ def solve_conductivity(conductivity: np.ndarray, *, axis: int = 0, tol: float = 
     StructureError
         If the field is not 3D, has negative or non-finite values, or is all zero.
     """
-    from twinline.structure import _kernels as K
-
     t0 = time.perf_counter()
     cond = _check_image(conductivity, "conductivity")
     if not np.issubdtype(cond.dtype, np.number) or cond.dtype == bool:
@@ -330,6 +342,7 @@ def solve_conductivity(conductivity: np.ndarray, *, axis: int = 0, tol: float = 
             return _with_fields(res, nanf, np.zeros(cond.shape))
         return res
     c = np.where(perc, c, np.float32(0))
+    K = _Kernels(c.size)
     gx = np.zeros((n0 - 1, n1, n2), np.float32)
     gy = np.zeros((n0, n1 - 1, n2), np.float32)
     gz = np.zeros((n0, n1, n2 - 1), np.float32)
