@@ -120,7 +120,9 @@ def bench_structures(n: int, voxel: float, workers_list: tuple[int, ...]) -> lis
             ex.close()
         times[w] = min(dt, times.get(w, np.inf))
         per = dt / n
-        rows.append((f"study structures {n} x (50x50x~85 voxels of {voxel * 1e6:g} um), "
+        nvox = round(50e-6 / voxel)
+        rows.append((f"study structures {n} x ({nvox}x{nvox}x~{round(85e-6 / voxel)} voxels of "
+                     f"{voxel * 1e6:g} um), "
                      f"{res.executor}", per, f"s per structure (wall {dt:.1f} s)"))
     if 1 in times and 2 in times:
         rows.append(("speed-up 2 vs 1 Dask workers (structure-bound)", times[1] / times[2],
