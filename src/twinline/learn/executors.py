@@ -92,7 +92,7 @@ def make_executor(*, workers: int = 0, scheduler: str | None = None,
     one = {k: "1" for k in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
                             "OPENBLAS_NUM_THREADS")}
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                       processes=processes, dashboard_address=None,
+                                       processes=processes, dashboard_address=":0",
                                        silence_logs=40, **({"env": one} if processes else {}))
     client = distributed.Client(cluster)
     return DaskExecutor(client, cluster, name=f"dask local x{workers}")
