@@ -19,6 +19,7 @@ def invoke(*args: str):
     return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_campaign_surrogate_and_design_verbs(tmp_path):
     data = tmp_path / "camp"
     r = invoke("campaign", EXAMPLE, "-p", "cathode.calendering.pressure=20MPa:170MPa",

@@ -86,6 +86,7 @@ def test_a_missing_output_is_named():
         optimise(problem, from_evaluate(line))
 
 
+@pytest.mark.slow
 def test_target_of_a_known_recipe_is_met_on_the_real_chain():
     from pathlib import Path
 

@@ -42,6 +42,7 @@ def test_recovers_macmullin_conductivity_from_a_table():
     np.testing.assert_allclose(pred, frame.sigma, rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_two_terms_when_one_is_not_enough_and_noise_is_tolerated():
     rng = np.random.default_rng(3)
     x, z = rng.uniform(1, 2, 200), rng.uniform(1, 2, 200)
