@@ -153,7 +153,7 @@ def volume_fractions(porosity, am_mass_fraction, *, am_density: float, cbd_densi
     --------
     >>> [round(v, 4) for v in volume_fractions(0.35, 0.96, am_density=4750.0,
     ...                                        cbd_density=1838.0)]
-    [0.35, 0.5599, 0.0901]
+    [0.35, 0.5868, 0.0632]
     """
     eps = float(porosity)
     w = float(am_mass_fraction)
