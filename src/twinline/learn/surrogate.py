@@ -182,6 +182,14 @@ class Surrogate:
         NaN for kinds without uncertainty.
         """
         X = self._matrix(x)
+        if len(X) < 10_000:  # small batches: thread start-up and spin costs more than it saves
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=1):
+                return self._predict(X, return_std)
+        return self._predict(X, return_std)
+
+    def _predict(self, X: np.ndarray, return_std: bool):
         mean = np.empty((X.shape[0], len(self.outputs)))
         std = np.full_like(mean, np.nan)
         for j, m in enumerate(self.models):
