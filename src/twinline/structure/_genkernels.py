@@ -7,7 +7,7 @@ Coordinates are in voxel units; axis 0 is the thickness (current collector at 0)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -148,7 +148,7 @@ def _raster(labels, x, y, z, r, n0, n1, n2):  # pragma: no cover - compiled
     return new
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def cbd_score(labels, cen, rad, reach, cc_weight, cc_reach):  # pragma: no cover - compiled
     r"""Where CBD sits: a sum of compact kernels around every particle and the CC.
 
@@ -157,28 +157,31 @@ def cbd_score(labels, cen, rad, reach, cc_weight, cc_reach):  # pragma: no cover
 
     evaluated on non-AM voxels. A voxel at a neck between two particles scores about 2, one
     on a free surface about 1, so filling the highest scores first puts CBD in the contacts,
-    then as a film on the surfaces and on the current collector.
+    then as a film on the surfaces and on the current collector. Parallel over the planes of
+    axis 0 (each plane sums the particles in the same order: deterministic).
     """
     n0, n1, n2 = labels.shape
     s = np.zeros(labels.shape, np.float32)
-    for p in range(rad.shape[0]):
-        x = cen[p, 0]
-        y = cen[p, 1]
-        z = cen[p, 2]
-        r = rad[p]
-        R = r + reach
-        R2 = R * R
-        i0 = max(int(np.floor(x - R)), 0)
-        i1 = min(int(np.ceil(x + R)), n0 - 1)
-        for i in range(i0, i1 + 1):
+    for i in prange(n0):
+        for p in range(rad.shape[0]):
+            x = cen[p, 0]
+            R = rad[p] + reach
             dx = i + 0.5 - x
-            for jj in range(int(np.floor(y - R)), int(np.ceil(y + R)) + 1):
+            if dx * dx >= R * R:
+                continue
+            y = cen[p, 1]
+            z = cen[p, 2]
+            r = rad[p]
+            R2 = R * R
+            hy = np.sqrt(R2 - dx * dx)          # chord of the sphere in this plane
+            for jj in range(int(np.floor(y - 0.5 - hy)), int(np.ceil(y - 0.5 + hy)) + 1):
                 dy = jj + 0.5 - y
                 dxy = dx * dx + dy * dy
                 if dxy > R2:
                     continue
                 j = jj % n1
-                for kk in range(int(np.floor(z - R)), int(np.ceil(z + R)) + 1):
+                hz = np.sqrt(R2 - dxy)
+                for kk in range(int(np.floor(z - 0.5 - hz)), int(np.ceil(z - 0.5 + hz)) + 1):
                     dz = kk + 0.5 - z
                     d2 = dxy + dz * dz
                     if d2 > R2:
