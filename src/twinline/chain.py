@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from twinline.atomic import write_atomic
 from twinline.spec.errors import ProcessError, TwinlineError
 
 #: Electrode name → polarity.
@@ -145,25 +146,6 @@ class Run:
     def table(self) -> list[dict[str, Any]]:
         """Outputs as rows ``{id, value, unit, std}`` sorted by id."""
         return [{"id": k, **v} for k, v in sorted(self.outputs.items())]
-
-
-def write_atomic(path: str | Path, data: str | bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
-    import contextlib
-    import os
-    import tempfile
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def load_run(path: str | Path) -> Run:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from twinline.cli.common import console, handle_errors, write_atomic
+from twinline.atomic import write_atomic
+from twinline.cli.common import console, handle_errors
 
 app = typer.Typer(help="Fit model constants to measurements; write them to a materials file.",
                   no_args_is_help=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from twinline.cli.common import console, fail, handle_errors, write_atomic
+from twinline.atomic import write_atomic
+from twinline.cli.common import console, fail, handle_errors
 
 app = typer.Typer(help="cell commands: assembly, filling, formation and PyBaMM performance.",
                   no_args_is_help=True)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from twinline.cli.common import console, fail, handle_errors, write_atomic
+from twinline.atomic import write_atomic
+from twinline.cli.common import console, fail, handle_errors
 
 surrogate_app = typer.Typer(help="Fit and use surrogate models of a dataset.",
                             no_args_is_help=True)

@@ -146,7 +146,8 @@ def export(
 
     Example: twinline spec export --format jsonschema --out recipe.schema.json
     """
-    from twinline.cli.common import err_console, fail, handle_errors, write_atomic
+    from twinline.atomic import write_atomic
+    from twinline.cli.common import err_console, fail, handle_errors
 
     with handle_errors():
         from twinline.spec.export import export as do_export

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from twinline.cli.common import console, handle_errors, write_atomic
+from twinline.atomic import write_atomic
+from twinline.cli.common import console, handle_errors
 
 app = typer.Typer(help="3D electrode mesostructures: generate, analyse.", no_args_is_help=True)
 

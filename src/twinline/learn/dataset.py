@@ -13,11 +13,10 @@ recipe, model versions) written by :class:`~twinline.learn.campaign.Campaign`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from twinline.atomic import atomic_path, write_atomic
 from twinline.spec.errors import MissingExtraError, TwinlineError, require
 
 #: Columns every campaign row carries besides its inputs and outputs.
@@ -58,14 +57,8 @@ def write_part(folder: str | Path, rows: list[dict[str, Any]]) -> Path | None:
     index = 1 + max((int(p.stem.split("-")[1]) for p in existing), default=-1)
     path = folder / f"part-{index:05d}.parquet"
     frame = pd.DataFrame(rows)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".part-", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -109,10 +102,8 @@ def write_manifest(folder: str | Path, manifest: dict[str, Any]) -> None:
     """Write ``campaign.json`` atomically."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".campaign-", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
-    os.replace(tmp, folder / "campaign.json")
+    write_atomic(folder / "campaign.json",
+                 json.dumps(manifest, indent=2, sort_keys=True, default=str))
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any] | None:

@@ -192,7 +192,7 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
 
 def write_report(path: str | Path, run: Run, recipe=None, materials=None) -> Path:
     """Write :func:`build_report` to ``path`` atomically; returns the path."""
-    from twinline.chain import write_atomic
+    from twinline.atomic import write_atomic
 
     p = Path(path)
     write_atomic(p, build_report(run, recipe, materials))

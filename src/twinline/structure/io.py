@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from twinline.atomic import atomic_path
 from twinline.spec.errors import StructureError
 from twinline.structure.generate import LABELS, Mesostructure
 
@@ -44,20 +43,6 @@ def _meta(structure: Mesostructure) -> dict[str, Any]:
     meta["labels"] = {str(k): v for k, v in LABELS.items()}
     meta["axis0"] = "through thickness, current collector below index 0"
     return meta
-
-
-@contextlib.contextmanager
-def _atomic(path: Path, suffix: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=suffix)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def save(path: str | Path, structure: Mesostructure | np.ndarray, *,
@@ -83,22 +68,22 @@ def save(path: str | Path, structure: Mesostructure | np.ndarray, *,
         import tifffile
 
         um = structure.voxel_size * 1e6
-        with _atomic(path, ext) as tmp:
+        with atomic_path(path, ext) as tmp:
             tifffile.imwrite(tmp, labels, imagej=True, resolution=(1.0 / um, 1.0 / um),
                              metadata={"spacing": um, "unit": "um", "axes": "ZYX",
                                        "Info": text})
     elif ext == ".npy":
-        with _atomic(path, ".npy") as tmp:
+        with atomic_path(path, ".npy") as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, labels)
         side = path.with_name(path.name + ".json")
-        with _atomic(side, ".json") as tmp:
+        with atomic_path(side, ".json") as tmp:
             Path(tmp).write_text(text, encoding="utf-8")
     else:
         from twinline.spec.errors import require
 
         h5py = require("h5py", "io")
-        with _atomic(path, ext) as tmp:
+        with atomic_path(path, ext) as tmp:
             with h5py.File(tmp, "w") as f:
                 chunks = tuple(min(64, n) for n in labels.shape)
                 ds = f.create_dataset("labels", data=labels, chunks=chunks, compression="gzip",
