@@ -351,8 +351,11 @@ def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int
         for key, arr in out.items():
             a = np.broadcast_to(arr, (samples,)) if arr.ndim == 0 else arr
             pct = np.percentile(a, PERCENTILES)
-            stats[key] = {"mean": float(np.mean(a)), "std": float(np.std(a, ddof=1))
-                          if samples > 1 else 0.0,
+            mean = float(np.mean(a))
+            std = float(np.std(a, ddof=1)) if samples > 1 else 0.0
+            if std <= 1e-9 * abs(mean):  # round-off of an output no tolerance reaches
+                std = 0.0
+            stats[key] = {"mean": mean, "std": std,
                           **{f"p{p:g}": float(v) for p, v in zip(PERCENTILES, pct,
                                                                   strict=True)}}
         rows.extend(_sensitivity(name, rec, compositions[name], materials, mine,
