@@ -41,10 +41,10 @@ Constants :math:`\varepsilon_{min,0}` (``porosity_min``), :math:`s_{AM}`
 (``porosity_min_am_slope``), :math:`P_{c,0}` (``compaction_pressure``), :math:`m`
 (``compaction_porosity_exponent``) for NMC111/C65/PVDF were fitted to the ARTISTIC lab
 calender (``calendering_porosity.csv``, gap → pressure by the paper's relation
-:func:`pressure_from_gap`, which accounts for the electrode thickness; rows with
-id % 4 != 3) together with the in-silico dataset's
-pressure–porosity relation (Duquesnoy et al. 2020): MAE 0.017 on the 8 fitted rows, 0.010 on
-the 2 held-out rows, 0.019 leave-one-row-out; in-silico relation reproduced to 0.009.
+:func:`pressure_from_gap`, which accounts for the electrode thickness; all 10 rows)
+together with the in-silico dataset's pressure–porosity relation for the trends :math:`s_{AM}`
+and :math:`m` (Duquesnoy et al. 2020): MAE 0.015 on the 10 fitted rows, 0.019
+leave-one-row-out; in-silico relation reproduced to 0.009.
 
 Not modelled: the line speed (``speed`` is recorded; at lab and pilot speeds its effect on
 the porosity is small next to the load's, Meyer 2017) and the foil's elongation.
@@ -68,9 +68,12 @@ CITATIONS: tuple[str, ...] = ("Meyer2017", "Duquesnoy2020", "SangrosGimenez2019"
 AM_REF = 0.95
 SOLID_REF = 0.55
 T_REF = 333.15
+#: Electrode thickness before calendering [µm] at which the ARTISTIC gap → pressure relation
+#: holds (fitted, see :func:`pressure_from_gap`).
+REFERENCE_THICKNESS_UM = 142.2
 
 
-def pressure_from_gap(gap_um, thickness_before_um=142.1):
+def pressure_from_gap(gap_um, thickness_before_um=REFERENCE_THICKNESS_UM):
     r"""Nip pressure [Pa] of the ARTISTIC lab calender at a nominal roll gap [µm].
 
     The in-silico calendering paper gives :math:`P = \exp(5.254 - 0.0307\,gap)` MPa
@@ -78,10 +81,11 @@ def pressure_from_gap(gap_um, thickness_before_um=142.1):
     ~100 µm electrode), so the load is set by the interference between the electrode and
     the gap; a thicker electrode at the same gap is pressed harder. We therefore shift the
     gap by the thickness difference to the paper's electrode, :math:`gap - (h_0 - h_{ref})`,
-    with :math:`h_{ref}` = 142.1 µm fitted to ``calendering_porosity.csv`` (thickness of the
-    coated foil before calendering, as in that file; rows id % 4 != 3).
+    with :math:`h_{ref}` = 142.2 µm (:data:`REFERENCE_THICKNESS_UM`) fitted to all rows of
+    ``calendering_porosity.csv`` (thickness of the coated foil before calendering, as in that
+    file).
     """
-    shift = np.asarray(thickness_before_um, dtype=float) - 142.1
+    shift = np.asarray(thickness_before_um, dtype=float) - REFERENCE_THICKNESS_UM
     return np.exp(5.254 - 0.0307 * (np.asarray(gap_um, dtype=float) - shift)) * 1e6
 
 
