@@ -197,3 +197,16 @@ def test_property_units_are_pint_units():
 
     bad = {k: u for k, u in PROPERTY_UNITS.items() if not is_unit(u)}
     assert not bad
+
+
+def test_values_borrowed_from_nmc111_track_it():
+    """A property whose source says "as NMC111" holds NMC111's current value (one fact)."""
+    from twinline.materials import builtin_library
+
+    lib = builtin_library()
+    ref = lib["NMC111"]
+    borrowed = [(m.name, k) for m in lib.values() if m.name != "NMC111"
+                for k, src in m.sources.items() if "as NMC111" in src]
+    assert borrowed
+    for name, key in borrowed:
+        assert lib[name].get(key) == ref.get(key), (name, key)
