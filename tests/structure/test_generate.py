@@ -30,8 +30,12 @@ def test_phase_fractions_hit_the_targets_within_half_a_percent(porosity, w_am, e
     got = m.phase_fractions()
     for key in ("pore", "active_material", "carbon_binder_domain"):
         assert got[key] == pytest.approx(target[key], abs=0.005)
-    # solid volume conservation: AM + dense CBD = 1 - total porosity
-    solid = got["active_material"] + (1 - en) * got["carbon_binder_domain"]
+    # solid volume conservation: AM + dense CBD = 1 - total porosity, the CBD label holding
+    # its nanopores (en) and the bound pore volume (nu per unit solid volume)
+    nu = target["bound_pore"]
+    assert nu > 0
+    solid = got["active_material"] + (1 - en) * (got["carbon_binder_domain"]
+                                                 - nu * (1 - porosity))
     assert solid == pytest.approx(1 - porosity, abs=0.005)
 
 
@@ -68,6 +72,14 @@ def test_volume_fraction_helpers_are_inverse():
     assert eps == pytest.approx(0.38, abs=1e-12)
     # mass ratio AM:CBD is the recipe's
     assert am * 4750 / (cbd * (1 - 0.45) * 1838) == pytest.approx(0.94 / 0.06)
+    # with a bound pore volume nu (per unit solid volume) in the CBD label
+    pore, am, cbd = volume_fractions(0.38, 0.94, am_density=4750, cbd_density=1838,
+                                     cbd_nanoporosity=0.1, bound_pore=0.13)
+    assert pore + am + cbd == pytest.approx(1.0)
+    assert total_porosity(pore, 0.94, am_density=4750, cbd_density=1838, cbd_nanoporosity=0.1,
+                          bound_pore=0.13) == pytest.approx(0.38, abs=1e-12)
+    dense_cbd = (cbd - 0.13 * (1 - 0.38)) * (1 - 0.1)
+    assert am * 4750 / (dense_cbd * 1838) == pytest.approx(0.94 / 0.06)
 
 
 def test_calendering_keeps_the_solid_volume_and_the_footprint():
@@ -113,6 +125,8 @@ def test_psd_from_percentiles_and_from_a_list():
     (dict(porosity=1.2), "porosity"),
     (dict(am_mass_fraction=0.0), "am_mass_fraction"),
     (dict(cbd_nanoporosity=1.0), "cbd_nanoporosity"),
+    (dict(bound_pore=-0.1), "bound_pore"),
+    (dict(porosity=0.2, cbd_nanoporosity=0.6, am_mass_fraction=0.9), "does not fit"),
     (dict(voxel_size=0.5), "voxel_size"),
     (dict(thickness=2e-6), "voxels"),
 ])
@@ -124,7 +138,7 @@ def test_refuses_bad_input(kwargs, match):
 
 
 @settings(max_examples=12, deadline=None)
-@given(porosity=st.floats(0.25, 0.6), w_am=st.floats(0.9, 0.98), en=st.floats(0.0, 0.6),
+@given(porosity=st.floats(0.25, 0.6), w_am=st.floats(0.9, 0.98), en=st.floats(0.0, 0.4),
        seed=st.integers(0, 1000))
 def test_phase_fractions_for_any_recipe(porosity, w_am, en, seed):
     m = generate_electrode(porosity=porosity, am_mass_fraction=w_am, cbd_nanoporosity=en,
