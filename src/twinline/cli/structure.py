@@ -37,7 +37,10 @@ def generate(
     voxel: str = typer.Option("0.5 um", help="Voxel edge, e.g. '0.5 um'."),
     box: str = typer.Option("50 um", help="In-plane box edge, e.g. '50 um'."),
     cbd_nanoporosity: float = typer.Option(None, "--cbd-nanoporosity",
-                                           help="CBD internal porosity [-] (default 0.45)."),
+                                           help="CBD internal porosity in proportion to its "
+                                                "mass [-] (default 0; the CBD label also holds "
+                                                "a bound pore volume of 0.13 per unit solid "
+                                                "volume)."),
     psd: Path = typer.Option(None, help="Measured AM diameters, one per line, in µm."),
     seed: int = typer.Option(0, help="Random seed (same seed, same image)."),
 ) -> None:
