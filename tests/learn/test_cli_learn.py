@@ -71,6 +71,8 @@ def test_design_on_the_chain(tmp_path):
 
 @pytest.mark.parametrize("args,message", [
     (["study", "unknown-study", "--out", "x"], "unknown"),
+    (["study", "calendering-nmc111", "--out", "x", "--calendering", "dem"],
+     "--calendering = 'dem' is unknown"),
     (["campaign", str(EXAMPLE), "-p", "cathode.calendering.pressure=20MPa"], "low:high"),
     (["campaign", str(EXAMPLE), "-p", "cathode.calendering.presure=1MPa:2MPa"],
      "choose from"),

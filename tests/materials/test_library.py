@@ -210,3 +210,14 @@ def test_values_borrowed_from_nmc111_track_it():
     assert borrowed
     for name, key in borrowed:
         assert lib[name].get(key) == ref.get(key), (name, key)
+
+
+def test_with_properties_overrides_one_material_and_records_the_source():
+    lib = builtin_library()
+    new = lib.with_properties("nmc111", {"porosity_min": 0.34, "made_up": 1.0}, source="fit X")
+    assert new["NMC111"]["porosity_min"] == 0.34 and new["NMC111"].source("made_up") == "fit X"
+    assert new["NMC111"]["density"] == lib["NMC111"]["density"]
+    assert lib["NMC111"]["porosity_min"] != 0.34 and not lib["NMC111"].has("made_up")
+    assert new["graphite"] is lib["graphite"] and len(new) == len(lib)
+    with pytest.raises(MaterialError, match="unknown material"):
+        lib.with_properties("NMC999", {}, source="")

@@ -233,6 +233,9 @@ def study(
     workers: int = typer.Option(0, help="local Dask workers (0: serial)"),
     scheduler: str = typer.Option("", help="existing Dask scheduler tcp://host:port"),
     seed: int = typer.Option(0),
+    calendering: str = typer.Option("insilico", help="calender constants: insilico (the "
+                                    "paper's simulated calender) or line (the lab calender "
+                                    "of the material library)"),
     paper_data: Path = typer.Option(None, help="the paper's insilico_structures_train.csv "
                                     "to overlay on the maps"),
 ) -> None:
@@ -251,7 +254,7 @@ def study(
                         voxel_size=_length(voxel, "--voxel"), workers=workers,
                         box_xy=_length(box, "--box"),
                         scheduler=scheduler or None, seed=seed, paper_data=paper_data,
-                        progress=True)
+                        calendering=calendering, progress=True)
         from rich.table import Table
 
         table = Table("surrogate", "output", "validation R² [-]", "validation MAPE [%]")

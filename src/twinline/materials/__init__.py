@@ -175,6 +175,17 @@ class MaterialLibrary(Mapping[str, Material]):
                 f"choose from {[m.name for m in self.of_kind(kind)]}")
         return mat
 
+    def with_properties(self, name: str, properties: Mapping[str, Any], *,
+                        source: str) -> MaterialLibrary:
+        """A library in which material ``name`` has ``properties`` (SI) set or replaced,
+        each recorded with ``source``; the other materials are shared."""
+        from dataclasses import replace
+
+        mat = self[name]
+        new = replace(mat, properties={**mat.properties, **properties},
+                      sources={**mat.sources, **dict.fromkeys(properties, source)})
+        return MaterialLibrary({**self._materials, mat.name: new})
+
     def merged(self, other: MaterialLibrary) -> MaterialLibrary:
         """A library with ``other``'s materials added (same names replaced)."""
         return MaterialLibrary({**self._materials, **other._materials})

@@ -13,6 +13,11 @@ with three dependences, each a mechanism:
   the soft carbon–binder domain is what deforms into the voids, so less CBD (a higher AM
   fraction) leaves more pores (trend of the in-silico calendering data: +0.8 points per AM
   wt %, Duquesnoy et al. 2020).
+* **Minimum porosity vs initial porosity** (optional, ``porosity_min_initial_slope``
+  :math:`s_0`, 0 unless a material sets it): :math:`+ s_0(\varepsilon_0 - 0.45)`. The lab
+  calender's data hold one initial porosity and cannot fix it; the in-silico calender of
+  Duquesnoy et al. (2020) wants :math:`s_0 \approx -0.58` (a looser coating packs denser
+  at high load; see :data:`twinline.learn.study.INSILICO_CALENDERING`).
 * **Compaction resistance vs initial porosity**, :math:`P_c = P_{c,0}\,[(1-\varepsilon_0)/
   0.55]^{m}\,f_T`: a looser coating has fewer particle–particle contacts (coordination
   number grows with solid fraction), so each contact carries more load and the network
@@ -66,6 +71,7 @@ STEP = "calendering"
 CITATIONS: tuple[str, ...] = ("Meyer2017", "Duquesnoy2020", "SangrosGimenez2019")
 
 AM_REF = 0.95
+POROSITY_0_REF = 0.45
 SOLID_REF = 0.55
 T_REF = 333.15
 #: Electrode thickness before calendering [µm] at which the ARTISTIC gap → pressure relation
@@ -117,7 +123,8 @@ def calendering_constants(composition, porosity_0, roll_temperature,
     """``porosity_min`` [-], ``compaction_pressure`` [Pa], ``springback`` [-] of a coating.
 
     ``constants`` overrides the AM properties (``porosity_min``, ``porosity_min_am_slope``,
-    ``compaction_pressure``, ``compaction_porosity_exponent``, ``springback``).
+    ``porosity_min_initial_slope`` (0 when absent), ``compaction_pressure``,
+    ``compaction_porosity_exponent``, ``springback``).
     """
     k = dict(constants or {})
     am = materials.require(composition.active_material, "active_material",
@@ -127,8 +134,11 @@ def calendering_constants(composition, porosity_0, roll_temperature,
     def val(name):
         return k[name] if name in k else am.get(name)
 
-    eps_min = val("porosity_min") + val("porosity_min_am_slope") * (
-        np.asarray(composition.am_mass_fraction) - AM_REF)
+    eps_min = (val("porosity_min")
+               + val("porosity_min_am_slope") * (np.asarray(composition.am_mass_fraction)
+                                                 - AM_REF)
+               + k.get("porosity_min_initial_slope", am.get("porosity_min_initial_slope", 0.0))
+               * (np.asarray(porosity_0, dtype=float) - POROSITY_0_REF))
     t_m = binder.get("melting_temperature", None)
     if t_m is None:      # amorphous binder (e.g. SBR): no roll-temperature effect modelled
         f_t = np.ones_like(np.asarray(roll_temperature, dtype=float))
