@@ -126,7 +126,7 @@ def _spheres(shape, porosity, seed):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("porosity", [0.3, 0.45, 0.6])
+@pytest.mark.parametrize("porosity", [0.25, 0.3, 0.45, 0.6])
 def test_agrees_with_taufactor_on_packed_spheres(porosity):
     tau = pytest.importorskip("taufactor")
     img = _spheres((32, 24, 24), porosity, seed=11)
