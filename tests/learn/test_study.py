@@ -120,3 +120,13 @@ def test_unknown_calender_constants_are_refused():
         study_campaigns(points=10, calendering="dem")
     with pytest.raises(RecipeError, match="insilico"):
         CalenderingStudy(calendering="dem").calender(0.95, 0.45, 50e6)
+
+
+def test_insilico_floor_never_lies_above_the_initial_porosity():
+    """Outside the study's range (initial porosity 0.30) the fitted floor would exceed the
+    initial porosity; the model caps it, so pressure never raises the porosity."""
+    from twinline.learn.study import CalenderingStudy
+
+    study = CalenderingStudy()
+    for p in (1e6, 50e6, 170e6):
+        assert float(study.calender(0.96, 0.30, p).porosity) <= 0.30 + 1e-12

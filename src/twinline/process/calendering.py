@@ -17,7 +17,8 @@ with three dependences, each a mechanism:
   :math:`s_0`, 0 unless a material sets it): :math:`+ s_0(\varepsilon_0 - 0.45)`. The lab
   calender's data hold one initial porosity and cannot fix it; the in-silico calender of
   Duquesnoy et al. (2020) wants :math:`s_0 \approx -0.58` (a looser coating packs denser
-  at high load; see :data:`twinline.learn.study.INSILICO_CALENDERING`).
+  at high load; see :data:`twinline.learn.study.INSILICO_CALENDERING`). The floor is
+  capped at :math:`\varepsilon_0`: pressure never opens a coating up.
 * **Compaction resistance vs initial porosity**, :math:`P_c = P_{c,0}\,[(1-\varepsilon_0)/
   0.55]^{m}\,f_T`: a looser coating has fewer particle–particle contacts (coordination
   number grows with solid fraction), so each contact carries more load and the network
@@ -139,6 +140,8 @@ def calendering_constants(composition, porosity_0, roll_temperature,
                                                  - AM_REF)
                + k.get("porosity_min_initial_slope", am.get("porosity_min_initial_slope", 0.0))
                * (np.asarray(porosity_0, dtype=float) - POROSITY_0_REF))
+    # a floor above the initial porosity would make pressure open the coating up
+    eps_min = np.minimum(eps_min, np.asarray(porosity_0, dtype=float))
     t_m = binder.get("melting_temperature", None)
     if t_m is None:      # amorphous binder (e.g. SBR): no roll-temperature effect modelled
         f_t = np.ones_like(np.asarray(roll_temperature, dtype=float))
