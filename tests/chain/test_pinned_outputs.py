@@ -1,0 +1,41 @@
+"""The redesign changes structure, not results: every example recipe's run.json outputs are
+pinned (``data/pinned_outputs.json``, written by ``make_pins.py`` before the chain became a
+package) and must come out the same within 1e-9 relative."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from chain.make_pins import CASES, outputs
+
+PINS = json.loads((Path(__file__).with_name("data") / "pinned_outputs.json").read_text("utf-8"))
+RTOL = 1e-9
+SLOW = {"pouch_cell_structure"}
+
+
+def _close(a, b) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b, strict=True))
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, str) or isinstance(b, str):
+        return a == b
+    return math.isclose(float(a), float(b), rel_tol=RTOL, abs_tol=1e-300)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW else c
+                                  for c in CASES])
+def test_outputs_match_the_pins(case):
+    got = outputs(case)
+    want = PINS[case]
+    assert set(want) <= set(got), f"outputs lost: {sorted(set(want) - set(got))}"
+    bad = []
+    for key, entry in want.items():
+        for field, value in entry.items():
+            if not _close(got[key].get(field), value):
+                bad.append(f"{key}.{field}: {got[key].get(field)!r} != pinned {value!r}")
+    assert not bad, "\n".join(bad)
