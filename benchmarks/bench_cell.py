@@ -34,7 +34,7 @@ warnings.simplefilter("ignore")
 t0 = time.perf_counter()
 from twinline.spec.recipe import load_recipe
 from twinline.chain import run_chain
-from twinline.cell import simulate_cell
+from twinline.chain import simulate_cell
 rec = load_recipe({recipe!r})
 run = run_chain(rec)
 perf = simulate_cell(rec, run.products, c_rates=(0.5, 1, 2))
@@ -62,7 +62,7 @@ def main() -> None:
     import pybamm
 
     from twinline.cell import electrochemistry as ec
-    from twinline.cell import simulate_cell
+    from twinline.chain import simulate_cell
     from twinline.chain import run_chain
     from twinline.spec.recipe import load_recipe
 

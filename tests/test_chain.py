@@ -10,12 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chain_recipes import recipe
-from twinline.chain import Run, load_run, resolve_materials, run_chain, structure_estimates
-from twinline.process.products import CalenderedElectrode, Slurry
-from twinline.process.slitting import SlitElectrode
+from twinline.chain import Run, load_run, resolve_materials, run_chain
+from twinline.process.products import SlitElectrode, Slurry
 from twinline.spec.catalogue import catalogue
 from twinline.spec.errors import ProcessError, RecipeError
 from twinline.spec.units import to_unit
+from twinline.structure.closed_forms import calendered_estimates
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +91,7 @@ def test_plausible_calendered_cathode(run):
 
 
 def test_structure_estimates_are_bruggeman_and_delesse():
-    cal = CalenderedElectrode(
-        composition=None, thickness=60e-6, porosity=0.36, thickness_before=80e-6,
-        porosity_before=0.5, line_load=1e5, pressure=6e7, areal_loading=0.2,
-        am_loading=0.19, areal_capacity=1e5, am_volume_fraction=0.55,
-        cbd_volume_fraction=0.09, particle_radius=2.5e-6)
-    est = structure_estimates(cal, 1.0)
+    est = calendered_estimates(0.36, 0.55, 0.09, 2.5e-6, 1.0)
     assert est["tortuosity_factor_pore"] == pytest.approx(0.36 ** -0.5)
     assert est["effective_ionic_conductivity"] == pytest.approx(0.36 ** 1.5)
     assert est["active_surface"] == pytest.approx(3 * 0.55 / 2.5e-6)
@@ -135,7 +130,8 @@ def test_validity_warnings_are_collected_not_raised():
 
 
 def test_impossible_result_raises_a_process_error_naming_electrode_and_step():
-    with pytest.raises(ProcessError, match=r"^cathode: slitting: width"):
+    with pytest.raises(ProcessError, match=r"cathode: slitting: width.*"
+                       r"settings: .*cathode\.slitting\.width = 0\.5 m"):
         run_chain(recipe(cathode__slitting__width="0.5 m"))
 
 

@@ -236,7 +236,7 @@ def test_recipe_check_rejects_duplicate_keys(tmp_path):
 
 
 def test_recipe_check_validates_tolerances(tmp_path):
-    pytest.importorskip("twinline.uncertainty")
+    pytest.importorskip("twinline.chain.uncertainty")
     f = _write(tmp_path, _set("tolerances", {"cathode.coating.gapp": "5 um"}))
     err = one_line_error(invoke("recipe", "check", f))
     assert "cathode.coating.gapp" in err

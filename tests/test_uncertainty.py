@@ -5,17 +5,17 @@ import pytest
 
 from chain_recipes import recipe
 from twinline.chain import resolve_materials, run_chain
-from twinline.process.composition import resolve_composition
-from twinline.process.registry import get_model
-from twinline.spec.errors import RecipeError
-from twinline.spec.recipe import parse_recipe
-from twinline.uncertainty import (
+from twinline.chain.uncertainty import (
     Tolerance,
     monte_carlo,
     parse_sigma,
     resolve_tolerances,
     sensitivity_table,
 )
+from twinline.process.composition import resolve_composition
+from twinline.process.registry import get_model
+from twinline.spec.errors import RecipeError
+from twinline.spec.recipe import parse_recipe
 
 
 def cathode_only(tolerances):

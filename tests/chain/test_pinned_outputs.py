@@ -15,6 +15,13 @@ from chain.make_pins import CASES, outputs
 PINS = json.loads((Path(__file__).with_name("data") / "pinned_outputs.json").read_text("utf-8"))
 RTOL = 1e-9
 SLOW = {"pouch_cell_structure"}
+#: Changes of results the redesign intends, with the pinned value they replace:
+#: ``twinline run --cell --structure`` now fills the cell with the imbibition of the same 3D
+#: image it analyses (before, only ``twinline cell simulate --structure`` did, on a second
+#: image), so the trapped gas lowers the wetting degree from 1.0 to 0.986.
+INTENDED: dict[str, dict[str, float]] = {
+    "pouch_cell_structure": {"filling.wetting_degree": 0.9864160215793712},
+}
 
 
 def _close(a, b) -> bool:
@@ -31,7 +38,9 @@ def _close(a, b) -> bool:
                                   for c in CASES])
 def test_outputs_match_the_pins(case):
     got = outputs(case)
-    want = PINS[case]
+    want = {k: dict(v) for k, v in PINS[case].items()}
+    for key, value in INTENDED.get(case, {}).items():
+        want[key]["value"] = value
     assert set(want) <= set(got), f"outputs lost: {sorted(set(want) - set(got))}"
     bad = []
     for key, entry in want.items():

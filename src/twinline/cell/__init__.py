@@ -1,9 +1,17 @@
-"""twinline.cell: from the chain's electrodes to a formed cell and its performance.
+"""twinline.cell: the electrochemistry of the cell the chain builds, through PyBaMM.
 
-:func:`simulate_cell` lays out the cell (:mod:`twinline.cell.design`), stacks it
-(:mod:`twinline.process.assembly`), fills it (:mod:`twinline.process.filling`), forms it
-(:mod:`twinline.process.formation`) and discharges it with PyBaMM
-(:mod:`twinline.cell.electrochemistry`). Nothing heavy is imported until it is called.
+The cell steps themselves (assembly, filling, formation) are process steps
+(:mod:`twinline.process.assembly` ...) walked by the chain (:mod:`twinline.chain.cell`);
+this package gives them what only an electrochemical model knows, and nothing else:
+
+* :func:`cell_inputs`: the PyBaMM inputs of an assembled cell (geometry, volume fractions,
+  tortuosity factors — from a 3D analysis or the Bruggeman closed form);
+* :func:`formation_inputs`: the balanced cell before formation (capacity, cyclable lithium,
+  OCV slope) and the simulated SEI growth (:mod:`twinline.cell.formation`);
+* :func:`performance`: discharges of the formed cell at several C-rates, a pulse resistance,
+  specific energy and energy density (:class:`CellPerformance`).
+
+Nothing heavy is imported until it is called.
 """
 
 from __future__ import annotations
@@ -14,8 +22,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from twinline.spec.errors import CellError
+from twinline.structure.closed_forms import bruggeman_tortuosity_factor
 
-__all__ = ["CellPerformance", "simulate_cell"]
+__all__ = ["CellPerformance", "FormationInputs", "cell_inputs", "formation_inputs",
+           "performance"]
 
 
 @dataclass(frozen=True)
@@ -83,37 +93,14 @@ class CellPerformance:
             "tortuosity_source": self.tortuosity_source,
         }
 
-    def outputs(self) -> dict[str, dict[str, Any]]:
-        """Catalogue-id outputs for :class:`twinline.chain.Run` (catalogue display units)."""
-        f, fo, a = self.filling, self.formation, self.assembly
-        return {
-            "assembly.n_p_ratio": {"value": self.n_p_ratio, "unit": "", "std": 0.0},
-            "assembly.stack_weight": {"value": a["stack_weight"] * 1e3, "unit": "g", "std": 0.0},
-            "assembly.scrap_probability": {"value": a["scrap_probability"], "unit": "",
-                                           "std": a["scrap_probability_std"]},
-            "filling.electrolyte_quantity": {"value": f["electrolyte_volume"] * 1e6,
-                                             "unit": "mL", "std": 0.0},
-            "filling.wetting_time": {"value": f["wetting_time"] / 3600.0, "unit": "h",
-                                     "std": 0.0},
-            "filling.wetting_degree": {"value": f["wetting_degree"], "unit": "", "std": 0.0},
-            "formation.coulombic_efficiency": {"value": fo["first_cycle_efficiency"],
-                                               "unit": "", "std": 0.0},
-            "formation.initial_capacity_loss": {"value": fo["initial_capacity_loss"],
-                                                "unit": "", "std": 0.0},
-            "formation.internal_resistance": {"value": self.internal_resistance * 1e3,
-                                              "unit": "mohm", "std": 0.0},
-            "formation.sei_lithium_loss": {"value": fo["sei_lithium_loss_fraction"],
-                                           "unit": "", "std": 0.0},
-            "formation.formation_time": {"value": fo["formation_time"] / 3600.0, "unit": "h",
-                                         "std": 0.0},
-        }
+    def outputs(self) -> dict[str, tuple[float, str]]:
+        """Catalogue outputs of the electrochemical model: id → (SI value, SI unit).
 
+        The cell steps' own outputs (N/P ratio, electrolyte quantity, Coulombic efficiency
+        ...) are reported by the steps (``OUTPUTS`` of their modules).
+        """
+        return {"formation.internal_resistance": (self.internal_resistance, "ohm")}
 
-def _finite(x: Any) -> bool:
-    try:
-        return math.isfinite(float(x)) and float(x) > 0
-    except (TypeError, ValueError):
-        return False
 
 
 def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
@@ -122,11 +109,11 @@ def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
     """PyBaMM inputs from the design and the calendered electrodes (SI).
 
     The cathode's tortuosity factors come from the structure analysis when it is given
-    (``tortuosity_factor_pore``/``_solid``), else Bruggeman; the separator's from its
-    MacMullin number :math:`N_M = \\tau/\\varepsilon`.
+    (``tortuosity_factor_pore``/``_solid``), else Bruggeman
+    (:func:`~twinline.structure.closed_forms.bruggeman_tortuosity_factor`); the separator's
+    from its MacMullin number :math:`N_M = \\tau/\\varepsilon`.
     """
-    from twinline.cell.electrochemistry import bruggeman_tortuosity
-
+    tau = bruggeman_tortuosity_factor
     inp = {
         "Negative electrode thickness [m]": float(anode.thickness),
         "Positive electrode thickness [m]": float(cathode.thickness),
@@ -138,14 +125,11 @@ def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
         "Positive electrode active material volume fraction": float(cathode.am_volume_fraction),
         "Negative particle radius [m]": float(anode.particle_radius),
         "Positive particle radius [m]": float(cathode.particle_radius),
-        "Negative electrode tortuosity factor (electrolyte)": float(
-            bruggeman_tortuosity(anode.porosity)),
-        "Negative electrode tortuosity factor (electrode)": float(
-            bruggeman_tortuosity(anode.am_volume_fraction)),
-        "Positive electrode tortuosity factor (electrolyte)": float(
-            bruggeman_tortuosity(cathode.porosity)),
+        "Negative electrode tortuosity factor (electrolyte)": float(tau(anode.porosity)),
+        "Negative electrode tortuosity factor (electrode)": float(tau(anode.am_volume_fraction)),
+        "Positive electrode tortuosity factor (electrolyte)": float(tau(cathode.porosity)),
         "Positive electrode tortuosity factor (electrode)": float(
-            bruggeman_tortuosity(cathode.am_volume_fraction)),
+            tau(cathode.am_volume_fraction)),
         "Separator tortuosity factor (electrolyte)": float(
             separator["macmullin_number"]) * float(design.separator_porosity),
         "Electrode height [m]": float(design.electrode_height),
@@ -164,69 +148,67 @@ def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
     return inp, source
 
 
+def _finite(x: Any) -> bool:
+    """True for a finite positive number (a structure field may be NaN when not computed)."""
+    try:
+        return math.isfinite(float(x)) and float(x) > 0
+    except (TypeError, ValueError):
+        return False
+
+
 def parameter_set_for(materials: Any, cathode_am: str) -> str:
     """The PyBaMM set named by the cathode material (``pybamm_parameter_set``)."""
     from twinline.cell.electrochemistry import DEFAULT_PARAMETER_SET
 
-    try:
-        return str(materials[cathode_am].get("pybamm_parameter_set", DEFAULT_PARAMETER_SET))
-    except Exception:
-        return DEFAULT_PARAMETER_SET
+    return str(materials[cathode_am].get("pybamm_parameter_set", DEFAULT_PARAMETER_SET))
 
 
-def simulate_cell(recipe: Any, products: dict[str, dict[str, Any]], materials: Any = None, *,
-                  structure: Any = None, c_rates: tuple[float, ...] = (0.5, 1.0, 2.0),
-                  model: str = "DFN", seed: int = 0, imbibition: Any = None
-                  ) -> CellPerformance:
-    """Assemble, fill, form and discharge the cell made of the chain's electrodes.
+@dataclass(frozen=True)
+class FormationInputs:
+    """What the formation step needs from the electrochemical model (SI; A h).
 
-    Parameters
-    ----------
-    recipe : Recipe
-        Needs ``cathode`` and ``anode``; ``cell``, ``filling``, ``formation`` sections
-        (defaults when absent).
-    products : dict
-        ``{"cathode": {"calendered": CalenderedElectrode, ...}, "anode": {...}}``.
-    materials : MaterialLibrary, optional
-        Default: the built-in library.
-    structure : StructureAnalysis, optional
-        Cathode structure analysis (measured tortuosity factors, pore size).
-    c_rates : tuple of float
-        Discharge C-rates [1/h] (1 C = the formed cell's capacity in one hour).
-    model : {"DFN", "SPMe", "SPM"}
-    seed : int
-        Seed of the stacking and screening Monte Carlo.
-    imbibition : ImbibitionResult, optional
-        Saturation curve of the cathode image (:mod:`twinline.structure.imbibition`).
-
-    Raises
-    ------
-    CellError
-        Missing electrode, impossible N/P ratio, electrodes that do not fit the format,
-        a C-rate the model cannot solve.
+    ``parameter_set`` the PyBaMM set; ``inputs`` the PyBaMM inputs of the assembled cell;
+    ``tortuosity_source`` ``"structure"`` or ``"bruggeman"``; ``capacity`` of the balanced
+    cell before formation; ``lithium_inventory`` its cyclable lithium; ``ocv_slope`` dU/dQ
+    at 50 % SOC [V per A h]; ``sei`` the simulated SEI growth of the protocol.
     """
+
+    parameter_set: str
+    inputs: dict[str, float]
+    tortuosity_source: str
+    capacity: float
+    lithium_inventory: float
+    ocv_slope: float
+    sei: Any
+
+
+def pybamm_inputs(cell: Any, materials: Any, *, structure: Any = None
+                  ) -> tuple[str, dict[str, float], str]:
+    """PyBaMM set, inputs and tortuosity source of an assembled cell (``Cell`` product)."""
+    sep = materials.require(cell.separator, "separator", parameter="cell.separator")
+    pset = parameter_set_for(materials, cell.cathode.composition.active_material)
+    inputs, source = cell_inputs(cell.design, cell.cathode, cell.anode, sep,
+                                 structure=structure)
+    return pset, inputs, source
+
+
+def formation_inputs(cell: Any, section: Any, materials: Any, *, structure: Any = None
+                     ) -> FormationInputs:
+    """Balance the assembled cell and simulate the SEI growth of the formation protocol."""
     from twinline.cell import electrochemistry as ec
-    from twinline.cell.design import design_cell
-    from twinline.process.assembly import CITATIONS as A_CIT
-    from twinline.process.assembly import assemble
-    from twinline.process.filling import CITATIONS as F_CIT
-    from twinline.process.filling import fill
-    from twinline.process.formation import CITATIONS as FO_CIT
-    from twinline.process.formation import form
-    from twinline.spec.cell_recipe import CellSection
+    from twinline.cell.formation import ocv_slope, sei_growth
 
-    t0 = time.perf_counter()
-    timings: dict[str, float] = {}
-    if materials is None:
-        from twinline.materials import builtin_library
+    pset, inputs, source = pybamm_inputs(cell, materials, structure=structure)
+    _, window0, q_li0 = ec.balance(inputs, pset, lithium_loss=0.0)
+    return FormationInputs(
+        parameter_set=pset, inputs=inputs, tortuosity_source=source,
+        capacity=float(window0["Q"]), lithium_inventory=float(q_li0),
+        ocv_slope=float(ocv_slope(pset, window0, 0.5, window0["Q"])),
+        sei=sei_growth(pset, section))
 
-        materials = builtin_library()
-    if recipe.cathode is None or recipe.anode is None:
-        raise CellError("a cell needs both a 'cathode' and an 'anode' in the recipe")
-    for name in ("cathode", "anode"):
-        if name not in products or "calendered" not in products[name]:
-            raise CellError(f"the cell needs the calendered {name} (products[{name!r}]"
-                            f"['calendered'])")
+
+def check_c_rates(c_rates: tuple[float, ...]) -> tuple[float, ...]:
+    """The C-rates as floats; none, or one outside (0, 20], is a :class:`CellError`."""
     rates = tuple(float(c) for c in c_rates)
     if not rates:
         raise CellError("give at least one C-rate")
@@ -234,53 +216,53 @@ def simulate_cell(recipe: Any, products: dict[str, dict[str, Any]], materials: A
         if not (math.isfinite(c) and 0 < c <= 20):
             raise CellError(f"C-rate {c:g} is outside the range the model solves: "
                             f"0 < C-rate <= 20")
-    section = recipe.cell or CellSection()
-    cal_c, cal_a = products["cathode"]["calendered"], products["anode"]["calendered"]
-    design = design_cell(section, cal_c, cal_a, materials,
-                         cathode_foil=(recipe.cathode.current_collector,
-                                       recipe.cathode.current_collector_thickness),
-                         anode_foil=(recipe.anode.current_collector,
-                                     recipe.anode.current_collector_thickness))
-    assembly = assemble(section, design, seed=seed)
-    timings["design+assembly"] = time.perf_counter() - t0
-    sep = materials.require(section.separator, "separator", parameter="cell.separator")
-    pset = parameter_set_for(materials, cal_c.composition.active_material)
-    inputs, tau_source = cell_inputs(design, cal_c, cal_a, sep, structure=structure)
+    return rates
 
-    t1 = time.perf_counter()
-    _, window0, _ = ec.balance(inputs, pset, lithium_loss=0.0)
-    anode_am = materials[cal_a.composition.active_material]
-    fce = float(anode_am.get("first_cycle_efficiency", 0.9))
-    formation = form(recipe.formation, parameter_set=pset, capacity=window0["Q"],
-                     first_cycle_efficiency=fce, window=window0, seed=seed)
-    conc, window, q_li = ec.balance(inputs, pset, lithium_loss=formation.sei_lithium_loss)
-    timings["formation"] = time.perf_counter() - t1
 
-    t2 = time.perf_counter()
+def performance(formed: Any, section: Any, prepared: FormationInputs, *,
+                c_rates: tuple[float, ...] = (0.5, 1.0, 2.0), model: str = "DFN"
+                ) -> CellPerformance:
+    """Discharge the formed cell at ``c_rates`` and take a pulse (PyBaMM).
+
+    Parameters
+    ----------
+    formed : FormedCell
+        The product of the formation step.
+    section : CellSection
+        ``pulse_soc``, ``pulse_c_rate``, ``pulse_duration``.
+    prepared : FormationInputs
+        From :func:`formation_inputs` (PyBaMM set and inputs of this cell).
+    c_rates : tuple of float
+        Discharge C-rates [1/h] (1 C = the formed cell's capacity in one hour).
+    model : {"DFN", "SPMe", "SPM"}
+
+    Raises
+    ------
+    CellError
+        A C-rate outside (0, 20] or one the model cannot solve.
+    """
+    import numpy as np
+
+    from twinline.cell import electrochemistry as ec
+    from twinline.cell.formation import CITATIONS as SEI_CIT
+
+    t0 = time.perf_counter()
+    rates = check_c_rates(c_rates)
+    pset, inputs = prepared.parameter_set, prepared.inputs
+    loss = formed.sei_lithium_loss
+    conc, window, q_li = ec.balance(inputs, pset, lithium_loss=loss)
     built = ec.built_simulation(model, pset)
     full = {**inputs, **conc}
     nominal = window["Q"]
     discharges = [ec.discharge(built, full, c, nominal) for c in rates]
-    conc_p, _, _ = ec.balance(inputs, pset, lithium_loss=formation.sei_lithium_loss,
-                              soc=section.pulse_soc)
+    conc_p, _, _ = ec.balance(inputs, pset, lithium_loss=loss, soc=section.pulse_soc)
     r_int = ec.pulse_resistance(built, {**inputs, **conc_p},
                                 current=section.pulse_c_rate * nominal,
                                 duration=section.pulse_duration)
-    timings["discharge"] = time.perf_counter() - t2
-
-    ely_name = section.electrolyte
-    filling = fill(recipe.filling, design, materials, electrolyte=ely_name,
-                   separator=section.separator,
-                   particle_radius={"cathode": cal_c.particle_radius,
-                                    "anode": cal_a.particle_radius},
-                   tortuosity_factor={
-                       "cathode": inputs["Positive electrode tortuosity factor (electrolyte)"],
-                       "anode": inputs["Negative electrode tortuosity factor (electrolyte)"],
-                       "separator": inputs["Separator tortuosity factor (electrolyte)"]},
-                   structure=structure, imbibition=imbibition)
-    design = design.with_electrolyte(filling.electrolyte_mass)
-    i_low = rates.index(min(rates))
-    i_high = rates.index(max(rates))
+    filled = formed.filled
+    cell = filled.cell
+    design = cell.design
+    i_low, i_high = rates.index(min(rates)), rates.index(max(rates))
     energy_low = discharges[i_low].energy
     base = ec.base_parameter_values(pset)
     replaced = {name: {"built_in": float(base[name]), "twinline": float(v)}
@@ -288,21 +270,19 @@ def simulate_cell(recipe: Any, products: dict[str, dict[str, Any]], materials: A
                 if name in base.keys() and not callable(base[name])
                 and name != "Current function [A]"}
     replaced.update({name: {"built_in": 0.0, "twinline": float(v)}
-                     for name, v in formation.replaced.items()})
-    fo = formation.to_dict()
-    import numpy as np
-
-    decay = np.asarray(formation.ocv_decay_rates)
+                     for name, v in formed.replaced.items()})
+    fo = {k: v for k, v in formed.to_dict().items() if k != "filled"}
+    decay = np.asarray(formed.ocv_decay_rates)
     fo["ocv_decay_rates"] = decay.tolist()
     fo["ocv_decay_quantiles_mV_per_day"] = (np.quantile(decay, [0.05, 0.5, 0.95])
                                             * 86400e3).tolist()
-    fo["flagged"] = list(formation.flagged)
-    fo["sei_lithium_loss_fraction"] = formation.sei_lithium_loss / max(
-        q_li + formation.sei_lithium_loss, 1e-30)
+    fo["flagged"] = list(formed.flagged)
     fo["cyclable_lithium_Ah"] = q_li
     fo["window"] = dict(window)
-    timings["total"] = time.perf_counter() - t0
-    citations = tuple(dict.fromkeys(ec.CITATIONS + A_CIT + F_CIT + FO_CIT + (pset,)))
+    assembly = {k: v for k, v in cell.to_dict().items()
+                if k not in ("design", "cathode", "anode", "separator", "electrolyte")}
+    filling = {k: v for k, v in filled.to_dict().items() if k != "cell"}
+    citations = tuple(dict.fromkeys(ec.CITATIONS + SEI_CIT + (pset,)))
     return CellPerformance(
         model=model, parameter_set=pset, c_rates=rates,
         capacity=tuple(d.capacity for d in discharges),
@@ -314,6 +294,7 @@ def simulate_cell(recipe: Any, products: dict[str, dict[str, Any]], materials: A
         energy_density=energy_low / (design.cell_volume * 1e3),
         rate_capability=discharges[i_high].capacity / discharges[i_low].capacity,
         internal_resistance=float(r_int), mass=design.mass, volume=design.cell_volume,
-        n_p_ratio=design.n_p_ratio, design=design.to_dict(), assembly=assembly.to_dict(),
-        filling=filling.to_dict(), formation=fo, parameters=full, replaced=replaced,
-        tortuosity_source=tau_source, citations=citations, timings=timings)
+        n_p_ratio=design.n_p_ratio, design=design.to_dict(), assembly=assembly,
+        filling=filling, formation=fo, parameters=full, replaced=replaced,
+        tortuosity_source=prepared.tortuosity_source, citations=citations,
+        timings={"discharge": time.perf_counter() - t0})

@@ -16,7 +16,8 @@ fractions, particle radii, tortuosity factors of the electrolyte and solid phase
 (``"transport efficiency": "tortuosity factor"``; :math:`B = \varepsilon/\tau`), electrode
 height and width, initial lithium concentrations, ambient temperature and current.
 Without a measured tortuosity factor the Bruggeman relation
-:math:`\tau = \varepsilon^{1-b}` (:math:`b = 1.5`) is the fallback [2]_.
+:math:`\tau = \varepsilon^{1-b}` (:math:`b = 1.5`) is the fallback [2]_
+(:func:`twinline.structure.closed_forms.bruggeman_tortuosity_factor`).
 
 References
 ----------
@@ -37,12 +38,12 @@ from typing import Any
 import numpy as np
 
 from twinline.spec.errors import CellError
+from twinline.structure.closed_forms import BRUGGEMAN_EXPONENT, bruggeman_tortuosity_factor
 
 CITATIONS: tuple[str, ...] = ("Sulzer2021", "Doyle1993", "Bruggeman1935")
 
 MODEL_NAMES: tuple[str, ...] = ("DFN", "SPMe", "SPM")
 DEFAULT_PARAMETER_SET = "Chen2020"
-BRUGGEMAN = 1.5
 
 #: PyBaMM parameters that are inputs of the cached model (one build serves all recipes).
 INPUT_NAMES: tuple[str, ...] = (
@@ -74,32 +75,6 @@ def _pybamm():
 
     pybamm = require("pybamm", "core")
     return pybamm
-
-
-def bruggeman_tortuosity(volume_fraction: Any, exponent: float = BRUGGEMAN) -> Any:
-    r"""Tortuosity factor of a phase from the Bruggeman relation.
-
-    .. math:: \tau = \varepsilon^{1-b}, \qquad B = \varepsilon/\tau = \varepsilon^{b}
-
-    Parameters
-    ----------
-    volume_fraction : float or ndarray
-        Volume fraction of the conducting phase (pores or solid) [-], in (0, 1].
-    exponent : float
-        Bruggeman exponent :math:`b` [-] (1.5 for spheres).
-
-    Returns
-    -------
-    float or ndarray
-        Tortuosity factor [-], >= 1.
-
-    Examples
-    --------
-    >>> round(float(bruggeman_tortuosity(0.25)), 3)
-    2.0
-    """
-    eps = np.asarray(volume_fraction, dtype=float)
-    return eps ** (1.0 - exponent)
 
 
 @lru_cache(maxsize=16)
@@ -168,13 +143,13 @@ def default_inputs(parameter_set: str = DEFAULT_PARAMETER_SET) -> dict[str, floa
             continue
         out[name] = float(base[name])
     for dom in ("Negative electrode", "Positive electrode", "Separator"):
-        b = float(base.get(f"{dom} Bruggeman coefficient (electrolyte)", BRUGGEMAN))
+        b = float(base.get(f"{dom} Bruggeman coefficient (electrolyte)", BRUGGEMAN_EXPONENT))
         out[f"{dom} tortuosity factor (electrolyte)"] = float(
-            bruggeman_tortuosity(out[f"{dom} porosity"], b))
+            bruggeman_tortuosity_factor(out[f"{dom} porosity"], b))
     for dom in ("Negative electrode", "Positive electrode"):
-        b = float(base.get(f"{dom} Bruggeman coefficient (electrode)", BRUGGEMAN))
+        b = float(base.get(f"{dom} Bruggeman coefficient (electrode)", BRUGGEMAN_EXPONENT))
         out[f"{dom} tortuosity factor (electrode)"] = float(
-            bruggeman_tortuosity(out[f"{dom} active material volume fraction"], b))
+            bruggeman_tortuosity_factor(out[f"{dom} active material volume fraction"], b))
     return out
 
 
@@ -207,7 +182,7 @@ def electrode_capacities(inputs: dict[str, float], parameter_set: str) -> tuple[
 
 
 def _esoh(parameter_set: str):
-    from twinline.process.formation import esoh_solver
+    from twinline.cell.formation import esoh_solver
 
     solver, param, _ = esoh_solver(parameter_set)
     return solver, param
@@ -215,7 +190,7 @@ def _esoh(parameter_set: str):
 
 def lithiated_stoichiometry(parameter_set: str) -> float:
     """Positive-electrode stoichiometry at 0 % SOC of the built-in set (its own balance)."""
-    from twinline.process.formation import lithiated_stoichiometry as _ls
+    from twinline.cell.formation import lithiated_stoichiometry as _ls
 
     return _ls(parameter_set)
 

@@ -25,33 +25,12 @@ def _parse_rates(text: str) -> tuple[float, ...]:
 
 
 def _simulate(recipe: Path, rates: tuple[float, ...], model: str, structure: bool, seed: int):
-    from twinline.cell import simulate_cell
-    from twinline.chain import resolve_materials, run_chain
+    """The cell of the same chain run as ``twinline run --cell [--structure]``."""
+    from twinline.chain import run_chain
     from twinline.spec.recipe import load_recipe
 
-    rec = load_recipe(recipe)
-    lib = resolve_materials(rec)
-    run = run_chain(rec, materials=lib, structure=structure, seed=seed)
-    imb = st = None
-    if structure:
-        st = run.products.get("cathode", {}).get("structure")
-        imb = _imbibition(rec, run.products["cathode"]["calendered"], lib, seed)
-    return simulate_cell(rec, run.products, lib, structure=st, c_rates=rates, model=model,
-                         seed=seed, imbibition=imb)
-
-
-def _imbibition(rec, cal, lib, seed: int):
-    """Imbibition into a 3D image of the calendered cathode (same sizing as the chain)."""
-    from twinline.structure.generate import from_calendered
-    from twinline.structure.imbibition import imbibition
-
-    d50 = 2.0 * float(cal.particle_radius)
-    voxel = max(d50 / 8.0, float(cal.thickness) / 160.0)
-    meso = from_calendered(cal, voxel_size=voxel, box_xy=max(8.0 * d50, 30e-6), seed=seed,
-                           materials=lib)
-    ely = lib[rec.cell.electrolyte if rec.cell is not None else "LP30"]
-    return imbibition(meso, surface_tension=float(ely["surface_tension"]),
-                      contact_angle=float(ely["contact_angle"]))
+    return run_chain(load_recipe(recipe), structure=structure, cell=True, seed=seed,
+                     c_rates=rates, cell_model=model).cell
 
 
 @app.command()

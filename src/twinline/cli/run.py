@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
@@ -73,7 +72,9 @@ def _summary(result, console) -> None:
     table = Table(title=f"{result.recipe_name}: key outputs")
     for col in ("parameter", "value", "std", "unit"):
         table.add_column(col, justify="right" if col in ("value", "std") else "left")
-    for electrode in result.products:
+    from twinline.chain import POLARITY
+
+    for electrode in (e for e in result.products if e in POLARITY):
         for k in keys:
             o = result.outputs.get(f"{electrode}.{k}")
             if o is None:
@@ -93,6 +94,7 @@ def cite(
 
     Example: twinline cite out/run.json > refs.bib
     """
+    from twinline.chain.citations import bibtex_entries, citation_keys
     from twinline.cli.common import console, fail, handle_errors
 
     with handle_errors():
@@ -105,54 +107,3 @@ def cite(
             print("\n\n".join(entries[k] for k in keys if k in entries))
         if missing:
             raise fail(f"no BibTeX entry for {missing} in twinline/references.bib")
-
-
-def citation_keys(source: Path) -> list[str]:
-    """Citation keys of a ``run.json`` (its record) or a recipe (the models it selects)."""
-    from twinline.spec.errors import RecipeError
-
-    if source.suffix.lower() == ".json":
-        from twinline.chain import load_run
-
-        return list(load_run(source).citations)
-    if source.suffix.lower() not in (".yaml", ".yml"):
-        raise RecipeError(f"{source}: expected a run.json or a recipe .yaml file")
-    from twinline.chain import STEPS
-    from twinline.process.registry import get_model, model_citations
-    from twinline.spec.recipe import load_recipe
-
-    rec = load_recipe(source)
-    keys: list[str] = []
-    for electrode in rec.electrodes().values():
-        for step, _ in STEPS:
-            get_model(step, getattr(electrode, step).model)  # unknown model → RecipeError
-            for k in model_citations(step):
-                if k not in keys:
-                    keys.append(k)
-    if rec.cell is not None and rec.cathode is not None and rec.anode is not None:
-        import importlib
-
-        for module in ("assembly", "filling", "formation"):
-            try:
-                mod = importlib.import_module(f"twinline.process.{module}")
-            except ImportError:
-                continue
-            keys += [k for k in getattr(mod, "CITATIONS", ()) if k not in keys]
-    return keys
-
-
-def bibtex_entries() -> dict[str, str]:
-    """``key → entry text`` of ``twinline/references.bib``."""
-    from importlib import resources
-
-    text = resources.files("twinline").joinpath("references.bib").read_text("utf-8")
-    entries: dict[str, str] = {}
-    for m in re.finditer(r"@\w+\s*\{\s*([^,\s]+)\s*,", text):
-        start, depth, i = m.start(), 0, m.end() - 1
-        open_at = text.index("{", m.start())
-        for i in range(open_at, len(text)):
-            depth += {"{": 1, "}": -1}.get(text[i], 0)
-            if depth == 0:
-                break
-        entries.setdefault(m.group(1), text[start:i + 1])
-    return entries

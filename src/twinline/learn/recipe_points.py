@@ -184,11 +184,13 @@ def recipe_data(recipe: Any) -> dict[str, Any]:
 def model_versions(recipe: Any) -> dict[str, str]:
     """The step model chosen for each electrode step, plus the twinline version."""
     import twinline
+    from twinline.chain.steps import model_name, section_of
+    from twinline.spec.steps import steps
 
     out = {"twinline": twinline.__version__}
     for el, e in recipe.electrodes().items():
-        for step in ("mixing", "coating", "drying", "calendering", "slitting", "post_drying"):
-            out[f"{el}.{step}"] = getattr(getattr(e, step), "model", "")
+        for step in steps("electrode"):
+            out[f"{el}.{step.name}"] = model_name(step, section_of(e, step))
     return out
 
 

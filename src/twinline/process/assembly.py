@@ -1,4 +1,9 @@
-r"""Assembly: stacking (or winding) with a stochastic placement error, and scrap.
+r"""Assembly: cell layout, stacking (or winding) with a stochastic placement error, and scrap.
+
+The step turns the :class:`~twinline.process.products.ElectrodePair` of two finished
+electrodes into an assembled :class:`~twinline.process.products.Cell`: it lays the cell out
+(:func:`twinline.process.cell_design.design_cell`: format, sheets, N/P ratio, mass and volume)
+and stacks it.
 
 Stochastic stacking model (Monte Carlo of the sheet placement, like the stacking-error
 simulations the LiPLANET data specification lists for z-stacking, where positioning is
@@ -31,30 +36,18 @@ References
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
+from twinline.process.cell_design import design_cell
+from twinline.process.products import Cell, ElectrodePair
+from twinline.process.registry import Output
+from twinline.spec.cell_recipe import CellSection
 from twinline.spec.errors import CellError
 
 CITATIONS: tuple[str, ...] = ("Zanotto2022", "Schnell2019")
-
-
-@dataclass(frozen=True)
-class AssemblyResult:
-    """Outcome of stacking one cell design (SI)."""
-
-    n_p_ratio: float              # [-]
-    stack_weight: float           # electrodes + foils + separator [kg]
-    scrap_probability: float      # [-]
-    scrap_probability_std: float  # Monte Carlo standard error [-]
-    worst_overhang_mean: float    # mean worst-case overhang [m]
-    worst_overhang_p01: float     # 1 % quantile of the worst-case overhang [m]
-    samples: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+STEP = "assembly"
 
 
 def pair_scrap_probability(overhang: float, min_overhang: float, sigma: float) -> float:
@@ -90,18 +83,19 @@ def worst_overhang(fmt: str, layers: int, overhang: float, sigma: float, *,
     return overhang - np.abs(d[:, 0] - d[:, 1])
 
 
-def assemble(section: Any, design: Any, materials: Any = None, *, seed: int = 0,
-             samples: int = 4000) -> AssemblyResult:
-    """Stack (wind) the cell and estimate its scrap probability.
+def assemble(section: Any, electrodes: ElectrodePair, materials: Any, *, seed: int = 0,
+             samples: int = 4000) -> Cell:
+    """Lay out, stack (wind) and house the cell; estimate its scrap probability.
 
     Parameters
     ----------
     section : CellSection
+        Format and sheet sizes (see :func:`~twinline.process.cell_design.design_cell`),
         ``overhang``, ``stacking_tolerance`` (σ per axis) and ``min_overhang`` [m].
-    design : CellDesign
-        From :func:`twinline.cell.design.design_cell`.
-    materials : MaterialLibrary, optional
-        Unused (kept for the step signature).
+    electrodes : ElectrodePair
+        The finished cathode and anode with their current collectors.
+    materials : MaterialLibrary
+        Foils, separator and electrolyte.
     seed : int
         Seed of the placement errors.
     samples : int
@@ -110,21 +104,37 @@ def assemble(section: Any, design: Any, materials: Any = None, *, seed: int = 0,
     Raises
     ------
     CellError
-        If ``samples`` < 100.
+        If the N/P ratio is outside the accepted range, the electrodes do not fit the
+        format, or ``samples`` < 100.
     """
     if samples < 100:
         raise CellError(f"assembly Monte Carlo needs >= 100 samples, got {samples}")
+    cathode, anode = electrodes.cathode.electrode, electrodes.anode.electrode
+    design = design_cell(section, cathode, anode, materials,
+                         cathode_foil=(electrodes.cathode_foil, electrodes.cathode_foil_thickness),
+                         anode_foil=(electrodes.anode_foil, electrodes.anode_foil_thickness))
     rng = np.random.default_rng(seed)
     worst = worst_overhang(design.format, design.layers, section.overhang,
                            section.stacking_tolerance, samples=samples, rng=rng)
     scrap = worst < section.min_overhang
     p = float(scrap.mean())
     stack = sum(v for k, v in design.masses.items() if k not in ("casing", "electrolyte"))
-    return AssemblyResult(n_p_ratio=float(design.n_p_ratio), stack_weight=float(stack),
-                          scrap_probability=p,
-                          scrap_probability_std=float(math.sqrt(max(p * (1 - p), 0.0) / samples)),
-                          worst_overhang_mean=float(worst.mean()),
-                          worst_overhang_p01=float(np.quantile(worst, 0.01)), samples=samples)
+    return Cell(design=design, cathode=cathode, anode=anode, separator=section.separator,
+                electrolyte=section.electrolyte, n_p_ratio=float(design.n_p_ratio),
+                stack_weight=float(stack), scrap_probability=p,
+                scrap_probability_std=float(math.sqrt(max(p * (1 - p), 0.0) / samples)),
+                worst_overhang_mean=float(worst.mean()),
+                worst_overhang_p01=float(np.quantile(worst, 0.01)), samples=samples)
 
 
+#: The recipe section of the step (its defaults apply when the recipe has none).
+Section = CellSection
 MODELS = {"stochastic-stacking": assemble}
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections).
+OUTPUTS: dict[str, Output] = {
+    "assembly.n_p_ratio": Output("", lambda p, s: p["cell"].n_p_ratio),
+    "assembly.stack_weight": Output("kg", lambda p, s: p["cell"].stack_weight),
+    "assembly.scrap_probability": Output("", lambda p, s: p["cell"].scrap_probability,
+                                         lambda p, s: p["cell"].scrap_probability_std),
+}

@@ -60,12 +60,14 @@ Validity: pressure 0–200 MPa, roll temperature 20–120 °C, initial porosity 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from twinline.materials import MaterialLibrary
 from twinline.process.mixing import _flag, _out
 from twinline.process.products import CalenderedElectrode, DryElectrode
-from twinline.process.registry import check_physical, check_validity
+from twinline.process.registry import Output, check_physical, check_validity
 from twinline.spec.recipe import CalenderingSection
 
 STEP = "calendering"
@@ -250,3 +252,24 @@ def calender(section: CalenderingSection, electrode: DryElectrode,
 
 
 MODELS = {"heckel": calender}
+
+
+def roll_gap(cal: CalenderedElectrode) -> Any:
+    """Roll gap [m] = foil + coating thickness under load (before spring-back)."""
+    return (np.asarray(cal.foil_thickness, float)
+            + np.asarray(cal.thickness, float) / (1.0 + np.asarray(cal.springback, float)))
+
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections).
+OUTPUTS: dict[str, Output] = {
+    "calendering.gap": Output("m", lambda p, s: roll_gap(p["calendered"])),
+    "calendering.pressure": Output("Pa", lambda p, s: p["calendered"].pressure),
+    "calendering.line_load": Output("N/m", lambda p, s: p["calendered"].line_load),
+    "calendering.speed": Output("m/s", lambda p, s: s["calendering"].speed),
+    "calendering.temperature": Output("K", lambda p, s: s["calendering"].roll_temperature),
+    "calendering.thickness": Output("m", lambda p, s: p["calendered"].thickness),
+    "calendering.porosity": Output("", lambda p, s: p["calendered"].porosity),
+    "calendering.springback": Output("", lambda p, s: p["calendered"].springback),
+    "calendering.crack_risk": Output(
+        "", lambda p, s: np.asarray(p["calendered"].crack_risk, float)),
+}

@@ -60,7 +60,7 @@ import numpy as np
 from twinline.materials import MaterialLibrary
 from twinline.process.mixing import COATABLE_VISCOSITY, _flag, _out, slurry_viscosity
 from twinline.process.products import Slurry, WetFilm
-from twinline.process.registry import check_physical, check_validity
+from twinline.process.registry import Output, check_physical, check_validity
 from twinline.spec.recipe import CoatingSection
 
 STEP = "coating"
@@ -227,3 +227,15 @@ def coat(section: CoatingSection, slurry: Slurry, materials: MaterialLibrary, *,
 
 
 MODELS = {"film-balance": coat}
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections). The slurry's
+#: viscosity is reported at the coating shear rate, which the coater sets.
+OUTPUTS: dict[str, Output] = {
+    "mixing.viscosity": Output("Pa*s", lambda p, s: p["wet_film"].slurry.viscosity_at_coating),
+    "coating.speed": Output("m/s", lambda p, s: s["coating"].speed),
+    "coating.gap": Output("m", lambda p, s: s["coating"].gap),
+    "coating.wet_film_thickness": Output("m", lambda p, s: p["wet_film"].wet_thickness),
+    "coating.loading": Output("kg/m^2", lambda p, s: p["wet_film"].areal_loading),
+    "coating.am_loading": Output("kg/m^2", lambda p, s: p["wet_film"].am_loading),
+    "coating.areal_capacity": Output("C/m^2", lambda p, s: p["wet_film"].areal_capacity),
+}

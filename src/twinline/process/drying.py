@@ -66,13 +66,14 @@ Validity: air 40–160 °C, air velocity 2–40 m s⁻¹, residence 1 s–2 h pe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from twinline.materials import MaterialLibrary
 from twinline.process.mixing import _flag, _out
 from twinline.process.products import DryElectrode, WetFilm
-from twinline.process.registry import check_physical, check_validity
+from twinline.process.registry import Output, check_physical, check_validity
 from twinline.spec.recipe import DryingSection
 
 STEP = "drying"
@@ -319,3 +320,31 @@ def _zone_drying(s, s_c, s_dry, rate, tau):
 
 
 MODELS = {"convective": dry}
+
+
+def _mean_zone_temperature(sections: dict[str, Any]) -> Any:
+    """Length-weighted mean air temperature of the dryer zones [K]."""
+    zones = sections["drying"].zones
+    lengths = [np.asarray(z.length, float) for z in zones]
+    return sum(np.asarray(z.temperature, float) * L
+               for z, L in zip(zones, lengths, strict=True)) / sum(lengths)
+
+
+def _line_speed(sections: dict[str, Any]) -> Any:
+    """Web speed in the dryer [m/s]: the drying section's, else the coater's."""
+    ws = sections["drying"].web_speed
+    return sections["coating"].speed if ws is None else ws
+
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections).
+OUTPUTS: dict[str, Output] = {
+    "drying.line_speed": Output("m/s", lambda p, s: _line_speed(s)),
+    "drying.temperature": Output("K", lambda p, s: _mean_zone_temperature(s)),
+    "drying.coating_thickness": Output("m", lambda p, s: p["dry"].thickness),
+    "drying.porosity": Output("", lambda p, s: p["dry"].porosity),
+    "drying.weight": Output("kg/m^2", lambda p, s: p["dry"].areal_loading),
+    "drying.energy_consumption": Output("J/m^2", lambda p, s: p["dry"].energy_per_area),
+    "drying.drying_time": Output("s", lambda p, s: p["dry"].drying_time),
+    "drying.binder_migration_number": Output("", lambda p, s: p["dry"].binder_migration),
+    "drying.residual_solvent": Output("kg/m^2", lambda p, s: p["dry"].residual_solvent),
+}

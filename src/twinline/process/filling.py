@@ -46,41 +46,23 @@ References
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.constants import R as R_GAS
 
-from twinline.spec.errors import CellError
+from twinline.process.products import Cell, FilledCell
+from twinline.process.registry import Output
+from twinline.spec.cell_recipe import FillingSection
+from twinline.spec.errors import CellError, warn_validity
 
 CITATIONS: tuple[str, ...] = ("Washburn1921", "Sauter2020", "Gunter2019", "Zanotto2022")
-
-R_GAS = 8.314462618
+STEP = "filling"
 T_REF = 298.15
 #: Fallbacks when the electrolyte has no temperature data (same values as LP30/LP57).
 DEFAULT_VISCOSITY_ACTIVATION = 18e3     # J/mol, Logan et al. 2018
 DEFAULT_SURFACE_TENSION_SLOPE = -1e-4   # N/m/K, Eötvös-type
 DEFAULT_SEPARATOR_PORE_DIAMETER = 8e-8  # m, wet-process PE (0.03-0.1 µm, data sheets)
-
-
-@dataclass(frozen=True)
-class FillingResult:
-    """Electrolyte amount and wetting (SI)."""
-
-    electrolyte_volume: float          # [m³]
-    electrolyte_mass: float            # [kg]
-    pore_volume: float                 # [m³]
-    wetting_time: float                # slowest component [s]
-    wetting_times: dict[str, float]    # per component [s]
-    pore_radius: dict[str, float]      # per component [m]
-    wetting_degree: float              # after the rest [-]
-    trapped_gas_fraction: float        # [-] (0 without a structure)
-    viscosity: float                   # at the filling temperature [Pa s]
-    surface_tension: float             # [N/m]
-    saturation_curve: dict[str, list[float]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def electrolyte_volume(pore_volume: Any, factor: Any) -> Any:
@@ -161,10 +143,8 @@ def washburn_time(length: Any, pore_radius: Any, *, viscosity: Any, surface_tens
     return np.where(drive > 0, t, np.inf)
 
 
-def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
-         separator: str | None = None,
-         particle_radius: dict[str, float], tortuosity_factor: dict[str, float],
-         structure: Any = None, imbibition: Any = None) -> FillingResult:
+def fill(section: Any, cell: Cell, materials: Any, *, tortuosity_factor: dict[str, float],
+         structure: Any = None, imbibition: Any = None) -> FilledCell:
     """Fill the assembled cell and estimate how fast and how completely it wets.
 
     Parameters
@@ -172,18 +152,14 @@ def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
     section : FillingSection
         ``electrolyte_factor`` [-], ``temperature`` [K], ``chamber_pressure`` and
         ``filling_pressure`` [Pa], ``rest_time`` [s].
-    design : CellDesign
-        Pore volumes [m³], sheet sizes and separator data.
+    cell : Cell
+        The assembled cell: pore volumes [m³] and sheet sizes of its design, its
+        electrodes' particle radii, its separator and electrolyte.
     materials : MaterialLibrary
         Electrolyte and separator properties.
-    electrolyte : str
-        Electrolyte material name.
-    separator : str, optional
-        Separator material name (its ``pore_diameter``; default 80 nm).
-    particle_radius : dict
-        ``cathode``/``anode`` median particle radius [m].
     tortuosity_factor : dict
-        ``cathode``/``anode``/``separator`` pore tortuosity factor [-].
+        ``cathode``/``anode``/``separator`` pore tortuosity factor [-] (from a 3D analysis
+        or a closed form; passed in by the chain).
     structure : StructureAnalysis, optional
         Cathode structure analysis: its median pore diameter replaces the Kozeny radius.
     imbibition : ImbibitionResult, optional
@@ -194,26 +170,23 @@ def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
     CellError
         If the electrolyte does not wet (contact angle >= 90°) or the volume is impossible.
     """
-    ely = materials.require(electrolyte, "electrolyte", parameter="cell.electrolyte")
-    separator_pore_diameter = DEFAULT_SEPARATOR_PORE_DIAMETER
-    if separator is not None:
-        sep = materials.require(separator, "separator", parameter="cell.separator")
-        separator_pore_diameter = float(sep.get("pore_diameter", separator_pore_diameter))
+    design = cell.design
+    ely = materials.require(cell.electrolyte, "electrolyte", parameter="cell.electrolyte")
+    sep = materials.require(cell.separator, "separator", parameter="cell.separator")
+    separator_pore_diameter = float(sep.get("pore_diameter", DEFAULT_SEPARATOR_PORE_DIAMETER))
     theta = float(ely["contact_angle"])
     if theta >= np.pi / 2:
-        raise CellError(f"electrolyte {electrolyte!r} has a contact angle of "
+        raise CellError(f"electrolyte {cell.electrolyte!r} has a contact angle of "
                         f"{np.degrees(theta):.0f}° >= 90°: it does not wet by capillarity")
     mu, gamma = electrolyte_properties(ely, section.temperature)
     pores = design.total_pore_volume
     vol = float(electrolyte_volume(pores, section.electrolyte_factor))
     if section.electrolyte_factor < 1.0:
-        from twinline.spec.errors import warn_validity
-
-        warn_validity("filling", "electrolyte_factor", section.electrolyte_factor, "", 1.0, 5.0)
+        warn_validity(STEP, "electrolyte_factor", section.electrolyte_factor, "", 1.0, 5.0)
     radius = {
         "cathode": float(kozeny_pore_radius(design.cathode.porosity,
-                                            particle_radius["cathode"])),
-        "anode": float(kozeny_pore_radius(design.anode.porosity, particle_radius["anode"])),
+                                            cell.cathode.particle_radius)),
+        "anode": float(kozeny_pore_radius(design.anode.porosity, cell.anode.particle_radius)),
         "separator": float(separator_pore_diameter) / 2.0,
     }
     d50 = getattr(structure, "pore_diameter_d50_m", float("nan")) if structure else float("nan")
@@ -238,11 +211,21 @@ def fill(section: Any, design: Any, materials: Any, *, electrolyte: str,
     if imbibition is not None:
         curve = {"pressure_Pa": list(imbibition.capillary_pressure),
                  "saturation": list(imbibition.saturation)}
-    return FillingResult(electrolyte_volume=vol, electrolyte_mass=vol * float(ely["density"]),
-                         pore_volume=float(pores), wetting_time=float(t_w), wetting_times=times,
-                         pore_radius=radius, wetting_degree=float(degree),
-                         trapped_gas_fraction=trapped, viscosity=float(mu),
-                         surface_tension=float(gamma), saturation_curve=curve)
+    filled_design = design.with_electrolyte(vol * float(ely["density"]))
+    return FilledCell(cell=cell.replace(design=filled_design), electrolyte_volume=vol,
+                      electrolyte_mass=vol * float(ely["density"]), pore_volume=float(pores),
+                      wetting_time=float(t_w), wetting_times=times, pore_radius=radius,
+                      wetting_degree=float(degree), trapped_gas_fraction=trapped,
+                      viscosity=float(mu), surface_tension=float(gamma), saturation_curve=curve)
 
 
+#: The recipe section of the step (its defaults apply when the recipe has none).
+Section = FillingSection
 MODELS = {"washburn": fill}
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections).
+OUTPUTS: dict[str, Output] = {
+    "filling.electrolyte_quantity": Output("m^3", lambda p, s: p["filled"].electrolyte_volume),
+    "filling.wetting_time": Output("s", lambda p, s: p["filled"].wetting_time),
+    "filling.wetting_degree": Output("", lambda p, s: p["filled"].wetting_degree),
+}

@@ -61,7 +61,7 @@ import numpy as np
 
 from twinline.materials import MaterialLibrary
 from twinline.process.products import Composition, Slurry
-from twinline.process.registry import check_physical, check_validity
+from twinline.process.registry import Output, check_physical, check_validity
 from twinline.spec.recipe import MixingSection
 
 STEP = "mixing"
@@ -271,3 +271,10 @@ def _flag(x):
 
 
 MODELS = {"krieger-cross": mix}
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections).
+OUTPUTS: dict[str, Output] = {
+    "mixing.solid_content": Output("", lambda p, s: p["slurry"].solid_mass_fraction),
+    "mixing.density": Output("kg/m^3", lambda p, s: p["slurry"].density),
+    "mixing.solid_volume_fraction": Output("", lambda p, s: p["slurry"].solid_volume_fraction),
+}

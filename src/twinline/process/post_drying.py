@@ -72,7 +72,7 @@ import numpy as np
 
 from twinline.materials import MaterialLibrary
 from twinline.process.products import CalenderedElectrode, FinishedElectrode
-from twinline.process.registry import check_physical, check_validity
+from twinline.process.registry import Output, check_physical, check_validity
 from twinline.spec.errors import ProcessError
 from twinline.spec.recipe import PostDryingSection
 
@@ -283,3 +283,10 @@ def _out(x):
 
 
 MODELS = {"sorption": post_dry}
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections).
+OUTPUTS: dict[str, Output] = {
+    "post_drying.temperature": Output("K", lambda p, s: s["post_drying"].temperature),
+    "post_drying.time": Output("s", lambda p, s: s["post_drying"].time),
+    "post_drying.residual_moisture": Output("", lambda p, s: p["finished"].residual_moisture),
+}

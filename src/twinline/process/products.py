@@ -1,9 +1,15 @@
-"""The intermediate products of the electrode line.
+"""The intermediate products of the line, electrode and cell alike.
 
 Each product is a frozen dataclass of SI floats: plain data that pickles, serialises to
 JSON (:meth:`to_dict`) and never holds a solver or an image. A step model receives one
-product and returns the next. Fields carry their SI unit in the docstring; names follow
-the catalogue (``porosity``, ``thickness``, ``areal_loading`` ...).
+product and returns the next (:mod:`twinline.spec.steps`):
+
+    Composition → Slurry → WetFilm → DryElectrode → CalenderedElectrode → SlitElectrode
+    → FinishedElectrode;  ElectrodePair (both finished electrodes) → Cell → FilledCell
+    → FormedCell.
+
+Fields carry their SI unit in the docstring; names follow the catalogue (``porosity``,
+``thickness``, ``areal_loading`` ...).
 """
 
 from __future__ import annotations
@@ -193,6 +199,24 @@ class CalenderedElectrode(ProductBase):
 
 
 @dataclass(frozen=True)
+class SlitElectrode(ProductBase):
+    """The calendered electrode after slitting.
+
+    ``electrode`` the calendered coating (unchanged by slitting), ``width`` slit width [m],
+    ``speed`` slitting speed [m s⁻¹], ``method``, ``edge_defect_risk`` index in [0, 1]
+    (``slitting.edge_defect_risk``), ``speed_risk``/``coating_risk`` its two parts [-].
+    """
+
+    electrode: CalenderedElectrode
+    width: float
+    speed: float
+    method: str
+    edge_defect_risk: float
+    speed_risk: float
+    coating_risk: float
+
+
+@dataclass(frozen=True)
 class FinishedElectrode(ProductBase):
     """Slit and post-dried electrode, ready for assembly.
 
@@ -206,3 +230,100 @@ class FinishedElectrode(ProductBase):
     moisture_ok: bool
     edge_defect_risk: float
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ElectrodePair(ProductBase):
+    """The two finished electrodes that go into a cell, with their current collectors.
+
+    ``cathode``/``anode`` the finished electrodes; ``cathode_foil``/``anode_foil`` the
+    current-collector material names and ``*_foil_thickness`` their thickness [m] (``None``:
+    the material's own).
+    """
+
+    cathode: FinishedElectrode
+    anode: FinishedElectrode
+    cathode_foil: str = "Al"
+    anode_foil: str = "Cu"
+    cathode_foil_thickness: float | None = None
+    anode_foil_thickness: float | None = None
+
+
+@dataclass(frozen=True)
+class Cell(ProductBase):
+    """An assembled (stacked or wound, housed) cell before filling.
+
+    ``design`` the stack layout and budget (:class:`~twinline.process.cell_design.CellDesign`,
+    as a plain dict after a JSON round trip); ``cathode``/``anode`` the calendered coatings
+    inside; ``separator``/``electrolyte`` material names; ``n_p_ratio`` [-];
+    ``stack_weight`` electrodes + foils + separator [kg]; ``scrap_probability`` of the
+    stacking Monte Carlo [-] with its standard error ``scrap_probability_std``;
+    ``worst_overhang_mean``/``worst_overhang_p01`` worst-case anode overhang [m];
+    ``samples`` stacks simulated.
+    """
+
+    design: Any
+    cathode: CalenderedElectrode
+    anode: CalenderedElectrode
+    separator: str
+    electrolyte: str
+    n_p_ratio: float
+    stack_weight: float
+    scrap_probability: float
+    scrap_probability_std: float
+    worst_overhang_mean: float
+    worst_overhang_p01: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class FilledCell(ProductBase):
+    """A cell filled with electrolyte and wetted.
+
+    ``electrolyte_volume`` [m³], ``electrolyte_mass`` [kg], ``pore_volume`` [m³],
+    ``wetting_time`` of the slowest component [s], ``wetting_times`` and ``pore_radius``
+    per component [s, m], ``wetting_degree`` after the rest [-], ``trapped_gas_fraction``
+    [-], electrolyte ``viscosity`` [Pa s] and ``surface_tension`` [N m⁻¹] at the filling
+    temperature, ``saturation_curve`` of the imbibition simulation (empty without one).
+    """
+
+    cell: Cell
+    electrolyte_volume: float
+    electrolyte_mass: float
+    pore_volume: float
+    wetting_time: float
+    wetting_times: dict[str, float]
+    pore_radius: dict[str, float]
+    wetting_degree: float
+    trapped_gas_fraction: float
+    viscosity: float
+    surface_tension: float
+    saturation_curve: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FormedCell(ProductBase):
+    """A formed (first-charged, degassed) and screened cell.
+
+    ``first_cycle_efficiency`` [-]; ``initial_capacity_loss`` fraction of the first-charge
+    capacity [-]; ``sei_lithium_loss`` [A h] and ``sei_lithium_loss_mol`` [mol],
+    ``sei_lithium_loss_fraction`` of the cyclable lithium of the assembled cell [-];
+    ``formation_time`` [s]; ``sei_growth_ratio`` simulated SEI growth over the reference
+    protocol's [-]; ``sei_thickness`` [m]; ``ocv_decay_rates`` per screened cell [V s⁻¹];
+    ``flagged`` indices of cells over the self-discharge threshold and their
+    ``flagged_fraction`` [-]; ``replaced`` PyBaMM parameters twinline set for the SEI model.
+    """
+
+    filled: FilledCell
+    first_cycle_efficiency: float
+    initial_capacity_loss: float
+    sei_lithium_loss: float
+    sei_lithium_loss_mol: float
+    sei_lithium_loss_fraction: float
+    formation_time: float
+    sei_growth_ratio: float
+    sei_thickness: float
+    ocv_decay_rates: tuple[float, ...] = field(default_factory=tuple)
+    flagged: tuple[int, ...] = field(default_factory=tuple)
+    flagged_fraction: float = 0.0
+    replaced: dict[str, float] = field(default_factory=dict)

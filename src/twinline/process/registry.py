@@ -1,7 +1,10 @@
-"""Step-model registry and the range checks shared by the electrode step models.
+"""Step-model registry and the range checks shared by the step models.
 
-:func:`get_model` maps ``(step, model name)`` to the step function, with the closest match
-in the error when a name is unknown. :func:`check_validity` and :func:`check_physical` are
+The steps themselves are listed once, in :data:`twinline.spec.steps.STEP_TABLE`; each names
+the module that defines its ``MODELS`` (model name → step function), its ``OUTPUTS``
+(catalogue id → :class:`Output`) and its ``CITATIONS``. :func:`get_model` maps
+``(step, model name)`` to the step function, with the closest match in the error when a
+name is unknown. :func:`check_validity` and :func:`check_physical` are
 the two checks every step model makes on its (possibly array-valued) inputs and results:
 a setting outside the model's validity range is a warning (:class:`ValidityWarning`,
 collected by the chain), a physically impossible result is a :class:`ProcessError`.
@@ -12,21 +15,26 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable
-from typing import Any
+from types import ModuleType
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from twinline.spec.errors import ProcessError, RecipeError, warn_validity
+from twinline.spec.errors import ProcessError, RecipeError, SpecError, warn_validity
+from twinline.spec.steps import get_step
 
-#: Step name → module (relative to ``twinline.process``) that defines ``MODELS``.
-STEP_MODULES: dict[str, str] = {
-    "mixing": "mixing",
-    "coating": "coating",
-    "drying": "drying",
-    "calendering": "calendering",
-    "slitting": "slitting",
-    "post_drying": "post_drying",
-}
+#: getter(products, sections) → SI value (float or Monte Carlo array): ``products`` maps the
+#: product keys of the step table to the products of one electrode (or of the cell),
+#: ``sections`` the step names to the recipe sections as evaluated.
+Getter = Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+class Output(NamedTuple):
+    """How a step reports one catalogue parameter: SI unit, value and (optional) std getter."""
+
+    si_unit: str
+    value: Getter
+    std: Getter | None = None
 
 
 #: Models added at run time (e.g. learned surrogates, ``twinline.learn.surrogate``):
@@ -34,14 +42,27 @@ STEP_MODULES: dict[str, str] = {
 _REGISTERED: dict[str, dict[str, Callable[..., Any]]] = {}
 
 
+def step_module(step: str) -> ModuleType:
+    """The module of a step of the step table (``MODELS``, ``OUTPUTS``, ``CITATIONS``)."""
+    try:
+        return importlib.import_module(get_step(step).module)
+    except SpecError as err:
+        raise RecipeError(str(err)) from None
+
+
 def available_models(step: str) -> dict[str, Callable[..., Any]]:
     """The ``MODELS`` mapping of a step (``{name: function}``), plus registered models."""
-    if step not in STEP_MODULES:
-        near = difflib.get_close_matches(step, list(STEP_MODULES), n=1)
-        raise RecipeError(f"unknown process step {step!r}; choose from {sorted(STEP_MODULES)}"
-                          + (f"; did you mean {near[0]!r}?" if near else ""))
-    module = importlib.import_module(f"twinline.process.{STEP_MODULES[step]}")
-    return dict(module.MODELS) | _REGISTERED.get(step, {})
+    return dict(step_module(step).MODELS) | _REGISTERED.get(step, {})
+
+
+def default_model(step: str) -> str:
+    """The model a step uses when its section names none: the first of ``MODELS``."""
+    return next(iter(step_module(step).MODELS))
+
+
+def step_outputs(step: str) -> dict[str, Output]:
+    """The catalogue outputs a step reports (``OUTPUTS`` of its module; may be empty)."""
+    return dict(getattr(step_module(step), "OUTPUTS", {}))
 
 
 def register_model(step: str, name: str, fn: Callable[..., Any], *,
@@ -51,10 +72,7 @@ def register_model(step: str, name: str, fn: Callable[..., Any], *,
     ``fn`` has the step signature ``(section, product, materials) -> product``. A built-in
     name cannot be shadowed; an already registered one only with ``replace=True``.
     """
-    builtin = dict(importlib.import_module(f"twinline.process.{STEP_MODULES[step]}").MODELS) \
-        if step in STEP_MODULES else {}
-    if step not in STEP_MODULES:
-        available_models(step)  # raises with the choices
+    builtin = dict(step_module(step).MODELS)  # an unknown step raises with the choices
     if name in builtin or (name in _REGISTERED.get(step, {}) and not replace):
         raise RecipeError(f"{step}.model = {name!r} is already taken; choose another name")
     _REGISTERED.setdefault(step, {})[name] = fn
@@ -89,8 +107,7 @@ def get_model(step: str, name: str) -> Callable[..., Any]:
 
 def model_citations(step: str) -> tuple[str, ...]:
     """BibTeX keys (``references.bib``) of the models of ``step``."""
-    module = importlib.import_module(f"twinline.process.{STEP_MODULES[step]}")
-    return tuple(getattr(module, "CITATIONS", ()))
+    return tuple(getattr(step_module(step), "CITATIONS", ()))
 
 
 def check_validity(step: str, parameter: str, value: Any, unit: str, low: float,

@@ -50,13 +50,11 @@ doi:10.3390/batteries9110555
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from twinline.materials import MaterialLibrary
-from twinline.process.products import CalenderedElectrode, ProductBase
-from twinline.process.registry import check_physical, check_validity
+from twinline.process.products import CalenderedElectrode, SlitElectrode
+from twinline.process.registry import Output, check_physical, check_validity
 from twinline.spec.errors import ProcessError
 from twinline.spec.recipe import SlittingSection
 
@@ -77,24 +75,6 @@ THICKNESS_REF = 60e-6
 POROSITY_REF = 0.30
 #: Slit-width validity range [m].
 WIDTH_RANGE: tuple[float, float] = (0.06, 0.30)
-
-
-@dataclass(frozen=True)
-class SlitElectrode(ProductBase):
-    """The calendered electrode after slitting.
-
-    ``electrode`` the calendered coating (unchanged by slitting), ``width`` slit width [m],
-    ``speed`` slitting speed [m s⁻¹], ``method``, ``edge_defect_risk`` index in [0, 1]
-    (``slitting.edge_defect_risk``), ``speed_risk``/``coating_risk`` its two parts [-].
-    """
-
-    electrode: CalenderedElectrode
-    width: float
-    speed: float
-    method: str
-    edge_defect_risk: float
-    speed_risk: float
-    coating_risk: float
 
 
 def edge_defect_risk(speed, thickness, porosity, *, method: str = "rotary_knife"):
@@ -201,3 +181,9 @@ def _out(x):
 
 
 MODELS = {"edge-risk": slit}
+
+#: Catalogue outputs of the step: id → SI unit and getter(products, sections).
+OUTPUTS: dict[str, Output] = {
+    "slitting.slitting_speed": Output("m/s", lambda p, s: s["slitting"].speed),
+    "slitting.edge_defect_risk": Output("", lambda p, s: p["slit"].edge_defect_risk),
+}

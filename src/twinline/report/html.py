@@ -13,7 +13,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from twinline.chain import Run
+from twinline.chain import POLARITY, Run
 
 _STYLE = """<style>
 body{font-family:system-ui,-apple-system,sans-serif;max-width:1250px;margin:auto;padding:1em;
@@ -72,7 +72,7 @@ def outputs_table(run: Run) -> str:
 
 def sensitivity_section(run: Run, *, top: int = 3) -> str:
     """The largest one-at-a-time contributions per output (``top`` inputs each)."""
-    from twinline.uncertainty import sensitivity_table
+    from twinline.chain.uncertainty import sensitivity_table
 
     rows_in = sensitivity_table(run.sensitivity, min_share=0.05)
     rows, seen = [], {}
@@ -117,7 +117,7 @@ KEY_OUTPUTS: tuple[str, ...] = (
 
 def key_results(run: Run) -> str:
     """A short table of the main outputs of each electrode (value ± std, unit)."""
-    names = list(run.products)
+    names = [e for e in run.products if e in POLARITY]  # the electrodes (not the cell)
     rows = []
     for pid in KEY_OUTPUTS:
         row: list[Any] = [pid]
@@ -154,6 +154,8 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
     figs_html: list[str] = []
     if recipe is not None and materials is not None:
         for name, prods in run.products.items():
+            if name not in POLARITY:  # the cell's products have no process figures
+                continue
             electrode = getattr(recipe, name)
             figs = _electrode_figures(F, name, prods, electrode, materials)
             meso = run.mesostructures.get(name)

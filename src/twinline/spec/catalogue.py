@@ -8,11 +8,11 @@ the tables lack (``addition = true``: line load, areal capacity, N/P ratio, ...)
 the data file lists the conversion artefacts of the source that were corrected.
 
 Each :class:`Parameter` has a stable id ``step.snake_name`` where ``step`` is one of
-:data:`STEPS`, a category (``MP`` machine parameter, ``PP`` process parameter, ``SP``
-structure parameter), a pint unit string (``""`` = dimensionless, or a text-valued parameter
-such as a set-up choice), how it is measured, the measurement resolution as printed, whether it
-can be measured online, the model families that use it, a physically valid range and an EMMO
-IRI where a term exists.
+:data:`twinline.spec.steps.STEP_TABLE`, a category (``MP`` machine parameter, ``PP`` process
+parameter, ``SP`` structure parameter), a pint unit string (``""`` = dimensionless, or a
+text-valued parameter such as a set-up choice), how it is measured, the measurement resolution
+as printed, whether it can be measured online, the model families that use it, a physically
+valid range and an EMMO IRI where a term exists.
 
 Usage::
 
@@ -36,10 +36,8 @@ from importlib import resources
 from typing import Any
 
 from twinline.spec.errors import SpecError
+from twinline.spec.steps import step_names
 
-#: The nine manufacturing steps, in process order.
-STEPS: tuple[str, ...] = ("mixing", "coating", "drying", "calendering", "slitting",
-                          "post_drying", "assembly", "filling", "formation")
 #: Parameter categories: machine, process and structure parameters.
 CATEGORIES: tuple[str, ...] = ("MP", "PP", "SP")
 #: Model families named by the data-specification paper.
@@ -199,7 +197,7 @@ class Catalogue(Mapping[str, Parameter]):
         near = self.close_matches(pid)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise SpecError(f"unknown parameter {pid!r}: ids are 'step.name' with step one of "
-                        f"{', '.join(STEPS)}{hint} (twinline spec list)")
+                        f"{', '.join(step_names())}{hint} (twinline spec list)")
 
     def close_matches(self, pid: str, n: int = 5) -> list[str]:
         """Ids that look like ``pid`` (misspelt id, or the name without its step)."""
@@ -221,10 +219,10 @@ class Catalogue(Mapping[str, Parameter]):
     def select(self, *, step: str | None = None, category: str | None = None,
                online: bool | None = None, addition: bool | None = None) -> list[Parameter]:
         """Parameters filtered by step, category (MP/PP/SP), online flag and addition flag."""
-        if step is not None and step not in STEPS:
-            near = difflib.get_close_matches(step, STEPS, n=1, cutoff=0.5)
+        if step is not None and step not in step_names():
+            near = difflib.get_close_matches(step, step_names(), n=1, cutoff=0.5)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise SpecError(f"unknown step {step!r}; steps are {', '.join(STEPS)}{hint}")
+            raise SpecError(f"unknown step {step!r}; steps are {', '.join(step_names())}{hint}")
         if category is not None and category.upper() not in CATEGORIES:
             raise SpecError(f"unknown category {category!r}; categories are MP, PP, SP")
         out = []
@@ -241,7 +239,7 @@ class Catalogue(Mapping[str, Parameter]):
         return out
 
     def steps(self) -> list[str]:
-        return [s for s in STEPS if any(p.step == s for p in self._params.values())]
+        return [s for s in step_names() if any(p.step == s for p in self._params.values())]
 
     def to_csv(self) -> str:
         """The catalogue as CSV text (no comment header)."""
@@ -287,8 +285,9 @@ def parse_catalogue(text: str, origin: str = "catalogue.csv") -> Catalogue:
     """Parse catalogue CSV text (lines starting with ``#`` are comments) and check every row.
 
     Checks: known columns, id ``step.snake_name`` consistent with ``step``, step in
-    :data:`STEPS`, category in :data:`CATEGORIES`, unit parsable by pint, models in
-    :data:`MODEL_TYPES`, boolean and range syntax. Raises :class:`SpecError` naming the line.
+    :data:`twinline.spec.steps.STEP_TABLE`, category in :data:`CATEGORIES`, unit parsable by
+    pint, models in :data:`MODEL_TYPES`, boolean and range syntax. Raises :class:`SpecError`
+    naming the line.
     """
     from twinline.spec.units import is_unit
 
@@ -300,8 +299,8 @@ def parse_catalogue(text: str, origin: str = "catalogue.csv") -> Catalogue:
     for k, row in enumerate(reader, start=2):
         where = f"{origin}: row {k} ({row.get('id', '?')})"
         pid, step = row["id"].strip(), row["step"].strip()
-        if step not in STEPS:
-            raise SpecError(f"{where}: unknown step {step!r}; steps are {', '.join(STEPS)}")
+        if step not in step_names():
+            raise SpecError(f"{where}: unknown step {step!r}; steps are {', '.join(step_names())}")
         if not pid.startswith(step + ".") or not pid.split(".", 1)[1].replace("_", "a").isalnum():
             raise SpecError(f"{where}: id must be '{step}.snake_name'")
         if row["category"] not in CATEGORIES:

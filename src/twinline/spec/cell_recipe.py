@@ -30,6 +30,7 @@ class _Section(BaseModel):
 class CellSection(_Section):
     """Cell design and assembly (``assembly.*``)."""
 
+    model: str = Field("stochastic-stacking", description="assembly (stacking) model")
     format: Literal["pouch", "cylindrical", "coin"] = "pouch"
     layers: int = Field(20, ge=1, le=500, description="number of double-sided cathode sheets "
                                                         "(pouch)")
@@ -79,6 +80,7 @@ class CellSection(_Section):
 class FillingSection(_Section):
     """Electrolyte filling and wetting (``filling.*``)."""
 
+    model: str = Field("washburn", description="filling and wetting model")
     electrolyte_factor: SI("", gt=0, le=5) = Field(
         1.4, description="electrolyte volume / total pore volume [-] (1.4 optimal for NMC111)")
     temperature: SI("K", gt=273.15, lt=353.15) = Field(298.15, description="[K]")
@@ -92,6 +94,7 @@ class FillingSection(_Section):
 class FormationSection(_Section):
     """Formation and degassing (``formation.*``)."""
 
+    model: str = Field("pybamm-sei", description="formation model")
     c_rate: SI("", gt=0, le=5) = Field(0.1, description="formation C-rate [-]")
     temperature: SI("K", gt=253.15, lt=353.15) = Field(298.15, description="[K]")
     cycles: int = Field(1, ge=1, le=10)

@@ -18,14 +18,12 @@ import json
 from typing import Any
 
 from twinline.spec.catalogue import catalogue
+from twinline.spec.steps import steps
 
-#: JSON Schema ``$defs`` name → catalogue step of its fields.
-SECTION_STEP: dict[str, str] = {
-    "MixingSection": "mixing", "CoatingSection": "coating", "DryingSection": "drying",
-    "DryingZone": "drying", "CalenderingSection": "calendering",
-    "SlittingSection": "slitting", "PostDryingSection": "post_drying",
-    "CellSection": "assembly", "FillingSection": "filling", "FormationSection": "formation",
-}
+#: JSON Schema ``$defs`` name → catalogue step of its fields (from the step table; a dryer
+#: zone's fields belong to drying).
+SECTION_STEP: dict[str, str] = {**{s.section_class: s.name for s in steps()},
+                                "DryingZone": "drying"}
 #: Recipe field names whose catalogue id differs from ``step.field``.
 FIELD_ALIASES: dict[str, str] = {
     "calendering.roll_temperature": "calendering.temperature",

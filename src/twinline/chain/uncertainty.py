@@ -157,9 +157,9 @@ def _recipe_tolerance(recipe, electrodes, key: str, text: Any) -> Tolerance:
             f"tolerances: key {key!r} must read ELECTRODE.STEP.PARAMETER with ELECTRODE in "
             f"{sorted(electrodes)} (for example 'cathode.coating.gap')")
     electrode, step = parts[0], parts[1]
-    from twinline.chain import STEPS
+    from twinline.spec.steps import step_names
 
-    steps = [s for s, _ in STEPS]
+    steps = list(step_names("electrode"))
     if step not in steps:
         raise RecipeError(f"tolerances: {key!r}: unknown step {step!r}; choose from {steps}")
     section = getattr(electrodes[electrode], step)
@@ -198,10 +198,10 @@ def _catalogue_tolerances(electrodes) -> list[Tolerance]:
         return []
     cat = catalogue()
     out = []
-    from twinline.chain import STEPS
+    from twinline.spec.steps import step_names
 
     for electrode, rec in electrodes.items():
-        for step, _ in STEPS:
+        for step in step_names("electrode"):
             section = getattr(rec, step)
             for fname in type(section).model_fields:
                 meta = field_unit_and_range(type(section), fname)
@@ -258,7 +258,7 @@ def _resolution_sigma(param: Any, unit: str, nominal: float) -> float | None:
 def sample_sections(electrode_recipe, tolerances: list[Tolerance], values: dict[str, Any]
                     ) -> dict[str, Any]:
     """Sections of one electrode with the toleranced fields replaced by ``values[key]``."""
-    from twinline.chain import electrode_sections
+    from twinline.chain.steps import electrode_sections
 
     secs = electrode_sections(electrode_recipe)
     for tol in tolerances:
@@ -294,7 +294,8 @@ def _clip(t: Tolerance, x: np.ndarray) -> np.ndarray:
 
 def _electrode_outputs(name, electrode_recipe, composition, materials, tolerances, values,
                        kappa) -> dict[str, np.ndarray]:
-    from twinline.chain import collect_outputs, evaluate_electrode, to_display
+    from twinline.chain.outputs import collect_outputs, to_display
+    from twinline.chain.steps import evaluate_electrode
 
     secs = sample_sections(electrode_recipe, tolerances, values)
     prods = evaluate_electrode(name, electrode_recipe, composition, materials, sections=secs)
@@ -372,7 +373,7 @@ def _sensitivity(name, rec, composition, materials, tols, kappa) -> list[dict[st
         x[2 * j + 1] = t.nominal - t.sigma
         values[t.key] = _clip(t, x)
     out = _electrode_outputs(name, rec, composition, materials, tols, values, kappa)
-    from twinline.chain import display_unit
+    from twinline.chain.outputs import display_unit
 
     rows = []
     for key, arr in out.items():
@@ -391,12 +392,10 @@ def _sensitivity(name, rec, composition, materials, tols, kappa) -> list[dict[st
 
 
 def _unit_of(pid: str, display_unit) -> str:
-    from twinline.chain import OUTPUTS, STRUCTURE_OUTPUTS
+    from twinline.chain.outputs import electrode_output_units
 
-    for row in (*OUTPUTS, *STRUCTURE_OUTPUTS):
-        if row[0] == pid:
-            return display_unit(pid, row[1])[0]
-    return ""
+    si_unit = electrode_output_units().get(pid)
+    return "" if si_unit is None else display_unit(pid, si_unit)[0]
 
 
 def sensitivity_table(rows: list[dict[str, Any]], *, min_share: float = 0.0
