@@ -20,7 +20,6 @@ interrupted and resumed campaign produces the same table as an uninterrupted one
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -34,6 +33,8 @@ from typing import Any, Literal
 import numpy as np
 
 from twinline.learn import dataset as ds
+from twinline.learn.dataset import stable_hash
+from twinline.learn.recipe_points import preferred_unit
 from twinline.spec.errors import RecipeError, TwinlineError
 
 Design = Literal["factorial", "lhs", "sobol"]
@@ -88,7 +89,7 @@ class Parameter:
         except Exception:
             raise RecipeError(f"parameter {text!r}: expected name=low:high[:levels], e.g. "
                               "cathode.calendering.pressure=20MPa:170MPa:5") from None
-        unit = _preferred_unit(name.strip(), lo_q)
+        unit = preferred_unit(name.strip(), lo_q)
         try:
             lo, hi = float(lo_q.m_as(unit or "")), float(hi_q.m_as(unit or ""))
         except Exception:
@@ -96,23 +97,6 @@ class Parameter:
                               f"both convert to {unit or 'a dimensionless number'} (different "
                               "dimensions)") from None
         return cls(name.strip(), lo, hi, unit=unit, levels=levels)
-
-
-def _preferred_unit(name: str, q: Any) -> str:
-    """The recipe's SI unit for a recipe path, else the base-unit spelling of ``q``."""
-    from twinline.learn.recipe_points import si_unit
-
-    try:
-        return si_unit(name)
-    except TwinlineError:
-        pass
-    base = q.to_base_units()
-    if base.dimensionless:
-        return ""
-    for u in ("Pa", "N/m", "J", "W", "S/m", "m^2/s", "C/m^2"):
-        if base.check(u):
-            return u
-    return f"{base.units:~}".replace(" ", "")
 
 
 def design_points(parameters: Sequence[Parameter], *, design: Design = "lhs", points: int = 16,
@@ -158,12 +142,6 @@ def point_seed(base_seed: int, point_id: int, replicate: int = 0) -> int:
     """Seed of one replicate of one point: independent of executor and order (32 bit)."""
     ss = np.random.SeedSequence(entropy=int(base_seed), spawn_key=(int(point_id), int(replicate)))
     return int(ss.generate_state(1, dtype=np.uint32)[0])
-
-
-def stable_hash(obj: Any) -> str:
-    """Short SHA-256 hash of a JSON-serialisable object (sorted keys)."""
-    text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,27 @@ def _model_class(annotation: Any) -> type[BaseModel] | None:
 
 
 @cache
+def recipe_sections() -> dict[str, type[BaseModel]]:
+    """Every pydantic class reachable from the recipe, keyed by class name (the JSON
+    schema's ``$defs`` names)."""
+    from twinline.spec.recipe import Recipe
+
+    found: dict[str, type[BaseModel]] = {}
+
+    def visit(cls: type[BaseModel]) -> None:
+        if cls.__name__ in found:
+            return
+        found[cls.__name__] = cls
+        for info in cls.model_fields.values():
+            sub = _model_class(info.annotation)
+            if sub is not None:
+                visit(sub)
+
+    visit(Recipe)
+    return found
+
+
+@cache
 def recipe_fields() -> tuple[FieldSpec, ...]:
     """Every numeric recipe path, in the order of the recipe schema.
 
@@ -264,6 +285,6 @@ def field_at(path: str) -> FieldSpec:
     prefix = ".".join(parts[:-1]) + "."
     here = sorted(p.removeprefix(prefix) for p in specs if p.startswith(prefix)
                   and "." not in p.removeprefix(prefix))
-    hint = (f"numeric fields here: {here}" if here
+    hint = (f"choose from {here}" if here
             else "paths start with cathode., anode., cell., filling. or formation.")
     raise RecipeError(f"recipe path {path!r} names no numeric recipe field; {hint}")
