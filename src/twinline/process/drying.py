@@ -68,6 +68,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.constants import R as R_GAS
+from scipy.constants import atm as P_ATM
 
 from twinline.materials import MaterialLibrary
 from twinline.process.mixing import _flag, _out
@@ -79,10 +81,10 @@ STEP = "drying"
 CITATIONS: tuple[str, ...] = ("Martin1977", "Jaiser2016", "Font2018", "Ahmed2016",
                               "Vakhrusheva2024", "Duquesnoy2020")
 
-R_GAS = 8.314462618
+#: Molar mass [kg mol⁻¹] and heat capacity [J kg⁻¹ K⁻¹] of air (``R_GAS`` and ``P_ATM``, the
+#: gas constant and the standard atmosphere, come from :mod:`scipy.constants`).
 M_AIR = 0.028965
 CP_AIR = 1007.0
-P_ATM = 101325.0
 #: Dry criterion: residual solvent / dry coating mass [-].
 DRY_CRITERION = 0.01
 #: Reference slurry solid volume fraction of the consolidation law [-].
