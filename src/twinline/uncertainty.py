@@ -260,7 +260,7 @@ def _electrode_outputs(name, electrode_recipe, composition, materials, tolerance
 
 
 def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int,
-                seed: int = 0, electrolyte_conductivity: float = 1.119,
+                seed: int = 0, electrolyte_conductivity: float | None = None,
                 tolerances: list[Tolerance] | None = None
                 ) -> tuple[dict[str, dict[str, float]], list[dict[str, Any]]]:
     """Monte Carlo statistics of every output and the one-at-a-time sensitivity table.
@@ -275,8 +275,9 @@ def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int
         Number of samples N (> 0).
     seed : int
         Seed of the generator; the same seed gives the same numbers.
-    electrolyte_conductivity : float
-        [S m⁻¹], for the effective-conductivity estimate.
+    electrolyte_conductivity : float, optional
+        [S m⁻¹], for the effective-conductivity estimate; default: the conductivity of the
+        recipe's electrolyte in ``materials`` (LP30 without a cell section).
     tolerances : list of Tolerance, optional
         Default: :func:`resolve_tolerances`.
 
@@ -291,6 +292,12 @@ def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int
     if samples <= 0:
         raise RecipeError(f"samples = {samples} must be > 0 for Monte Carlo")
     tols = resolve_tolerances(recipe) if tolerances is None else tolerances
+    if electrolyte_conductivity is None:
+        from twinline.structure.analyse import bulk_conductivity
+
+        cell = getattr(recipe, "cell", None)
+        electrolyte_conductivity = bulk_conductivity(
+            cell.electrolyte if cell is not None else None, materials)
     stats: dict[str, dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     electrodes = recipe.electrodes()

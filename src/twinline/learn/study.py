@@ -151,8 +151,9 @@ class CalenderingStudy:
     calendering : str
         Constants of that model: ``"insilico"`` (:data:`INSILICO_CALENDERING`, the paper's
         simulated calender) or ``"line"`` (the material library's, the lab calender).
-    electrolyte_conductivity : float
-        Bulk conductivity of the electrolyte [S m⁻¹] (LP30 at 25 °C, as the paper).
+    electrolyte_conductivity : float, optional
+        Bulk conductivity of the electrolyte [S m⁻¹]; default: LP30's from the material
+        library (1.119 S/m at 25 °C, as the paper).
     analyse_options : dict
         Passed to :func:`twinline.structure.analyse.analyse`.
     """
@@ -163,7 +164,7 @@ class CalenderingStudy:
     calendering_model: str = "heckel"
     calendering: str = "insilico"
     roll_temperature: float = 333.15
-    electrolyte_conductivity: float = 1.119
+    electrolyte_conductivity: float | None = None
     analyse_options: dict[str, Any] = field(default_factory=lambda: {"pore_sizes": False})
 
     def calender(self, am: float, porosity_before: float, pressure: float) -> Any:
@@ -189,7 +190,7 @@ class CalenderingStudy:
         return get_model("calendering", self.calendering_model)(section, dry, materials)
 
     def __call__(self, point: dict[str, float], seed: int) -> dict[str, float]:
-        from twinline.structure.analyse import analyse
+        from twinline.structure.analyse import analyse, bulk_conductivity
         from twinline.structure.generate import from_calendered
 
         am, eps0, p = (float(point[k]) for k in ("am_mass_fraction", "porosity_before",
@@ -207,7 +208,9 @@ class CalenderingStudy:
         out["porosity_image"] = out["porosity"]
         out["porosity"] = float(cal.porosity)
         tau = out["tortuosity_factor_pore"]
-        out["sigma_eff"] = (self.electrolyte_conductivity * out["porosity"] / tau
+        sigma_bulk = (self.electrolyte_conductivity if self.electrolyte_conductivity is not None
+                      else bulk_conductivity())
+        out["sigma_eff"] = (sigma_bulk * out["porosity"] / tau
                             if np.isfinite(tau) and tau > 0 else 0.0)
         out["thickness"] = float(meso.size[0])
         out["generate_s"] = t1 - t0
