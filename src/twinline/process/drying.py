@@ -72,9 +72,9 @@ from scipy.constants import R as R_GAS
 from scipy.constants import atm as P_ATM
 
 from twinline.materials import MaterialLibrary
-from twinline.process.mixing import _flag, _out
 from twinline.process.products import DryElectrode, WetFilm
 from twinline.process.registry import check_physical, check_validity
+from twinline.process.values import as_flag, as_output
 from twinline.spec.recipe import DryingSection
 
 STEP = "drying"
@@ -287,18 +287,18 @@ def dry(section: DryingSection, film: WetFilm, materials: MaterialLibrary, *,
     pe = mean_rate / rho_solv * np.asarray(film.wet_thickness) / binder.get("binder_diffusivity")
     return DryElectrode(
         composition=comp,
-        thickness=_out(thickness),
-        porosity=_out(eps),
-        areal_loading=_out(loading),
-        am_loading=_out(film.am_loading),
-        areal_capacity=_out(film.areal_capacity),
-        drying_time=_out(t_dry),
-        dry_at_exit=_flag(dry_at_exit),
-        residual_solvent=_out(s),
-        binder_migration=_out(pe),
-        energy_per_area=_out(energy),
-        solvent_evaporated=_out(s0 - s),
-        width=_out(film.width),
+        thickness=as_output(thickness),
+        porosity=as_output(eps),
+        areal_loading=as_output(loading),
+        am_loading=as_output(film.am_loading),
+        areal_capacity=as_output(film.areal_capacity),
+        drying_time=as_output(t_dry),
+        dry_at_exit=as_flag(dry_at_exit),
+        residual_solvent=as_output(s),
+        binder_migration=as_output(pe),
+        energy_per_area=as_output(energy),
+        solvent_evaporated=as_output(s0 - s),
+        width=as_output(film.width),
     )
 
 

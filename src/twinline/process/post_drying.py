@@ -75,6 +75,7 @@ from scipy.constants import atm as P_ATM
 from twinline.materials import MaterialLibrary
 from twinline.process.products import CalenderedElectrode, FinishedElectrode
 from twinline.process.registry import check_physical, check_validity
+from twinline.process.values import as_output
 from twinline.spec.errors import ProcessError
 from twinline.spec.recipe import PostDryingSection
 
@@ -272,15 +273,9 @@ def post_dry(section: PostDryingSection, electrode, materials: MaterialLibrary, 
     check_physical(STEP, "residual_moisture", moisture, "-", low=0.0, high=1.0,
                    low_open=False)
     ok = moisture <= np.asarray(section.target_moisture, dtype=float)
-    return FinishedElectrode(electrode=cal, width=width, residual_moisture=_out(moisture),
+    return FinishedElectrode(electrode=cal, width=width, residual_moisture=as_output(moisture),
                              moisture_ok=bool(ok) if np.ndim(ok) == 0 else ok,
                              edge_defect_risk=risk)
-
-
-def _out(x):
-    """0-d arrays → Python float (JSON-friendly); arrays stay arrays."""
-    a = np.asarray(x, dtype=float)
-    return float(a) if a.ndim == 0 else a
 
 
 MODELS = {"sorption": post_dry}
