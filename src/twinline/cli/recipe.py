@@ -71,12 +71,9 @@ def _electrode_table(side: str, el: Any, lib: Any):
 
 def _check_model_names(rec: Any) -> None:
     """Every ``<step>.model`` of each electrode names a step model that exists."""
+    from twinline.process.registry import STEP_MODULES, get_model
     from twinline.spec.errors import RecipeError
 
-    try:
-        from twinline.process.registry import STEP_MODULES, get_model
-    except ImportError:  # process layer not installed in this build
-        return
     for side, el in rec.electrodes().items():
         for step in STEP_MODULES:
             section = getattr(el, step, None)
@@ -84,8 +81,6 @@ def _check_model_names(rec: Any) -> None:
                 continue
             try:
                 get_model(step, section.model)
-            except ImportError:  # that step's module is not available
-                continue
             except RecipeError as err:
                 raise RecipeError(f"{side}.{err}") from None
 
@@ -94,10 +89,8 @@ def _check_tolerances(rec: Any) -> None:
     """Every ``tolerances`` key names a machine parameter of the recipe, with a valid unit."""
     if not rec.tolerances:
         return
-    try:
-        from twinline.uncertainty import resolve_tolerances
-    except ImportError:  # chain layer not available in this build
-        return
+    from twinline.uncertainty import resolve_tolerances
+
     resolve_tolerances(rec, use_catalogue=False)
 
 

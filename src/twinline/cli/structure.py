@@ -63,12 +63,7 @@ def generate(
             dist = read_diameters(psd)
         kw = {} if cbd_nanoporosity is None else {"cbd_nanoporosity": cbd_nanoporosity}
         if recipe is not None:
-            try:
-                from twinline.chain import run_chain
-            except ImportError:
-                raise StructureError("--recipe needs twinline.chain, which this installation "
-                                     "does not provide; give --porosity, --am-mass-fraction "
-                                     "and --thickness instead") from None
+            from twinline.chain import run_chain
             from twinline.spec.recipe import load_recipe
 
             run = run_chain(load_recipe(recipe))
