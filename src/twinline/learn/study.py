@@ -25,7 +25,8 @@ The training/test design is the paper's full factorial (4 AM × 11 porosities ×
 pressures, log-spaced, 440 points) when ``points=440``, else a Latin hypercube of
 ``points``; a second, independent Latin hypercube of the same size is the validation set.
 Surrogates (GP, gradient boosting, MLP), SISSO equations, Sobol indices and the
-correlation map are then learned from the dataset and written to an HTML report.
+correlation map are then learned from the dataset; ``twinline.report.study_report``
+writes them to an HTML report.
 
 References
 ----------
@@ -301,7 +302,12 @@ def compare_with_paper(surrogate: Any, paper: Any) -> dict[str, dict[str, float]
 
 @dataclass
 class StudyResult:
-    """Where everything went and the headline numbers."""
+    """Where everything went and the headline numbers.
+
+    ``summary`` is what ``summary.json`` holds, ``surrogate`` the best one and ``paper`` the
+    paper's points (or None): with ``table`` they are what the HTML report needs
+    (:func:`twinline.report.study_report.study_report`; the learn layer writes no report).
+    """
 
     folder: Path
     table: Any
@@ -311,20 +317,23 @@ class StudyResult:
     sobol: Any
     correlation: Any
     timing: dict[str, float]
-    report: Path | None
+    summary: dict[str, Any]
+    surrogate: Any
+    paper: Any = None
 
 
 def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
               voxel_size: float = 1e-6, workers: int = 0, scheduler: str | None = None,
               seed: int = 0, paper_data: str | Path | None = None, progress: Any = False,
               kinds: tuple[str, ...] = ("gp", "gbr", "mlp"), sobol_n: int = 1024,
-              processes: bool = True, evaluator: Any = None, report: bool = True,
+              processes: bool = True, evaluator: Any = None,
               validation: int | None = None, cv: int = 0, box_xy: float = 50e-6,
               calendering: str = "insilico") -> StudyResult:
     """Run (or resume) the study into ``out`` and learn from it.
 
-    Writes ``out/dataset/`` (Parquet parts + manifest), ``out/surrogates/<kind>.joblib``,
-    ``out/summary.json`` and ``out/report.html``.
+    Writes ``out/dataset/`` (Parquet parts + manifest), ``out/surrogates/<kind>.joblib`` and
+    ``out/summary.json``; the report layer writes ``out/report.html`` from the result
+    (:func:`twinline.report.study_report.study_report`, as ``twinline study`` does).
     """
     from twinline.learn.dataset import read_dataset
     from twinline.learn.executors import make_executor
@@ -411,11 +420,5 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
                "paper_comparison": comparison,
                "machine": {"platform": platform.platform(), "python": platform.python_version()}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float), "utf-8")
-    report_path = None
-    if report:
-        from twinline.report.study_report import write_study_report
-
-        report_path = write_study_report(out / "report.html", table=table, summary=summary,
-                                         surrogate=sur, paper=paper)
     return StudyResult(out, table, n_train, scores, equations, sobol, corr, timing,
-                       report_path)
+                       summary=summary, surrogate=sur, paper=paper)
