@@ -96,7 +96,23 @@ class Parameter:
             raise RecipeError(f"parameter {name}: bounds {bits[0]!r} and {bits[1]!r} do not "
                               f"both convert to {unit or 'a dimensionless number'} (different "
                               "dimensions)") from None
+        _check_recipe_range(name.strip(), lo, hi)
         return cls(name.strip(), lo, hi, unit=unit, levels=levels)
+
+
+def _check_recipe_range(name: str, low: float, high: float) -> None:
+    """Refuse bounds of a recipe path outside that field's admissible range (every point
+    would fail validation later)."""
+    from twinline.spec.fields import field_at
+
+    try:
+        spec = field_at(name)
+    except RecipeError:
+        return  # not a recipe path: a key the evaluation understands
+    bad = [x for x in (low, high) if not spec.range.contains(x)]
+    if bad:
+        raise RecipeError(f"parameter {name}: bound {bad[0]:g} {spec.unit or '-'} is outside "
+                          f"the allowed range {spec.range_text} of that recipe field")
 
 
 def design_points(parameters: Sequence[Parameter], *, design: Design = "lhs", points: int = 16,
