@@ -220,7 +220,6 @@ def test_materials_user_file(tmp_path):
 
 
 def test_recipe_check_rejects_unknown_step_model(tmp_path):
-    pytest.importorskip("twinline.process.calendering")
     f = _write(tmp_path, _set("cathode", "calendering", "model", "heckle"))
     err = one_line_error(invoke("recipe", "check", f))
     assert "cathode.calendering.model" in err and "heckle" in err
@@ -236,7 +235,6 @@ def test_recipe_check_rejects_duplicate_keys(tmp_path):
 
 
 def test_recipe_check_validates_tolerances(tmp_path):
-    pytest.importorskip("twinline.chain.uncertainty")
     f = _write(tmp_path, _set("tolerances", {"cathode.coating.gapp": "5 um"}))
     err = one_line_error(invoke("recipe", "check", f))
     assert "cathode.coating.gapp" in err

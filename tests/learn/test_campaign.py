@@ -71,6 +71,16 @@ def test_point_seeds_are_distinct_and_stable():
     assert point_seed(7, 5, 1) == point_seed(7, 5, 1) != point_seed(8, 5, 1)
 
 
+def test_parameter_parse_refuses_bounds_outside_the_recipe_fields_range():
+    with pytest.raises(RecipeError, match=r"cathode\.coating\.gap: bound 0.003 m is outside "
+                                          r"the allowed range \(0, 0\.002\] m"):
+        Parameter.parse("cathode.coating.gap=100um:3mm")
+    with pytest.raises(RecipeError, match=r"outside the allowed range \(273\.15, 523\.15\) K"):
+        Parameter.parse("anode.drying.zones.0.temperature=-10degC:80degC")
+    assert Parameter.parse("cathode.coating.gap=100um:2mm").high == pytest.approx(2e-3)
+    assert Parameter.parse("not_a_path=-5:5").low == -5.0  # not a recipe field: no range
+
+
 def test_parameter_parse_converts_bounds_to_si():
     p = Parameter.parse("cathode.calendering.pressure=20MPa:170MPa:5")
     assert Parameter.parse("stress=1kPa:2kPa").unit == "Pa"

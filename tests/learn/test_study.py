@@ -10,6 +10,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from twinline.learn.study import INPUTS, OUTPUTS, paper_points, run_study, study_campaigns
+from twinline.report.study_report import study_report
 from twinline.spec.errors import RecipeError
 
 pytest.importorskip("pyarrow")
@@ -35,6 +36,8 @@ def test_reduced_study_runs_learns_reports_and_resumes(tmp_path):
     fake_paper_file(paper)
     res = run_study(tmp_path / "study", points=6, replicates=1, voxel_size=1e-6, box_xy=25e-6,
                     kinds=("gp",), sobol_n=64, paper_data=paper)
+    assert not (tmp_path / "study" / "report.html").exists()  # learn writes no report
+    assert study_report(res) == tmp_path / "study" / "report.html"
     tab = res.table
     assert len(tab) == 12 and (tab.replicates == 1).all() and res.n_train == 6
     assert set(tab.split) == {"train", "validation"}
@@ -64,7 +67,7 @@ def test_reduced_study_runs_learns_reports_and_resumes(tmp_path):
         assert text in html
     # resume: nothing is recomputed, the table is the same
     again = run_study(out, points=6, replicates=1, voxel_size=1e-6, box_xy=25e-6, kinds=("gp",),
-                      sobol_n=64, report=False)
+                      sobol_n=64)
     assert again.timing["evaluated"] == 0
     pd.testing.assert_frame_equal(again.table, tab)
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy.constants import R, physical_constants
 
 from twinline.materials import KINDS, builtin_library, load_library
 from twinline.spec.errors import MaterialError
 
-F = 96485.33212  # C/mol
-R = 8.314462618  # J/(mol K)
+F = physical_constants["Faraday constant"][0]  # C/mol
 
 REQUIRED = {
     "active_material": {"density", "specific_capacity", "particle_d10", "particle_d50",
                         "particle_d90", "polarity", "nominal_voltage",
-                        "first_cycle_efficiency", "porosity_min", "compaction_resistance",
+                        "first_cycle_efficiency", "porosity_min", "compaction_pressure",
                         "pybamm_parameter_set"},
     "conductive_additive": {"density", "particle_d50", "specific_surface_area"},
     "binder": {"density", "solvent", "water_sorption", "glass_transition_temperature"},

@@ -86,3 +86,33 @@ def test_cell_figures_accept_a_loaded_cell_dict():
     fig = discharge_figure(cell)
     assert [t.name for t in fig.data] == ["0.5 C", "1 C"]
     assert "[V]" in fig.layout.yaxis.title.text and "[A h]" in fig.layout.xaxis.title.text
+
+
+def test_a_refused_figure_is_a_visible_note_and_a_bug_is_not_hidden():
+    from types import SimpleNamespace
+
+    from twinline.report.html import _electrode_figures
+    from twinline.spec.errors import ProcessError
+
+    electrode = SimpleNamespace(coating=None, drying=None, calendering=None)
+
+    def refused(*args, name):
+        raise ProcessError("coating: gap < 0 <b>")
+
+    def fine(*args, name):
+        return "<div>fig</div>"
+
+    figs = _electrode_figures(SimpleNamespace(viscosity_figure=fine,
+                                              coating_window_figure=refused,
+                                              drying_figure=fine, compaction_figure=fine),
+                              "cathode", {}, electrode, None)
+    assert figs[0] == "<div>fig</div>" and "figure not available" in figs[1]
+    assert "&lt;b&gt;" in figs[1]  # the message is escaped
+
+    def bug(*args, name):
+        raise ZeroDivisionError("a bug in a figure")
+
+    with pytest.raises(ZeroDivisionError):
+        _electrode_figures(SimpleNamespace(viscosity_figure=bug, coating_window_figure=fine,
+                                           drying_figure=fine, compaction_figure=fine),
+                           "cathode", {}, electrode, None)

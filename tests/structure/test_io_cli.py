@@ -94,3 +94,20 @@ def test_plot_structure_has_three_labelled_slices(small):
     fig = plot_structure(small)
     assert len(fig.data) == 3
     assert "µm" in fig.layout.xaxis.title.text
+
+
+def test_cli_analyse_reads_the_electrolyte_conductivity_from_the_library(tmp_path, small):
+    from twinline.materials import builtin_library
+    from twinline.structure.analyse import bulk_conductivity
+
+    assert bulk_conductivity() == builtin_library()["LP30"]["conductivity"]
+    img = save(tmp_path / "e.npy", small)
+    args = ["structure", "analyse", str(img), "--voxel", "1um", "--json", "--no-pore-sizes"]
+    lp30 = json.loads(runner.invoke(app, args).stdout)["sigma_eff_S_per_m"]
+    twice = json.loads(runner.invoke(app, [*args, "--conductivity", str(2 * 1.119)]).stdout)
+    assert twice["sigma_eff_S_per_m"] == pytest.approx(2 * lp30, rel=1e-9)
+    r = runner.invoke(app, [*args, "--electrolyte", "LP3O"])
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "LP3O" in lines[0]
+    assert "Traceback" not in r.output

@@ -41,7 +41,6 @@ Saltelli, A. et al., Global Sensitivity Analysis: The Primer, Wiley (2008).
 from __future__ import annotations
 
 import re
-import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,42 +76,10 @@ class Tolerance:
 # ----------------------------------------------------------------------------- field metadata
 def field_unit_and_range(section_cls: type, name: str) -> tuple[str, float, float] | None:
     """SI unit and admissible range of a numeric recipe field, or None if not numeric."""
-    info = section_cls.model_fields.get(name)
-    if info is None:
-        return None
-    schema = _si_schema(info.annotation, info.metadata)
-    if schema is None:
-        return None
-    unit = schema.get("x-si-unit", "")
-    unit = "" if unit == "dimensionless" else unit
-    low, high = _parse_range(schema.get("x-range", ""))
-    return unit, low, high
+    from twinline.spec.fields import field_spec
 
-
-def _si_schema(annotation: Any, metadata: list[Any]) -> dict[str, Any] | None:
-    for m in metadata or ():
-        js = getattr(m, "json_schema", None)
-        if isinstance(js, dict) and "x-si-unit" in js:
-            return js
-    for arg in typing.get_args(annotation):
-        found = _si_schema(arg, list(getattr(arg, "__metadata__", ())))
-        if found is not None:
-            return found
-        if typing.get_args(arg):
-            found = _si_schema(arg, [])
-            if found is not None:
-                return found
-    meta = getattr(annotation, "__metadata__", None)
-    if meta:
-        return _si_schema(None, list(meta))
-    return None
-
-
-def _parse_range(text: str) -> tuple[float, float]:
-    m = re.match(r"\s*[\[(]\s*([-\w.+]+)\s*,\s*([-\w.+]+)\s*[\])]", text or "")
-    if not m:
-        return -np.inf, np.inf
-    return float(m.group(1)), float(m.group(2))
+    spec = field_spec(section_cls, name)
+    return None if spec is None else (spec.unit, spec.low, spec.high)
 
 
 def parse_sigma(text: Any, unit: str, nominal: float, *, name: str) -> float:
@@ -192,10 +159,8 @@ def _recipe_tolerance(recipe, electrodes, key: str, text: Any) -> Tolerance:
 
 
 def _catalogue_tolerances(electrodes) -> list[Tolerance]:
-    try:
-        from twinline.spec.catalogue import catalogue
-    except ImportError:
-        return []
+    from twinline.spec.catalogue import catalogue
+
     cat = catalogue()
     out = []
     from twinline.spec.steps import step_names
@@ -208,9 +173,8 @@ def _catalogue_tolerances(electrodes) -> list[Tolerance]:
                 nominal = getattr(section, fname, None)
                 if meta is None or nominal is None or isinstance(nominal, bool):
                     continue
-                try:
-                    param = cat.get(f"{step}.{fname}")
-                except Exception:
+                param = cat.get(f"{step}.{fname}", None)
+                if param is None:
                     continue
                 if str(getattr(param, "category", "MP")).upper() != "MP":
                     continue
@@ -225,9 +189,8 @@ def _catalogue_tolerances(electrodes) -> list[Tolerance]:
                            ("air_velocity", "drying.air_velocity"),
                            ("length", "drying.zone_length")):
             meta = field_unit_and_range(type(zone), fname)
-            try:
-                param = cat.get(pid)
-            except Exception:
+            param = cat.get(pid, None)
+            if param is None:
                 continue
             sigma = _resolution_sigma(param, meta[0], float(getattr(zone, fname)))
             if sigma:
@@ -238,20 +201,10 @@ def _catalogue_tolerances(electrodes) -> list[Tolerance]:
 
 
 def _resolution_sigma(param: Any, unit: str, nominal: float) -> float | None:
-    for attr in ("resolution_si", "resolution_value"):
-        v = getattr(param, attr, None)
-        if isinstance(v, int | float) and np.isfinite(v):
-            return float(v)
-    text = getattr(param, "resolution", None)
-    if not isinstance(text, str) or not text.strip():
-        return None
-    text = text.split(",")[0].replace("±", "").replace("+/-", "").strip()
-    if not re.match(r"^[0-9.]+(e[-+]?[0-9]+)?\s*[^\s0-9].*$|^[0-9.]+$", text):
-        return None  # a bare unit ('mbar', 'min') or a range: no resolution to use
-    try:
-        return parse_sigma(text, unit, nominal, name=str(getattr(param, "id", "")))
-    except RecipeError:
-        return None
+    """One standard deviation from the catalogue's resolution, parsed when it loaded."""
+    if param.resolution_relative is not None:
+        return abs(param.resolution_relative * nominal)
+    return param.resolution_in(unit)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -308,7 +261,7 @@ def _electrode_outputs(name, electrode_recipe, composition, materials, tolerance
 
 
 def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int,
-                seed: int = 0, electrolyte_conductivity: float = 1.119,
+                seed: int = 0, electrolyte_conductivity: float | None = None,
                 tolerances: list[Tolerance] | None = None
                 ) -> tuple[dict[str, dict[str, float]], list[dict[str, Any]]]:
     """Monte Carlo statistics of every output and the one-at-a-time sensitivity table.
@@ -323,8 +276,9 @@ def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int
         Number of samples N (> 0).
     seed : int
         Seed of the generator; the same seed gives the same numbers.
-    electrolyte_conductivity : float
-        [S m⁻¹], for the effective-conductivity estimate.
+    electrolyte_conductivity : float, optional
+        [S m⁻¹], for the effective-conductivity estimate; default: the conductivity of the
+        recipe's electrolyte in ``materials`` (LP30 without a cell section).
     tolerances : list of Tolerance, optional
         Default: :func:`resolve_tolerances`.
 
@@ -339,6 +293,12 @@ def monte_carlo(recipe, materials, compositions: dict[str, Any], *, samples: int
     if samples <= 0:
         raise RecipeError(f"samples = {samples} must be > 0 for Monte Carlo")
     tols = resolve_tolerances(recipe) if tolerances is None else tolerances
+    if electrolyte_conductivity is None:
+        from twinline.structure.analyse import bulk_conductivity
+
+        cell = getattr(recipe, "cell", None)
+        electrolyte_conductivity = bulk_conductivity(
+            cell.electrolyte if cell is not None else None, materials)
     stats: dict[str, dict[str, float]] = {}
     rows: list[dict[str, Any]] = []
     electrodes = recipe.electrodes()

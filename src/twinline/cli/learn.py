@@ -246,6 +246,7 @@ def study(
     """
     with handle_errors():
         from twinline.learn.study import run_study
+        from twinline.report.study_report import study_report
         from twinline.spec.errors import RecipeError
 
         if name != "calendering-nmc111":
@@ -255,6 +256,7 @@ def study(
                         box_xy=_length(box, "--box"),
                         scheduler=scheduler or None, seed=seed, paper_data=paper_data,
                         calendering=calendering, progress=True)
+        report = study_report(res)
         from rich.table import Table
 
         table = Table("surrogate", "output", "validation R² [-]", "validation MAPE [%]")
@@ -267,7 +269,7 @@ def study(
             console.print(f"{eq}   (R² {eq.r2:.4f})", highlight=False)
         console.print(f"campaign {res.timing['campaign_s']:.1f} s "
                       f"({res.timing['evaluated']} new points, {res.timing['executor']}); "
-                      f"report: {res.report}")
+                      f"report: {report}")
 
 
 def register(app: typer.Typer) -> None:

@@ -19,7 +19,7 @@ DISPLAY_UNITS: dict[str, str] = {
     "glass_transition_temperature": "degC", "melting_temperature": "degC",
     "boiling_point": "degC", "surface_tension": "mN/m", "contact_angle": "deg",
     "salt_concentration": "mol/L", "heat_of_vaporisation": "kJ/kg",
-    "heat_capacity": "kJ/kg/K", "compaction_resistance": "N/mm", "youngs_modulus": "GPa",
+    "heat_capacity": "kJ/kg/K", "youngs_modulus": "GPa",
     "specific_surface_area": "m^2/g", "molar_mass": "g/mol", "compaction_pressure": "MPa",
     "conductivity": "mS/cm",
 }

@@ -71,7 +71,6 @@ def _electrode_table(side: str, el: Any, lib: Any):
 
 def _check_model_names(rec: Any) -> None:
     """Every ``<step>.model`` of each electrode names a step model that exists."""
-
     from twinline.chain.steps import check_model_names
 
     check_model_names(rec)
@@ -81,10 +80,8 @@ def _check_tolerances(rec: Any) -> None:
     """Every ``tolerances`` key names a machine parameter of the recipe, with a valid unit."""
     if not rec.tolerances:
         return
-    try:
-        from twinline.chain.uncertainty import resolve_tolerances
-    except ImportError:  # chain layer not available in this build
-        return
+    from twinline.chain.uncertainty import resolve_tolerances
+
     resolve_tolerances(rec, use_catalogue=False)
 
 
@@ -152,7 +149,7 @@ def recipe_defaults() -> list[dict[str, Any]]:
 
     from twinline.spec.catalogue import catalogue
     from twinline.spec.cell_recipe import CellSection, FillingSection, FormationSection
-    from twinline.spec.export import catalogue_id_for
+    from twinline.spec.fields import catalogue_id_for, field_spec
     from twinline.spec.recipe import (
         CalenderingSection,
         CoatingSection,
@@ -172,12 +169,10 @@ def recipe_defaults() -> list[dict[str, Any]]:
     cat = catalogue()
     rows: list[dict[str, Any]] = []
     for path, cls in sections:
-        schema = cls.model_json_schema()["properties"]
         for name, field in cls.model_fields.items():
-            ann = schema.get(name, {})
-            alts = [ann, *ann.get("anyOf", [])]
-            si = next((a["x-si-unit"] for a in alts if "x-si-unit" in a), None)
-            rng = next((a["x-range"] for a in alts if "x-range" in a), "")
+            spec = field_spec(cls, name)
+            si = spec.unit if spec is not None else ""
+            rng = spec.range_text if spec is not None else ""
             required = field.default is PydanticUndefined and field.default_factory is None
             default = (None if required else
                        field.default_factory() if field.default_factory is not None
@@ -185,11 +180,11 @@ def recipe_defaults() -> list[dict[str, Any]]:
             if isinstance(default, BaseModel | list | dict):
                 continue
             pid = catalogue_id_for(cls.__name__, name)
-            shown, unit = default, ("" if si in (None, "dimensionless") else si)
+            shown, unit = default, si
             if pid is not None and isinstance(default, float):
                 shown, unit = cat[pid].from_si(default), cat[pid].unit
             rows.append({"setting": f"{path}.{name}", "default": shown, "unit": unit,
-                         "si_unit": "" if si in (None, "dimensionless") else si,
+                         "si_unit": si,
                          "range": rng, "required": required, "catalogue_id": pid,
                          "description": field.description or ""})
     return rows

@@ -63,12 +63,7 @@ def generate(
             dist = read_diameters(psd)
         kw = {} if cbd_nanoporosity is None else {"cbd_nanoporosity": cbd_nanoporosity}
         if recipe is not None:
-            try:
-                from twinline.chain import run_chain
-            except ImportError:
-                raise StructureError("--recipe needs twinline.chain, which this installation "
-                                     "does not provide; give --porosity, --am-mass-fraction "
-                                     "and --thickness instead") from None
+            from twinline.chain import run_chain
             from twinline.spec.recipe import load_recipe
 
             run = run_chain(load_recipe(recipe))
@@ -103,7 +98,10 @@ def analyse(
     out: Path = typer.Option(None, "--out", help="Also write the full JSON to this file."),
     cbd_nanoporosity: float = typer.Option(None, "--cbd-nanoporosity",
                                            help="Treat CBD as porous for ions [-]."),
-    conductivity: float = typer.Option(1.119, help="Bulk electrolyte conductivity [S/m]."),
+    conductivity: float = typer.Option(
+        None, help="Bulk electrolyte conductivity [S/m] (default: the --electrolyte's)."),
+    electrolyte: str = typer.Option(
+        "LP30", help="Electrolyte of the material library whose conductivity is used."),
     pore_sizes: bool = typer.Option(True, help="Compute the pore-size distribution."),
 ) -> None:
     """Tortuosity factors, σ_eff, CC coverage, active surface ... of a label image.
@@ -122,7 +120,9 @@ def analyse(
             raise StructureError(f"{image} does not store a voxel size; give --voxel, e.g. "
                                  "--voxel 0.5um")
         res = run_analysis(m, cbd_nanoporosity=cbd_nanoporosity,
-                           electrolyte_conductivity=conductivity, pore_sizes=pore_sizes)
+                           electrolyte_conductivity=conductivity,
+                           electrolyte=None if conductivity is not None else electrolyte,
+                           pore_sizes=pore_sizes)
         full = res.to_dict()
         if out is not None:
             write_atomic(out, json.dumps(full, indent=2))

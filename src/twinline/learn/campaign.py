@@ -20,7 +20,6 @@ interrupted and resumed campaign produces the same table as an uninterrupted one
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -34,6 +33,8 @@ from typing import Any, Literal
 import numpy as np
 
 from twinline.learn import dataset as ds
+from twinline.learn.dataset import stable_hash
+from twinline.learn.recipe_points import preferred_unit
 from twinline.spec.errors import RecipeError, TwinlineError
 
 Design = Literal["factorial", "lhs", "sobol"]
@@ -88,31 +89,30 @@ class Parameter:
         except Exception:
             raise RecipeError(f"parameter {text!r}: expected name=low:high[:levels], e.g. "
                               "cathode.calendering.pressure=20MPa:170MPa:5") from None
-        unit = _preferred_unit(name.strip(), lo_q)
+        unit = preferred_unit(name.strip(), lo_q)
         try:
             lo, hi = float(lo_q.m_as(unit or "")), float(hi_q.m_as(unit or ""))
         except Exception:
             raise RecipeError(f"parameter {name}: bounds {bits[0]!r} and {bits[1]!r} do not "
                               f"both convert to {unit or 'a dimensionless number'} (different "
                               "dimensions)") from None
+        _check_recipe_range(name.strip(), lo, hi)
         return cls(name.strip(), lo, hi, unit=unit, levels=levels)
 
 
-def _preferred_unit(name: str, q: Any) -> str:
-    """The recipe's SI unit for a recipe path, else the base-unit spelling of ``q``."""
-    from twinline.learn.recipe_points import si_unit
+def _check_recipe_range(name: str, low: float, high: float) -> None:
+    """Refuse bounds of a recipe path outside that field's admissible range (every point
+    would fail validation later)."""
+    from twinline.spec.fields import field_at
 
     try:
-        return si_unit(name)
-    except TwinlineError:
-        pass
-    base = q.to_base_units()
-    if base.dimensionless:
-        return ""
-    for u in ("Pa", "N/m", "J", "W", "S/m", "m^2/s", "C/m^2"):
-        if base.check(u):
-            return u
-    return f"{base.units:~}".replace(" ", "")
+        spec = field_at(name)
+    except RecipeError:
+        return  # not a recipe path: a key the evaluation understands
+    bad = [x for x in (low, high) if not spec.range.contains(x)]
+    if bad:
+        raise RecipeError(f"parameter {name}: bound {bad[0]:g} {spec.unit or '-'} is outside "
+                          f"the allowed range {spec.range_text} of that recipe field")
 
 
 def design_points(parameters: Sequence[Parameter], *, design: Design = "lhs", points: int = 16,
@@ -158,12 +158,6 @@ def point_seed(base_seed: int, point_id: int, replicate: int = 0) -> int:
     """Seed of one replicate of one point: independent of executor and order (32 bit)."""
     ss = np.random.SeedSequence(entropy=int(base_seed), spawn_key=(int(point_id), int(replicate)))
     return int(ss.generate_state(1, dtype=np.uint32)[0])
-
-
-def stable_hash(obj: Any) -> str:
-    """Short SHA-256 hash of a JSON-serialisable object (sorted keys)."""
-    text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ recipe, model versions) written by :class:`~twinline.learn.campaign.Campaign`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,13 @@ META_COLUMNS = ("point_id", "seed", "replicates", "status", "recipe_hash", "twin
 
 class DatasetError(TwinlineError, ValueError):
     """A dataset folder is unreadable or inconsistent with the campaign that opens it."""
+
+
+def stable_hash(obj: Any) -> str:
+    """Short SHA-256 hash of a JSON-serialisable object (sorted keys): the identity of a
+    recipe or a campaign plan stored with a dataset."""
+    text = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _pandas():

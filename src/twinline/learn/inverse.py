@@ -126,14 +126,14 @@ class DesignProblem:
 
 def _si(value: Any, name: str, key: str = "") -> tuple[float, str, str]:
     """``(SI value, SI unit, unit as written)`` of a number or a quantity string."""
-    from twinline.learn.campaign import _preferred_unit
+    from twinline.learn.recipe_points import preferred_unit
     from twinline.spec.units import Q_
 
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value), "", ""
     try:
         q = Q_(str(value))
-        unit = _preferred_unit(key, q)
+        unit = preferred_unit(key, q)
         return float(q.m_as(unit or "")), unit, f"{q.units:~}" if not q.dimensionless else ""
     except Exception:
         raise RecipeError(f"{name}: cannot read {value!r} as a quantity (e.g. \"80 um\")"

@@ -18,47 +18,12 @@ from the units the run reports (µm, MPa, % ...) to SI base units (m, Pa, fracti
 from __future__ import annotations
 
 import copy
-import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, WithJsonSchema
-
 from twinline.spec.errors import RecipeError
-
-
-def _field_unit(info: Any) -> str | None:
-    """SI unit of a pydantic field (metadata moved to FieldInfo, or inside a Union)."""
-    for meta in info.metadata:
-        if isinstance(meta, WithJsonSchema) and meta.json_schema:
-            unit = meta.json_schema.get("x-si-unit")
-            if unit is not None:
-                return "" if unit == "dimensionless" else unit
-    return _unit_from_annotation(info.annotation)
-
-
-def _unit_from_annotation(annotation: Any) -> str | None:
-    for meta in getattr(annotation, "__metadata__", ()):
-        if isinstance(meta, WithJsonSchema) and meta.json_schema:
-            unit = meta.json_schema.get("x-si-unit")
-            if unit is not None:
-                return "" if unit == "dimensionless" else unit
-    for arg in typing.get_args(annotation):
-        u = _unit_from_annotation(arg)
-        if u is not None:
-            return u
-    return None
-
-
-def _model_class(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        c = _model_class(arg)
-        if c is not None:
-            return c
-    return None
+from twinline.spec.fields import field_at
 
 
 def si_unit(path: str) -> str:
@@ -66,28 +31,23 @@ def si_unit(path: str) -> str:
 
     Raises :class:`RecipeError` when the path names no numeric recipe field.
     """
-    from twinline.spec.recipe import Recipe
+    return field_at(path).unit
 
-    cls: type[BaseModel] | None = Recipe
-    parts = path.split(".")
-    for i, name in enumerate(parts):
-        if cls is None or name not in cls.model_fields:
-            choices = sorted(cls.model_fields) if cls is not None else []
-            raise RecipeError(f"campaign parameter {path!r}: {name!r} is not a recipe field "
-                              f"here; choose from {choices}")
-        ann = cls.model_fields[name].annotation
-        if i == len(parts) - 1:
-            if name == "mass_fraction":
-                return ""
-            unit = _field_unit(cls.model_fields[name])
-            if unit is None:
-                raise RecipeError(f"campaign parameter {path!r} is not a numeric quantity")
-            return unit
-        if name == "zones":  # zones.<i>.field
-            raise RecipeError(f"campaign parameter {path!r}: address a drying zone as "
-                              "drying.zones.<index>.<field>")
-        cls = _model_class(ann)
-    raise RecipeError(f"campaign parameter {path!r} is incomplete")
+
+def preferred_unit(path: str, q: Any) -> str:
+    """The SI unit of recipe path ``path``; for a name that is not a recipe path (a chain
+    output, a campaign's own input) the SI spelling of the pint quantity ``q``."""
+    try:
+        return si_unit(path)
+    except RecipeError:
+        pass
+    base = q.to_base_units()
+    if base.dimensionless:
+        return ""
+    for u in ("Pa", "N/m", "J", "W", "S/m", "m^2/s", "C/m^2"):
+        if base.check(u):
+            return u
+    return f"{base.units:~}".replace(" ", "")
 
 
 def _set(data: dict[str, Any], parts: list[str], value: Any, path: str) -> None:
@@ -105,16 +65,6 @@ def _set(data: dict[str, Any], parts: list[str], value: Any, path: str) -> None:
     node[parts[-1]] = value
 
 
-def _unit_of_zone_path(path: str) -> str:
-    from twinline.spec.recipe import DryingZone
-
-    field_name = path.rsplit(".", 1)[-1]
-    if field_name not in DryingZone.model_fields:
-        raise RecipeError(f"campaign parameter {path!r}: drying zones have "
-                          f"{sorted(DryingZone.model_fields)}")
-    return _field_unit(DryingZone.model_fields[field_name]) or ""
-
-
 def apply_point(recipe_data: Mapping[str, Any], point: Mapping[str, float]) -> dict[str, Any]:
     """Recipe YAML data with the campaign ``point`` written in (SI values), not validated.
 
@@ -126,10 +76,7 @@ def apply_point(recipe_data: Mapping[str, Any], point: Mapping[str, float]) -> d
         parts = path.split(".")
         if parts[0] not in ("cathode", "anode", "cell", "filling", "formation"):
             continue
-        if len(parts) >= 3 and parts[1] == "drying" and parts[2] == "zones":
-            unit = _unit_of_zone_path(path)
-        else:
-            unit = si_unit(path)
+        unit = si_unit(path)
         value: Any = float(x) if unit == "" else f"{float(x)!r} {unit}"
         _set(data, parts, value, path)
         if parts[1:] == ["formulation", "active_material", "mass_fraction"]:
@@ -154,10 +101,7 @@ def check_paths(paths: Sequence[str]) -> None:
         if parts[0] not in ("cathode", "anode", "cell", "filling", "formation"):
             raise RecipeError(f"parameter {path!r} is not a recipe path; it must start with "
                               "cathode., anode., cell., filling. or formation.")
-        if len(parts) >= 3 and parts[1] == "drying" and parts[2] == "zones":
-            _unit_of_zone_path(path)
-        else:
-            si_unit(path)
+        si_unit(path)
 
 
 def _fraction(v: Any) -> float:
@@ -227,7 +171,7 @@ class ChainEvaluator:
 
     def __call__(self, point: dict[str, float], seed: int) -> dict[str, Any]:
         from twinline.chain import run_chain
-        from twinline.learn.campaign import stable_hash
+        from twinline.learn.dataset import stable_hash
         from twinline.spec.recipe import parse_recipe
 
         data = apply_point(self.recipe, point)

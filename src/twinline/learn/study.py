@@ -25,7 +25,8 @@ The training/test design is the paper's full factorial (4 AM × 11 porosities ×
 pressures, log-spaced, 440 points) when ``points=440``, else a Latin hypercube of
 ``points``; a second, independent Latin hypercube of the same size is the validation set.
 Surrogates (GP, gradient boosting, MLP), SISSO equations, Sobol indices and the
-correlation map are then learned from the dataset and written to an HTML report.
+correlation map are then learned from the dataset; ``twinline.report.study_report``
+writes them to an HTML report.
 
 References
 ----------
@@ -151,8 +152,9 @@ class CalenderingStudy:
     calendering : str
         Constants of that model: ``"insilico"`` (:data:`INSILICO_CALENDERING`, the paper's
         simulated calender) or ``"line"`` (the material library's, the lab calender).
-    electrolyte_conductivity : float
-        Bulk conductivity of the electrolyte [S m⁻¹] (LP30 at 25 °C, as the paper).
+    electrolyte_conductivity : float, optional
+        Bulk conductivity of the electrolyte [S m⁻¹]; default: LP30's from the material
+        library (1.119 S/m at 25 °C, as the paper).
     analyse_options : dict
         Passed to :func:`twinline.structure.analyse.analyse`.
     """
@@ -163,7 +165,7 @@ class CalenderingStudy:
     calendering_model: str = "heckel"
     calendering: str = "insilico"
     roll_temperature: float = 333.15
-    electrolyte_conductivity: float = 1.119
+    electrolyte_conductivity: float | None = None
     analyse_options: dict[str, Any] = field(default_factory=lambda: {"pore_sizes": False})
 
     def calender(self, am: float, porosity_before: float, pressure: float) -> Any:
@@ -189,7 +191,7 @@ class CalenderingStudy:
         return get_model("calendering", self.calendering_model)(section, dry, materials)
 
     def __call__(self, point: dict[str, float], seed: int) -> dict[str, float]:
-        from twinline.structure.analyse import analyse
+        from twinline.structure.analyse import analyse, bulk_conductivity
         from twinline.structure.generate import from_calendered
 
         am, eps0, p = (float(point[k]) for k in ("am_mass_fraction", "porosity_before",
@@ -207,7 +209,9 @@ class CalenderingStudy:
         out["porosity_image"] = out["porosity"]
         out["porosity"] = float(cal.porosity)
         tau = out["tortuosity_factor_pore"]
-        out["sigma_eff"] = (self.electrolyte_conductivity * out["porosity"] / tau
+        sigma_bulk = (self.electrolyte_conductivity if self.electrolyte_conductivity is not None
+                      else bulk_conductivity())
+        out["sigma_eff"] = (sigma_bulk * out["porosity"] / tau
                             if np.isfinite(tau) and tau > 0 else 0.0)
         out["thickness"] = float(meso.size[0])
         out["generate_s"] = t1 - t0
@@ -298,7 +302,12 @@ def compare_with_paper(surrogate: Any, paper: Any) -> dict[str, dict[str, float]
 
 @dataclass
 class StudyResult:
-    """Where everything went and the headline numbers."""
+    """Where everything went and the headline numbers.
+
+    ``summary`` is what ``summary.json`` holds, ``surrogate`` the best one and ``paper`` the
+    paper's points (or None): with ``table`` they are what the HTML report needs
+    (:func:`twinline.report.study_report.study_report`; the learn layer writes no report).
+    """
 
     folder: Path
     table: Any
@@ -308,20 +317,23 @@ class StudyResult:
     sobol: Any
     correlation: Any
     timing: dict[str, float]
-    report: Path | None
+    summary: dict[str, Any]
+    surrogate: Any
+    paper: Any = None
 
 
 def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
               voxel_size: float = 1e-6, workers: int = 0, scheduler: str | None = None,
               seed: int = 0, paper_data: str | Path | None = None, progress: Any = False,
               kinds: tuple[str, ...] = ("gp", "gbr", "mlp"), sobol_n: int = 1024,
-              processes: bool = True, evaluator: Any = None, report: bool = True,
+              processes: bool = True, evaluator: Any = None,
               validation: int | None = None, cv: int = 0, box_xy: float = 50e-6,
               calendering: str = "insilico") -> StudyResult:
     """Run (or resume) the study into ``out`` and learn from it.
 
-    Writes ``out/dataset/`` (Parquet parts + manifest), ``out/surrogates/<kind>.joblib``,
-    ``out/summary.json`` and ``out/report.html``.
+    Writes ``out/dataset/`` (Parquet parts + manifest), ``out/surrogates/<kind>.joblib`` and
+    ``out/summary.json``; the report layer writes ``out/report.html`` from the result
+    (:func:`twinline.report.study_report.study_report`, as ``twinline study`` does).
     """
     from twinline.learn.dataset import read_dataset
     from twinline.learn.executors import make_executor
@@ -408,11 +420,5 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
                "paper_comparison": comparison,
                "machine": {"platform": platform.platform(), "python": platform.python_version()}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float), "utf-8")
-    report_path = None
-    if report:
-        from twinline.report.study_report import write_study_report
-
-        report_path = write_study_report(out / "report.html", table=table, summary=summary,
-                                         surrogate=sur, paper=paper)
     return StudyResult(out, table, n_train, scores, equations, sobol, corr, timing,
-                       report_path)
+                       summary=summary, surrogate=sur, paper=paper)

@@ -10,7 +10,7 @@ Property names (SI inside; the YAML gives each value with its unit):
 * ``active_material``: ``polarity`` (positive|negative), ``specific_capacity`` [C kg⁻¹]
   (practical, at C/10), ``particle_d10``/``particle_d50``/``particle_d90`` [m],
   ``first_cycle_efficiency`` [-], ``nominal_voltage`` [V], ``pybamm_parameter_set``,
-  ``porosity_min`` [-] and ``compaction_resistance`` [N m⁻¹] (Heckel calendering),
+  ``porosity_min`` [-] and ``compaction_pressure`` [Pa] (Heckel calendering),
   ``youngs_modulus`` [Pa]
 * ``conductive_additive``: ``density``, ``particle_d50`` [m], ``specific_surface_area`` [m² kg⁻¹]
 * ``binder``: ``density``, ``solvent`` (name), ``glass_transition_temperature`` [K],
@@ -53,7 +53,6 @@ PROPERTY_UNITS: dict[str, str] = {
     "first_cycle_efficiency": "",
     "nominal_voltage": "V",
     "porosity_min": "",
-    "compaction_resistance": "N/m",
     "youngs_modulus": "Pa",
     "specific_surface_area": "m^2/kg",
     "glass_transition_temperature": "K",
@@ -103,7 +102,7 @@ _POSITIVE = frozenset({
     "molar_mass", "viscosity", "thickness", "boiling_point", "heat_of_vaporisation",
     "heat_capacity", "surface_tension", "diffusivity_in_air", "conductivity",
     "specific_surface_area", "macmullin_number", "salt_concentration",
-    "glass_transition_temperature", "melting_temperature", "compaction_resistance",
+    "glass_transition_temperature", "melting_temperature",
     "youngs_modulus"})
 
 

@@ -65,9 +65,9 @@ from typing import Any
 import numpy as np
 
 from twinline.materials import MaterialLibrary
-from twinline.process.mixing import _flag, _out
 from twinline.process.products import CalenderedElectrode, DryElectrode
 from twinline.process.registry import Output, check_physical, check_validity
+from twinline.process.values import as_flag, as_output
 from twinline.spec.recipe import CalenderingSection
 
 STEP = "calendering"
@@ -232,20 +232,20 @@ def calender(section: CalenderingSection, electrode: DryElectrode,
     solid = 1.0 - eps
     return CalenderedElectrode(
         composition=comp,
-        thickness=_out(h),
-        porosity=_out(eps),
-        thickness_before=_out(t0),
-        porosity_before=_out(eps0),
-        line_load=_out(q),
-        pressure=_out(pressure),
+        thickness=as_output(h),
+        porosity=as_output(eps),
+        thickness_before=as_output(t0),
+        porosity_before=as_output(eps0),
+        line_load=as_output(q),
+        pressure=as_output(pressure),
         areal_loading=electrode.areal_loading,
         am_loading=electrode.am_loading,
         areal_capacity=electrode.areal_capacity,
-        am_volume_fraction=_out(solid * comp.am_solid_volume_fraction),
-        cbd_volume_fraction=_out(solid * comp.cbd_solid_volume_fraction),
+        am_volume_fraction=as_output(solid * comp.am_solid_volume_fraction),
+        cbd_volume_fraction=as_output(solid * comp.cbd_solid_volume_fraction),
         particle_radius=0.5 * am.get("particle_d50"),
-        springback=_out(sb),
-        crack_risk=_flag(crack),
+        springback=as_output(sb),
+        crack_risk=as_flag(crack),
         width=electrode.width,
         foil_thickness=electrode.foil_thickness,
     )

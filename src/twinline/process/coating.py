@@ -58,9 +58,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from twinline.materials import MaterialLibrary
-from twinline.process.mixing import COATABLE_VISCOSITY, _flag, _out, slurry_viscosity
+from twinline.process.mixing import COATABLE_VISCOSITY, slurry_viscosity
 from twinline.process.products import Slurry, WetFilm
 from twinline.process.registry import Output, check_physical, check_validity
+from twinline.process.values import as_flag, as_output
 from twinline.spec.recipe import CoatingSection
 
 STEP = "coating"
@@ -211,18 +212,18 @@ def coat(section: CoatingSection, slurry: Slurry, materials: MaterialLibrary, *,
     eta_window = slurry_viscosity(slurry, np.minimum(gamma, WINDOW_SHEAR_CAP))
     coatable = (eta_window >= COATABLE_VISCOSITY[0]) & (eta_window <= COATABLE_VISCOSITY[1])
     loading, am_load, cap, solvent_load = areal_loadings(h, slurry, am.get("specific_capacity"))
-    new_slurry = slurry.replace(viscosity_at_coating=_out(eta), coating_shear_rate=_out(gamma),
-                                coatable=_flag(coatable))
+    new_slurry = slurry.replace(viscosity_at_coating=as_output(eta),
+                                coating_shear_rate=as_output(gamma), coatable=as_flag(coatable))
     return WetFilm(
         slurry=new_slurry,
-        wet_thickness=_out(h),
-        areal_loading=_out(loading),
-        am_loading=_out(am_load),
-        areal_capacity=_out(cap),
-        solvent_loading=_out(solvent_load),
-        width=_out(width),
-        web_speed=_out(u),
-        in_coating_window=_flag(window & coatable),
+        wet_thickness=as_output(h),
+        areal_loading=as_output(loading),
+        am_loading=as_output(am_load),
+        areal_capacity=as_output(cap),
+        solvent_loading=as_output(solvent_load),
+        width=as_output(width),
+        web_speed=as_output(u),
+        in_coating_window=as_flag(window & coatable),
     )
 
 

@@ -69,21 +69,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.constants import R as R_GAS
+from scipy.constants import atm as P_ATM
 
 from twinline.materials import MaterialLibrary
-from twinline.process.mixing import _flag, _out
 from twinline.process.products import DryElectrode, WetFilm
 from twinline.process.registry import Output, check_physical, check_validity
+from twinline.process.values import as_flag, as_output
 from twinline.spec.recipe import DryingSection
 
 STEP = "drying"
 CITATIONS: tuple[str, ...] = ("Martin1977", "Jaiser2016", "Font2018", "Ahmed2016",
                               "Vakhrusheva2024", "Duquesnoy2020")
 
-R_GAS = 8.314462618
+#: Molar mass [kg mol⁻¹] and heat capacity [J kg⁻¹ K⁻¹] of air (``R_GAS`` and ``P_ATM``, the
+#: gas constant and the standard atmosphere, come from :mod:`scipy.constants`).
 M_AIR = 0.028965
 CP_AIR = 1007.0
-P_ATM = 101325.0
 #: Dry criterion: residual solvent / dry coating mass [-].
 DRY_CRITERION = 0.01
 #: Reference slurry solid volume fraction of the consolidation law [-].
@@ -286,18 +288,18 @@ def dry(section: DryingSection, film: WetFilm, materials: MaterialLibrary, *,
     pe = mean_rate / rho_solv * np.asarray(film.wet_thickness) / binder.get("binder_diffusivity")
     return DryElectrode(
         composition=comp,
-        thickness=_out(thickness),
-        porosity=_out(eps),
-        areal_loading=_out(loading),
-        am_loading=_out(film.am_loading),
-        areal_capacity=_out(film.areal_capacity),
-        drying_time=_out(t_dry),
-        dry_at_exit=_flag(dry_at_exit),
-        residual_solvent=_out(s),
-        binder_migration=_out(pe),
-        energy_per_area=_out(energy),
-        solvent_evaporated=_out(s0 - s),
-        width=_out(film.width),
+        thickness=as_output(thickness),
+        porosity=as_output(eps),
+        areal_loading=as_output(loading),
+        am_loading=as_output(film.am_loading),
+        areal_capacity=as_output(film.areal_capacity),
+        drying_time=as_output(t_dry),
+        dry_at_exit=as_flag(dry_at_exit),
+        residual_solvent=as_output(s),
+        binder_migration=as_output(pe),
+        energy_per_area=as_output(energy),
+        solvent_evaporated=as_output(s0 - s),
+        width=as_output(film.width),
     )
 
 

@@ -62,6 +62,7 @@ import numpy as np
 from twinline.materials import MaterialLibrary
 from twinline.process.products import Composition, Slurry
 from twinline.process.registry import Output, check_physical, check_validity
+from twinline.process.values import as_flag, as_output
 from twinline.spec.recipe import MixingSection
 
 STEP = "mixing"
@@ -247,27 +248,16 @@ def mix(section: MixingSection, composition: Composition, materials: MaterialLib
     return Slurry(
         composition=composition,
         solid_mass_fraction=ws if ws.ndim else float(ws),
-        solid_volume_fraction=_out(p["fractions"]["solid_volume_fraction"]),
-        density=_out(p["fractions"]["density"]),
-        viscosity_zero=_out(p["viscosity_zero"]),
-        viscosity_infinite=_out(p["viscosity_infinite"]),
-        relaxation_time=_out(p["relaxation_time"]),
-        rate_index=_out(p["rate_index"]),
-        viscosity_at_coating=_out(eta_c),
-        coating_shear_rate=_out(gamma),
-        coatable=_flag(coatable),
+        solid_volume_fraction=as_output(p["fractions"]["solid_volume_fraction"]),
+        density=as_output(p["fractions"]["density"]),
+        viscosity_zero=as_output(p["viscosity_zero"]),
+        viscosity_infinite=as_output(p["viscosity_infinite"]),
+        relaxation_time=as_output(p["relaxation_time"]),
+        rate_index=as_output(p["rate_index"]),
+        viscosity_at_coating=as_output(eta_c),
+        coating_shear_rate=as_output(gamma),
+        coatable=as_flag(coatable),
     )
-
-
-def _out(x):
-    """0-d arrays → Python float (JSON-friendly); arrays stay arrays."""
-    a = np.asarray(x, dtype=float)
-    return float(a) if a.ndim == 0 else a
-
-
-def _flag(x):
-    a = np.asarray(x, dtype=bool)
-    return bool(a) if a.ndim == 0 else a
 
 
 MODELS = {"krieger-cross": mix}

@@ -69,17 +69,19 @@ pressure, J. Appl. Meteorol. 35 (1996) 601–609.
 from __future__ import annotations
 
 import numpy as np
+from scipy.constants import R as R_GAS
+from scipy.constants import atm as P_ATM
 
 from twinline.materials import MaterialLibrary
 from twinline.process.products import CalenderedElectrode, FinishedElectrode
 from twinline.process.registry import Output, check_physical, check_validity
+from twinline.process.values import as_output
 from twinline.spec.errors import ProcessError
 from twinline.spec.recipe import PostDryingSection
 
 STEP = "post_drying"
 CITATIONS: tuple[str, ...] = ("Zanotto2022", "Huttner2020", "Alduchov1996")
 
-R_GAS = 8.314462618
 #: Molar mass of water [kg mol⁻¹].
 M_WATER = 0.018015
 #: Freundlich exponent n [-] and isosteric heat Q [J mol⁻¹].
@@ -166,7 +168,7 @@ def equilibrium_moisture(reference_uptake, water_pressure, temperature):
 
 
 def desorption_time_constant(temperature, *, thickness=0.0, porosity=0.35,
-                             particle_diameter=5e-6, gas_pressure=101325.0):
+                             particle_diameter=5e-6, gas_pressure=P_ATM):
     r"""Time constant :math:`\tau` [s] of moisture removal (desorption + pore diffusion).
 
     .. math::
@@ -196,7 +198,7 @@ def desorption_time_constant(temperature, *, thickness=0.0, porosity=0.35,
     tau_des = TAU_REF * np.exp(ACTIVATION_ENERGY / R_GAS * (1.0 / T - 1.0 / T_REF_KINETICS))
     d_pore = 2.0 / 3.0 * eps / (1.0 - eps) * np.asarray(particle_diameter, dtype=float)
     d_knudsen = d_pore / 3.0 * np.sqrt(8.0 * R_GAS * T / (np.pi * M_WATER))
-    d_mol = 2.2e-5 * (T / 298.15) ** 1.75 * (101325.0 / np.asarray(gas_pressure, float))
+    d_mol = 2.2e-5 * (T / 298.15) ** 1.75 * (P_ATM / np.asarray(gas_pressure, float))
     d_eff = eps ** 1.5 / (1.0 / d_knudsen + 1.0 / d_mol)
     return tau_des + 4.0 * L ** 2 / (np.pi ** 2 * d_eff)
 
@@ -271,15 +273,9 @@ def post_dry(section: PostDryingSection, electrode, materials: MaterialLibrary, 
     check_physical(STEP, "residual_moisture", moisture, "-", low=0.0, high=1.0,
                    low_open=False)
     ok = moisture <= np.asarray(section.target_moisture, dtype=float)
-    return FinishedElectrode(electrode=cal, width=width, residual_moisture=_out(moisture),
+    return FinishedElectrode(electrode=cal, width=width, residual_moisture=as_output(moisture),
                              moisture_ok=bool(ok) if np.ndim(ok) == 0 else ok,
                              edge_defect_risk=risk)
-
-
-def _out(x):
-    """0-d arrays → Python float (JSON-friendly); arrays stay arrays."""
-    a = np.asarray(x, dtype=float)
-    return float(a) if a.ndim == 0 else a
 
 
 MODELS = {"sorption": post_dry}

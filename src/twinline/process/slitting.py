@@ -55,6 +55,7 @@ import numpy as np
 from twinline.materials import MaterialLibrary
 from twinline.process.products import CalenderedElectrode, SlitElectrode
 from twinline.process.registry import Output, check_physical, check_validity
+from twinline.process.values import as_output
 from twinline.spec.errors import ProcessError
 from twinline.spec.recipe import SlittingSection
 
@@ -119,7 +120,7 @@ def edge_defect_risk(speed, thickness, porosity, *, method: str = "rotary_knife"
     r_c = np.minimum(COATING_RISK_REF * np.asarray(thickness, float) / THICKNESS_REF
                      * np.asarray(porosity, float) / POROSITY_REF, 1.0)
     r = 1.0 - (1.0 - r_v) * (1.0 - r_c)
-    return _out(r), _out(r_v), _out(r_c)
+    return as_output(r), as_output(r_v), as_output(r_c)
 
 
 def slit(section: SlittingSection, electrode: CalenderedElectrode,
@@ -169,15 +170,9 @@ def slit(section: SlittingSection, electrode: CalenderedElectrode,
     r, r_v, r_c = edge_defect_risk(section.speed, electrode.thickness, electrode.porosity,
                                    method=method)
     speed = np.asarray(section.speed, dtype=float)
-    return SlitElectrode(electrode=electrode, width=_out(width), speed=_out(speed),
+    return SlitElectrode(electrode=electrode, width=as_output(width), speed=as_output(speed),
                          method=method, edge_defect_risk=r, speed_risk=r_v,
                          coating_risk=r_c)
-
-
-def _out(x):
-    """0-d arrays → Python float (JSON-friendly); arrays stay arrays."""
-    a = np.asarray(x, dtype=float)
-    return float(a) if a.ndim == 0 else a
 
 
 MODELS = {"edge-risk": slit}

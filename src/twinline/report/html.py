@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from twinline.chain import POLARITY, Run
+from twinline.spec.errors import TwinlineError
 
 _STYLE = """<style>
 body{font-family:system-ui,-apple-system,sans-serif;max-width:1250px;margin:auto;padding:1em;
@@ -103,7 +104,7 @@ def _electrode_figures(F, name: str, prods: dict[str, Any], electrode, materials
     for make, args in makers:
         try:
             figs.append(make(*args, name=name))
-        except Exception as err:  # a figure must not cost the report
+        except TwinlineError as err:  # a model refuses these inputs: say so in the report
             figs.append(f"<p class='note'>figure not available: {html.escape(str(err))}</p>")
     return figs
 
@@ -160,11 +161,11 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
             figs = _electrode_figures(F, name, prods, electrode, materials)
             meso = run.mesostructures.get(name)
             if meso is not None:
-                try:
-                    from twinline.report.structure_figures import plot_structure
+                from twinline.report.structure_figures import plot_structure
 
+                try:
                     figs.append(plot_structure(meso))
-                except Exception as err:
+                except TwinlineError as err:
                     figs.append(f"<p class='note'>structure figure not available: "
                                 f"{html.escape(str(err))}</p>")
             parts = [f if isinstance(f, str) else

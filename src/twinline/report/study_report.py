@@ -42,6 +42,14 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
+def study_report(result: Any, path: str | Path | None = None) -> Path:
+    """Write the HTML report of a :class:`twinline.learn.study.StudyResult` (default:
+    ``<result.folder>/report.html``) and return its path."""
+    target = Path(path) if path is not None else Path(result.folder) / "report.html"
+    return write_study_report(target, table=result.table, summary=result.summary,
+                              surrogate=result.surrogate, paper=result.paper)
+
+
 def write_study_report(path: str | Path, *, table: Any, summary: dict[str, Any],
                        surrogate: Any, paper: Any = None) -> Path:
     """Write the calendering study report (maps, parity, equations, sensitivity, map)."""

@@ -35,7 +35,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from twinline.spec.errors import SpecError
+from twinline.spec.errors import RecipeError, SpecError
 from twinline.spec.steps import step_names
 
 #: Parameter categories: machine, process and structure parameters.
@@ -70,6 +70,14 @@ class Parameter:
         Physically valid interval in ``unit``; ``None`` ends are open; ``None`` = no range.
     online : bool or None
         ``True`` measurable in-line, ``False`` offline only, ``None`` not applicable.
+    resolution_si : float or None
+        The measurement resolution as one standard deviation in :attr:`si_unit` (temperatures
+        as differences: ``± 1 °C`` → 1.0 K), parsed once from :attr:`resolution` when the
+        row is built; ``None`` when the text is a bare unit (``mbar``), a range, a percentage
+        or not a number with a unit of this parameter's dimension.
+    resolution_relative : float or None
+        A resolution written as a percentage of the value (``± 2 %`` → 0.02) for a parameter
+        with a unit; ``None`` otherwise.
     """
 
     id: str
@@ -87,9 +95,14 @@ class Parameter:
     addition: bool = False
     notes: str = ""
     snake_name: str = field(init=False, repr=False)
+    resolution_si: float | None = field(init=False, repr=False, compare=False)
+    resolution_relative: float | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "snake_name", self.id.split(".", 1)[1])
+        absolute, relative = _parse_resolution(self.resolution, self.si_unit, name=self.id)
+        object.__setattr__(self, "resolution_si", absolute)
+        object.__setattr__(self, "resolution_relative", relative)
 
     @property
     def si_unit(self) -> str:
@@ -123,6 +136,21 @@ class Parameter:
         if not self.unit:
             return float(value_si)
         return to_unit(value_si, self.si_unit, self.unit)
+
+    def resolution_in(self, unit: str) -> float | None:
+        """:attr:`resolution_si` converted to ``unit`` (None if none, or of another dimension)."""
+        if self.resolution_si is None:
+            return None
+        if unit == self.si_unit:
+            return self.resolution_si
+        import pint
+
+        from twinline.spec.units import Q_
+
+        try:
+            return float(Q_(self.resolution_si, self.si_unit or "").m_as(unit))
+        except pint.DimensionalityError:
+            return None
 
     def in_range(self, value: float) -> bool:
         """True when ``value`` (in :attr:`unit`) lies in :attr:`valid_range` (or no range)."""
@@ -249,6 +277,53 @@ class Catalogue(Mapping[str, Parameter]):
         for p in self._params.values():
             w.writerow(p.to_row())
         return buf.getvalue()
+
+
+#: Temperature units in a resolution text, read as differences (``± 1 °C`` is 1 K wide).
+_TEMPERATURE_DELTAS: dict[str, str] = {"°C": "delta_degC", "degC": "delta_degC",
+                                       "celsius": "delta_degC", "°F": "delta_degF",
+                                       "degF": "delta_degF"}
+
+
+def _leading_number(text: str) -> tuple[float, str] | None:
+    """The number a text starts with and the rest (``"0.05 m/min"`` → ``(0.05, "m/min")``)."""
+    for end in range(len(text), 0, -1):
+        head = text[:end]
+        if head[-1] not in "0123456789.":
+            continue
+        try:
+            return float(head), text[end:].strip()
+        except ValueError:
+            continue
+    return None
+
+
+def _parse_resolution(text: str, si_unit: str, *,
+                      name: str) -> tuple[float | None, float | None]:
+    """``(absolute in si_unit, relative)`` of a resolution text such as ``± 0.05 m/min``.
+
+    Only the first comma-separated part counts (``±1 °C, Humidity < 1.0 %``); a bare unit, a
+    range or a text of another dimension gives ``(None, None)``.
+    """
+    from twinline.spec.units import parse_quantity
+
+    first = text.split(",")[0].replace("±", "").replace("+/-", "").strip()
+    found = _leading_number(first)
+    if found is None:
+        return None, None
+    value, unit = found
+    if unit == "%" and si_unit != "":
+        return None, abs(value) / 100.0
+    if unit == "" and si_unit != "":
+        return None, None
+    unit = _TEMPERATURE_DELTAS.get(unit, unit)
+    try:
+        sigma = parse_quantity(f"{value!r} {unit}".strip(), si_unit, name=name)
+    except RecipeError:
+        return None, None
+    if not math.isfinite(sigma) or sigma <= 0:
+        return None, None
+    return abs(sigma), None
 
 
 def _parse_bool(text: str, *, where: str) -> bool | None:

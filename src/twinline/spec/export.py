@@ -18,40 +18,33 @@ import json
 from typing import Any
 
 from twinline.spec.catalogue import catalogue
-from twinline.spec.steps import steps
+from twinline.spec.fields import (
+    FIELD_ALIASES,
+    SECTION_STEP,
+    catalogue_id_for,
+    field_spec,
+    recipe_sections,
+)
 
-#: JSON Schema ``$defs`` name → catalogue step of its fields (from the step table; a dryer
-#: zone's fields belong to drying).
-SECTION_STEP: dict[str, str] = {**{s.section_class: s.name for s in steps()},
-                                "DryingZone": "drying"}
-#: Recipe field names whose catalogue id differs from ``step.field``.
-FIELD_ALIASES: dict[str, str] = {
-    "calendering.roll_temperature": "calendering.temperature",
-    "drying.web_speed": "drying.line_speed",
-    "drying.length": "drying.zone_length",
-    "slitting.speed": "slitting.slitting_speed",
-    "cell.layers": "assembly.layers",
-    "assembly.layers": "assembly.layers",
-}
+__all__ = [
+    "FIELD_ALIASES",
+    "SECTION_STEP",
+    "catalogue_csv",
+    "catalogue_id_for",
+    "catalogue_jsonld",
+    "recipe_json_schema",
+]
 
 #: Namespace of twinline's own parameter ids and vocabulary (URNs: they do not pretend to
 #: resolve on the web).
 TWINLINE_NS = "urn:twinline:"
 
 
-def catalogue_id_for(section: str, field_name: str) -> str | None:
-    """The catalogue id of recipe field ``field_name`` of schema section ``section``."""
-    step = SECTION_STEP.get(section)
-    if step is None:
-        return None
-    cand = FIELD_ALIASES.get(f"{step}.{field_name}", f"{step}.{field_name}")
-    return cand if cand in catalogue() else None
-
-
 def recipe_json_schema() -> dict[str, Any]:
     """JSON Schema of a recipe file, enriched with catalogue ids, units and EMMO IRIs."""
     from twinline.spec.recipe import Recipe
 
+    sections = recipe_sections()
     schema = Recipe.model_json_schema(mode="validation")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = f"{TWINLINE_NS}schema:recipe"
@@ -64,11 +57,11 @@ def recipe_json_schema() -> dict[str, Any]:
     cat = catalogue()
     for name, sub in schema.get("$defs", {}).items():
         for fname, prop in sub.get("properties", {}).items():
-            si = prop.get("x-si-unit")
-            if (si and si != "dimensionless" and isinstance(prop.get("default"), int | float)
-                    and not isinstance(prop.get("default"), bool)):
+            spec = field_spec(sections[name], fname) if name in sections else None
+            if (spec is not None and spec.unit and spec.default is not None
+                    and isinstance(prop.get("default"), int | float)):
                 # defaults are stored in SI; write them as quantities so they validate
-                prop["default"] = f"{prop['default']:g} {si}"
+                prop["default"] = f"{spec.default:g} {spec.unit}"
             pid = catalogue_id_for(name, fname)
             if pid is None:
                 continue

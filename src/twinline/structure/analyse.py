@@ -88,7 +88,7 @@ class StructureAnalysis:
     pore_diameter_d50_m: float = float("nan")
     pore_diameter_d90_m: float = float("nan")
     pore_size_histogram: dict[str, list[float]] = field(default_factory=dict)
-    electrolyte_conductivity_S_per_m: float = 1.119
+    electrolyte_conductivity_S_per_m: float = float("nan")
     cbd_nanoporosity: float | None = None
     voxel_size_m: float = float("nan")
     shape: tuple[int, int, int] = (0, 0, 0)
@@ -187,8 +187,28 @@ def local_thickness(mask: np.ndarray) -> np.ndarray:
     return lt
 
 
+#: Electrolyte whose library ``conductivity`` is σ_bulk when none is given (the recipe's
+#: default electrolyte, ``cell.electrolyte``).
+DEFAULT_ELECTROLYTE = "LP30"
+
+
+def bulk_conductivity(electrolyte: str | None = None, materials=None) -> float:
+    """σ_bulk [S m⁻¹] of ``electrolyte`` (default :data:`DEFAULT_ELECTROLYTE`) from
+    ``materials`` (default: the built-in library), e.g. 1.119 S/m for LP30 at 25 °C.
+
+    Raises :class:`~twinline.spec.errors.MaterialError` if the library has no such
+    electrolyte.
+    """
+    from twinline.materials import builtin_library
+
+    lib = materials if materials is not None else builtin_library()
+    name = electrolyte or DEFAULT_ELECTROLYTE
+    return float(lib.require(name, "electrolyte", parameter="electrolyte")["conductivity"])
+
+
 def analyse(structure_or_labels, *, voxel_size: float | None = None,
-            electrolyte_conductivity: float = 1.119, cbd_nanoporosity: float | None = None,
+            electrolyte_conductivity: float | None = None,
+            cbd_nanoporosity: float | None = None,
             cbd_bruggeman: float = 1.5, pore_sizes: bool = True, tol: float = 1e-4,
             materials=None, electrolyte: str | None = None) -> StructureAnalysis:
     """Analyse a labelled electrode image; see the module docstring for the definitions.
@@ -199,8 +219,9 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
         The image (0 pore, 1 AM, 2 CBD; axis 0 through the thickness, CC at index 0).
     voxel_size : float, optional
         Voxel edge [m]; taken from the Mesostructure when omitted. Must be in (0, 100 µm].
-    electrolyte_conductivity : float
-        σ_bulk [S m⁻¹] (default 1.119 S/m, LP30 at 25 °C, as in Duquesnoy et al. 2020).
+    electrolyte_conductivity : float, optional
+        σ_bulk [S m⁻¹]; default: :func:`bulk_conductivity` of ``electrolyte`` (LP30 when
+        none is named: 1.119 S/m at 25 °C, as in Duquesnoy et al. 2020).
     cbd_nanoporosity : float, optional
         None: CBD is dense for ionic transport. A value in (0, 1): CBD conducts with
         relative diffusivity ε_n^β (β = ``cbd_bruggeman``), and its nanopores count in the porosity.
@@ -210,7 +231,8 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
         Relative residual of the transport solves; 1e-4 gives the tortuosity factors to about
         0.1 % (TauFactor's default criterion is looser), 1e-6 to about 1e-5.
     materials, electrolyte : MaterialLibrary and name, optional
-        When given, σ_bulk is the electrolyte's ``conductivity`` from the library.
+        When both are given, σ_bulk is the electrolyte's ``conductivity`` from the library
+        (over ``electrolyte_conductivity``).
 
     Returns
     -------
@@ -235,9 +257,8 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
     if not math.isfinite(h) or h <= 0 or h > 1e-4:
         raise StructureError(f"voxel_size = {h:g} m is outside (0, 1e-4] m; give it in metres "
                              "(0.5 µm = 5e-7 m)")
-    if materials is not None and electrolyte is not None:
-        electrolyte_conductivity = float(materials.require(
-            electrolyte, "electrolyte", parameter="electrolyte")["conductivity"])
+    if (materials is not None and electrolyte is not None) or electrolyte_conductivity is None:
+        electrolyte_conductivity = bulk_conductivity(electrolyte, materials)
     if not electrolyte_conductivity > 0:
         raise StructureError(f"electrolyte_conductivity = {electrolyte_conductivity:g} S/m "
                              "must be > 0")

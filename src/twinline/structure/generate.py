@@ -493,9 +493,9 @@ def from_calendered(electrode, *, voxel_size: float = 0.5e-6, box_xy=50e-6, seed
     else:
         thickness = _scalar(electrode.thickness)
     if psd is None and materials is not None:
-        try:
-            from twinline.structure.psd import from_material
+        from twinline.structure.psd import from_material
 
+        try:
             psd = from_material(materials[comp.active_material])
         except (KeyError, TypeError):
             psd = None
