@@ -44,7 +44,9 @@ def campaign(
     cathode.calendering.pressure=20MPa:170MPa -p cathode.coating.gap=200um:300um
     --points 32 --out runs/cal
     """
-    with handle_errors():
+    from twinline.outdir import output_folder
+
+    with handle_errors(), output_folder(out, verb="campaign"):  # checked and locked first
         from twinline.learn.campaign import Campaign, Parameter, stable_hash
         from twinline.learn.executors import make_executor
         from twinline.learn.recipe_points import (
@@ -95,6 +97,9 @@ def surrogate_fit(
     --outputs cathode.calendering.porosity --kind gp --out cal.joblib
     """
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        check_writable_output(out, "file")
         from rich.table import Table
 
         from twinline.learn.dataset import read_dataset
@@ -125,6 +130,10 @@ def surrogate_predict(
     Example: twinline surrogate predict cal.joblib --set cathode.calendering.pressure=6e7
     """
     with handle_errors():
+        if out is not None:
+            from twinline.outdir import check_writable_output
+
+            check_writable_output(out, "file")
         import pandas as pd
 
         from twinline.learn.surrogate import SurrogateError, load_surrogate
@@ -174,6 +183,9 @@ def design(
     Example: twinline design examples/design_targets.yaml --surrogate study/surrogates/gp.joblib
     """
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        check_writable_output(out, "file")
         from rich.table import Table
 
         from twinline.learn.inverse import (
@@ -244,7 +256,9 @@ def study(
     Example (small): twinline study calendering-nmc111 --out study --points 8
     --replicates 1 --voxel 2um
     """
-    with handle_errors():
+    from twinline.outdir import output_folder
+
+    with handle_errors(), output_folder(out, verb="study"):  # checked and locked first
         from twinline.learn.study import run_study
         from twinline.spec.errors import RecipeError
 
