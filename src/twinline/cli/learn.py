@@ -13,6 +13,10 @@ surrogate_app = typer.Typer(help="Fit and use surrogate models of a dataset.",
                             no_args_is_help=True)
 
 
+#: Exit code of ``twinline campaign`` when some (not all) points failed.
+EXIT_POINTS_FAILED = 3
+
+
 def _split(text: str | None) -> list[str]:
     return [s.strip() for s in (text or "").split(",") if s.strip()]
 
@@ -39,6 +43,11 @@ def campaign(
     out: Path = typer.Option(Path("campaign"), help="dataset folder (resumable)"),
 ) -> None:
     """Run a design of experiments through the chain into a Parquet dataset.
+
+    Points whose chain fails (an impossible setting) are stored with status "failed: reason"
+    and listed in OUT/campaign.json ("failed"). Exit code: 0 all points ok; 3 some points
+    failed (the others are stored); 2 bad input, or every point failed. A corrupt Parquet part
+    found on resume is named in a warning, set aside as *.corrupt and its points recomputed.
 
     Example: twinline campaign examples/nmc111_cathode.yaml -p
     cathode.calendering.pressure=20MPa:170MPa -p cathode.coating.gap=200um:300um
@@ -78,6 +87,11 @@ def campaign(
         console.print(f"{res.evaluated} points evaluated, {res.skipped} already done, "
                       f"{failed} failed; {len(res.table)} rows in {out} "
                       f"({res.wall_s:.1f} s, {res.executor})")
+        if failed:
+            first = res.table[res.table.status != "ok"].iloc[0]
+            raise fail(f"{failed} of {len(res.table)} points failed (listed with their reason "
+                       f"in {out / 'campaign.json'}), e.g. point {int(first.point_id)}: "
+                       f"{first.status}", code=EXIT_POINTS_FAILED)
 
 
 @surrogate_app.command("fit")
