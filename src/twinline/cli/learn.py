@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from twinline.atomic import write_atomic
 from twinline.cli.common import console, fail, handle_errors
@@ -191,8 +192,15 @@ def design(
     recipe: Path = typer.Option(None, help="or optimise on the chain with this base recipe"),
     trials: int = typer.Option(0, help="override the number of trials"),
     out: Path = typer.Option(Path("design_report.html"), help="HTML report with the front"),
+    extrapolate: bool = typer.Option(False, help="with --surrogate: keep bounds that reach "
+                                     "outside its training range (default: clip them to it)"),
 ) -> None:
     """Inverse design: settings that meet the targets (Pareto front).
+
+    With --surrogate, bounds beyond the surrogate's training range are clipped to it with a
+    warning naming the parameter and the range (refused, exit 2, when they do not overlap
+    it); with --extrapolate they are kept, and every proposed point outside the range is
+    flagged as an extrapolation.
 
     Example: twinline design examples/design_targets.yaml --surrogate study/surrogates/gp.joblib
     """
@@ -202,8 +210,10 @@ def design(
         check_writable_output(out, "file")
         from rich.table import Table
 
+        from twinline.cli.common import err_console
         from twinline.learn.inverse import (
             from_evaluate,
+            limit_to_training_range,
             load_targets,
             optimise,
             surrogate_predictor,
@@ -220,6 +230,10 @@ def design(
             from twinline.learn.surrogate import load_surrogate
 
             sur = load_surrogate(surrogate)
+            trained = dict(sur.bounds)
+            for note in limit_to_training_range(problem, trained, extrapolate=extrapolate):
+                err_console.print(f"[yellow]warning:[/yellow] {escape(note)}",
+                                  highlight=False, soft_wrap=True)
             fixed = {k: 0.5 * (lo + hi) for k, (lo, hi) in sur.bounds.items()
                      if k not in problem.bounds}
             predict = surrogate_predictor(sur, fixed=fixed)
@@ -230,8 +244,9 @@ def design(
             check_paths(list(problem.bounds))
             predict = from_evaluate(ChainEvaluator(recipe_data(recipe), problem.outputs))
             model = f"chain on {recipe}"
+            trained = {}
         with console.status("optimising..."):
-            res = optimise(problem, predict)
+            res = optimise(problem, predict, trained=trained)
         write_design_report(out, res, model=model)
         if not res.best:
             raise fail(f"no feasible settings in {len(res.trials)} trials; widen the "
@@ -242,10 +257,18 @@ def design(
         table = Table("quantity", "best value")
         for k in list(problem.bounds) + problem.outputs:
             si = problem.units.get(k) or known.get(k, "")
-            table.add_row(k, display(res.best[k], si, problem.shown_units.get(k, "")))
+            flag = " (extrapolation)" if k in res.extrapolated else ""
+            table.add_row(k, display(res.best[k], si, problem.shown_units.get(k, "")) + flag)
         console.print(table)
         console.print(f"{len(res.front)} settings on the Pareto front "
                       f"({res.wall_s:.1f} s); report: {out}")
+        n_extra = int((res.front["extrapolation"] != "").sum()) if len(res.front) else 0
+        if n_extra:
+            err_console.print(
+                f"[yellow]warning:[/yellow] {n_extra} of {len(res.front)} settings on the front "
+                "lie outside the surrogate's training range (extrapolations)"
+                + (f"; the best one in {', '.join(res.extrapolated)}" if res.extrapolated
+                   else ""), highlight=False, soft_wrap=True)
 
 
 def study(
