@@ -62,8 +62,7 @@ def main() -> None:
     import pybamm
 
     from twinline.cell import electrochemistry as ec
-    from twinline.chain import simulate_cell
-    from twinline.chain import run_chain
+    from twinline.chain import run_chain, simulate_cell
     from twinline.spec.recipe import load_recipe
 
     colds = [cold(args.recipe) for _ in range(args.repeats)]

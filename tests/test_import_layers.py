@@ -14,7 +14,8 @@ submodule imports by name *and* that imports that submodule back is a cycle.
 *Layers*, low to high (ARCHITECTURE.md): spec, materials, process, structure, cell, chain,
 learn, twin = factory, report, api = cli. ``twinline/__init__.py`` and ``twinline.atomic``
 are bottom utilities any layer may import; the top-level ``twinline/chain.py`` and
-``twinline/uncertainty.py`` belong to ``chain``. An import from a layer to a higher one is a
+``twinline/uncertainty.py`` belong to ``chain``; ``twinline.outdir`` (output folders) sits
+with ``spec``. An import from a layer to a higher one is a
 violation; equal layers (twin/factory, api/cli) may import each other, but no cycle.
 """
 
@@ -32,7 +33,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "twinline"
 #: Layer rank of each top-level part of the package (bottom utilities: -1).
 RANK: dict[str, int] = {
     "": -1, "atomic": -1,
-    "spec": 0, "materials": 1, "process": 2, "structure": 3, "cell": 4,
+    "spec": 0, "outdir": 0, "materials": 1, "process": 2, "structure": 3, "cell": 4,
     "chain": 5, "uncertainty": 5, "learn": 6, "twin": 7, "factory": 7,
     "report": 8, "api": 9, "cli": 9, "__main__": 9,
 }

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from twinline.process.products import CalenderedElectrode, Composition
+from twinline.process.products import (
+    CalenderedElectrode,
+    Composition,
+    ElectrodePair,
+    FinishedElectrode,
+)
 from twinline.spec.recipe import parse_recipe
 
 MAH_CM2 = 36_000.0  # C/m² per mAh/cm²
@@ -30,12 +35,33 @@ def electrode(polarity: str = "positive", *, thickness: float = 75.6e-6,
         cbd_volume_fraction=1 - porosity - am_fraction, particle_radius=radius)
 
 
+def chen_anode(**changes) -> CalenderedElectrode:
+    """Chen2020's negative electrode (with the cathode default, N/P = 1.1)."""
+    kw = dict(thickness=85.2e-6, porosity=0.25, am_fraction=0.75, radius=5.86e-6,
+              capacity_mah_cm2=4.4)
+    return electrode("negative", **{**kw, **changes})
+
+
+def finished(cal: CalenderedElectrode, width: float = 0.1) -> FinishedElectrode:
+    """The calendered coating slit and post-dried (dry, no edge defects)."""
+    return FinishedElectrode(electrode=cal, width=width, residual_moisture=1e-4,
+                             moisture_ok=True, edge_defect_risk=0.0)
+
+
 def chen_products(**cathode_changes) -> dict:
-    """Cathode and anode with Chen2020's geometry (N/P = 1.1)."""
+    """Cathode and anode with Chen2020's geometry (N/P = 1.1), calendered and finished."""
     cat = electrode("positive", **cathode_changes)
-    ano = electrode("negative", thickness=85.2e-6, porosity=0.25, am_fraction=0.75,
-                    radius=5.86e-6, capacity_mah_cm2=4.4)
-    return {"cathode": {"calendered": cat}, "anode": {"calendered": ano}}
+    ano = chen_anode()
+    return {"cathode": {"calendered": cat, "finished": finished(cat)},
+            "anode": {"calendered": ano, "finished": finished(ano)}}
+
+
+def electrode_pair(cathode: CalenderedElectrode | None = None,
+                   anode: CalenderedElectrode | None = None) -> ElectrodePair:
+    """The :class:`ElectrodePair` of two calendered coatings (Chen2020's by default)."""
+    cathode = electrode("positive") if cathode is None else cathode
+    anode = chen_anode() if anode is None else anode
+    return ElectrodePair(cathode=finished(cathode), anode=finished(anode))
 
 
 def _electrode_recipe(am: str, binder: str, solvent: str, foil: str) -> dict:
@@ -67,3 +93,18 @@ def cell_recipe(cell: dict | None = None, filling: dict | None = None,
     if formation:
         data["formation"] = formation
     return parse_recipe(data)
+
+
+def filled_cell(materials=None):
+    """A small pouch cell of the Chen2020-like pair, assembled and filled (no PyBaMM)."""
+    from twinline.materials import builtin_library
+    from twinline.process.assembly import assemble
+    from twinline.process.filling import fill
+    from twinline.spec.cell_recipe import CellSection, FillingSection
+
+    lib = materials or builtin_library()
+    section = CellSection().model_copy(update={"layers": 5, "cathode_length": 0.06,
+                                               "cathode_width": 0.04, "electrolyte": "LP57"})
+    cell = assemble(section, electrode_pair(), lib)
+    return fill(FillingSection(), cell, lib,
+                tortuosity_factor={"cathode": 2.0, "anode": 2.5, "separator": 3.2})

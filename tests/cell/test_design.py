@@ -5,8 +5,8 @@ import math
 import pytest
 
 from cell.cellkit import chen_products, electrode
-from twinline.cell.design import check_n_p, design_cell, n_p_ratio
 from twinline.materials import builtin_library
+from twinline.process.cell_design import check_n_p, design_cell, n_p_ratio
 from twinline.spec.cell_recipe import CellSection
 from twinline.spec.errors import CellError
 

@@ -12,6 +12,7 @@ from cell.cellkit import chen_products  # noqa: E402
 from twinline.cell import cell_inputs  # noqa: E402
 from twinline.cell import electrochemistry as ec  # noqa: E402
 from twinline.spec.errors import CellError  # noqa: E402
+from twinline.structure.closed_forms import bruggeman_tortuosity_factor  # noqa: E402
 
 SET = "Chen2020"
 Q_NOM = 5.0  # A h, Chen2020's nominal capacity (1 C = 5 A)
@@ -126,8 +127,8 @@ def test_structure_tortuosity_replaces_bruggeman():
 
 
 def test_bruggeman_limit():
-    assert ec.bruggeman_tortuosity(1.0) == 1.0
-    assert ec.bruggeman_tortuosity(0.25) == pytest.approx(2.0)
+    assert bruggeman_tortuosity_factor(1.0) == 1.0
+    assert bruggeman_tortuosity_factor(0.25) == pytest.approx(2.0)
 
 
 def test_unsolvable_or_impossible_c_rate_gives_a_cell_error(built, monkeypatch):

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cell.cellkit import electrode
-from twinline.cell.design import design_cell
 from twinline.materials import builtin_library
+from twinline.process.cell_design import design_cell
 from twinline.spec.cell_recipe import CellSection
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "nmc622_graphite_pouch.yaml"
@@ -39,7 +39,7 @@ def test_run_chain_with_the_cell_reports_every_cell_id():
 
 
 def test_importing_the_cell_package_does_not_import_pybamm():
-    code = ("import sys, twinline.cell, twinline.cell.design, twinline.process.assembly, "
+    code = ("import sys, twinline.cell, twinline.process.cell_design, twinline.process.assembly, "
             "twinline.process.filling, twinline.process.formation, "
             "twinline.structure.imbibition, twinline.cli.cell; "
             "print('pybamm' in sys.modules, 'porespy' in sys.modules)")

@@ -7,8 +7,9 @@ import pytest
 
 pybamm = pytest.importorskip("pybamm")
 
-from cell.cellkit import cell_recipe, chen_products, electrode  # noqa: E402
-from twinline.cell import CellPerformance, simulate_cell  # noqa: E402
+from cell.cellkit import cell_recipe, chen_products, electrode, finished  # noqa: E402
+from twinline.cell import CellPerformance  # noqa: E402
+from twinline.chain import simulate_cell  # noqa: E402
 from twinline.spec.errors import CellError  # noqa: E402
 
 KEYS = {"c_rates", "capacity_Ah", "energy_Wh", "specific_energy_Wh_per_kg",
@@ -59,12 +60,18 @@ def test_result_round_trips_through_pickle_and_json(perf):
     assert again.summary() == perf.summary()
     text = json.dumps(perf.to_dict(), default=float)
     assert json.loads(text)["c_rates"] == [0.5, 1.0, 2.0]
+    # the electrochemical model reports its own catalogue output only (SI); the cell steps'
+    # outputs (electrolyte quantity ...) are reported by the steps
     out = perf.outputs()
-    assert out["filling.electrolyte_quantity"]["unit"] == "mL"
+    assert out == {"formation.internal_resistance": (perf.internal_resistance, "ohm")}
+    from twinline.chain.outputs import display_unit
+    from twinline.process import filling
     from twinline.spec.catalogue import catalogue
 
     for pid in out:
         catalogue().get(pid)  # every reported id exists
+    si = filling.OUTPUTS["filling.electrolyte_quantity"].si_unit
+    assert display_unit("filling.electrolyte_quantity", si)[0] == "mL"
 
 
 @pytest.mark.slow
@@ -83,7 +90,7 @@ def test_bpx_export_validates_and_reloads_in_pybamm(perf):
 
 def test_missing_anode_or_bad_c_rate_is_refused():
     r = cell_recipe()
-    with pytest.raises(CellError, match="calendered anode"):
+    with pytest.raises(CellError, match="finished anode"):
         simulate_cell(r, {"cathode": chen_products()["cathode"]})
     with pytest.raises(CellError, match="C-rate -1"):
         simulate_cell(r, chen_products(), c_rates=(-1.0,))
@@ -91,7 +98,7 @@ def test_missing_anode_or_bad_c_rate_is_refused():
 
 def test_impossible_n_p_names_value_and_range():
     p = chen_products()
-    p["anode"]["calendered"] = electrode("negative", capacity_mah_cm2=3.0)
+    p["anode"]["finished"] = finished(electrode("negative", capacity_mah_cm2=3.0))
     with pytest.raises(CellError, match=r"n_p_ratio = 0.750 is outside .*\[1, 2\]"):
         simulate_cell(cell_recipe(), p)
 

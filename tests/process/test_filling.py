@@ -1,5 +1,6 @@
 """Electrolyte filling and Washburn wetting: scaling laws, literature trends, refusals."""
 
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -7,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cell.cellkit import chen_anode, electrode, electrode_pair
 from twinline.materials import Material, MaterialLibrary, builtin_library
+from twinline.process.assembly import assemble
 from twinline.process.filling import (
     electrolyte_properties,
     electrolyte_volume,
@@ -15,35 +18,80 @@ from twinline.process.filling import (
     kozeny_pore_radius,
     washburn_time,
 )
-from twinline.spec.cell_recipe import FillingSection
+from twinline.process.products import Cell
+from twinline.spec.cell_recipe import CellSection, FillingSection
 from twinline.spec.errors import CellError
 
 LIB = builtin_library()
 KW = dict(viscosity=3e-3, surface_tension=0.035, contact_angle=0.3)
 
 
+@dataclass(frozen=True)
+class _Design:
+    """The part of a cell design that filling reads (a hand-made pouch layout)."""
+
+    cathode: SimpleNamespace
+    anode: SimpleNamespace
+    total_pore_volume: float
+    format: str = "pouch"
+    electrode_height: float = 0.05
+    masses: dict = field(default_factory=dict)
+
+    def with_electrolyte(self, mass):
+        return replace(self, masses={**self.masses, "electrolyte": mass})
+
+
 def _design(porosity=0.3, pore_scale=1.0):
-    sheet = SimpleNamespace(porosity=porosity, sheet_area=0.1 * 0.05)
-    return SimpleNamespace(
-        format="pouch", cathode=sheet, anode=SimpleNamespace(porosity=porosity, sheet_area=0.0055),
-        separator_porosity=0.4, electrode_height=0.05,
-        pore_volume={"cathode": 2e-6 * pore_scale, "anode": 2.5e-6 * pore_scale,
-                     "separator": 1e-6 * pore_scale},
-        total_pore_volume=5.5e-6 * pore_scale)
+    return _Design(cathode=SimpleNamespace(porosity=porosity, sheet_area=0.1 * 0.05),
+                   anode=SimpleNamespace(porosity=porosity, sheet_area=0.0055),
+                   total_pore_volume=5.5e-6 * pore_scale)
 
 
-def _fill(section=None, **kw):
-    args = dict(electrolyte="LP57", particle_radius={"cathode": 5e-6, "anode": 8e-6},
-                tortuosity_factor={"cathode": 2.0, "anode": 2.5, "separator": 3.2})
-    args.update(kw.pop("args", {}))
-    return fill(section or FillingSection(), kw.pop("design", _design()), LIB, **args)
+def _cell(design=None, *, cathode_radius=5e-6, anode_radius=8e-6, electrolyte="LP57"):
+    """A Cell around a hand-made design; particle radii from its calendered coatings."""
+    return Cell(design=design or _design(), cathode=electrode("positive", radius=cathode_radius),
+                anode=chen_anode(radius=anode_radius), separator="PE", electrolyte=electrolyte,
+                n_p_ratio=1.1, stack_weight=0.1, scrap_probability=0.0,
+                scrap_probability_std=0.0, worst_overhang_mean=1e-3, worst_overhang_p01=1e-3,
+                samples=4000)
+
+
+TAU = {"cathode": 2.0, "anode": 2.5, "separator": 3.2}
+
+
+def _fill(section=None, *, cell=None, lib=LIB, **kw):
+    return fill(section or FillingSection(), cell or _cell(), lib,
+                tortuosity_factor=kw.pop("tortuosity_factor", TAU), **kw)
 
 
 def test_electrolyte_volume_scales_with_pore_volume():
-    a, b = _fill(design=_design(pore_scale=1.0)), _fill(design=_design(pore_scale=2.0))
+    a = _fill(cell=_cell(_design(pore_scale=1.0)))
+    b = _fill(cell=_cell(_design(pore_scale=2.0)))
     assert b.electrolyte_volume == pytest.approx(2 * a.electrolyte_volume)
     assert a.electrolyte_volume == pytest.approx(1.4 * 5.5e-6)
     assert a.electrolyte_mass == pytest.approx(a.electrolyte_volume * LIB["LP57"]["density"])
+    assert a.pore_volume == pytest.approx(5.5e-6)
+    # the filled cell carries the electrolyte in its mass budget
+    assert a.cell.design.masses["electrolyte"] == pytest.approx(a.electrolyte_mass)
+
+
+def test_filling_an_assembled_cell_doses_its_pore_volume():
+    section = CellSection().model_copy(update={"layers": 5, "cathode_length": 0.06,
+                                               "cathode_width": 0.04, "electrolyte": "LP57"})
+    cell = assemble(section, electrode_pair(), LIB)
+    twice = assemble(section.model_copy(update={"layers": 10}), electrode_pair(), LIB)
+    a, b = _fill(cell=cell), _fill(cell=twice)
+    assert a.electrolyte_volume == pytest.approx(1.4 * cell.design.total_pore_volume)
+    assert b.electrolyte_volume == pytest.approx(2 * a.electrolyte_volume)
+    assert a.cell.design.masses["electrolyte"] == pytest.approx(
+        a.electrolyte_volume * LIB["LP57"]["density"])
+    assert a.cell.design.mass == pytest.approx(cell.design.mass + a.electrolyte_mass)
+    # Kozeny radii from the cell's own coatings
+    assert a.pore_radius["cathode"] == pytest.approx(
+        kozeny_pore_radius(cell.cathode.porosity, cell.cathode.particle_radius))
+    assert a.pore_radius["anode"] == pytest.approx(
+        kozeny_pore_radius(cell.anode.porosity, cell.anode.particle_radius))
+    assert a.wetting_time == max(a.wetting_times.values()) > 0
 
 
 def test_washburn_square_law_and_pressure_speeds_up():
@@ -56,9 +104,10 @@ def test_washburn_square_law_and_pressure_speeds_up():
 
 
 def test_wetting_time_grows_as_porosity_and_pore_size_fall():
-    t = [_fill(design=_design(porosity=e)).wetting_times["cathode"] for e in (0.45, 0.35, 0.25)]
+    t = [_fill(cell=_cell(_design(porosity=e))).wetting_times["cathode"]
+         for e in (0.45, 0.35, 0.25)]
     assert t[0] < t[1] < t[2]
-    small = _fill(args={"particle_radius": {"cathode": 2e-6, "anode": 8e-6}})
+    small = _fill(cell=_cell(cathode_radius=2e-6))
     assert small.wetting_times["cathode"] > _fill().wetting_times["cathode"]
     assert kozeny_pore_radius(0.5, 3e-6) == pytest.approx(2e-6)
 
@@ -82,8 +131,7 @@ def test_a_non_wetting_electrolyte_is_refused():
     bad = Material("bad", "electrolyte", {**LIB["LP57"].properties, "contact_angle": 1.8})
     lib = LIB.merged(MaterialLibrary({"bad": bad}))
     with pytest.raises(CellError, match="contact angle of 103°"):
-        fill(FillingSection(), _design(), lib, electrolyte="bad",
-             particle_radius={"cathode": 5e-6, "anode": 8e-6}, tortuosity_factor={})
+        fill(FillingSection(), _cell(electrolyte="bad"), lib, tortuosity_factor={})
 
 
 @settings(max_examples=40, deadline=None)
@@ -106,7 +154,7 @@ def test_lower_chamber_pressure_wets_faster_and_traps_less_gas():
                           saturation=(0.1, 0.8))
     hi = FillingSection().model_copy(update={"chamber_pressure": 5e4})
     lo = FillingSection().model_copy(update={"chamber_pressure": 5e3})
-    r_hi, r_lo = _fill(hi, args={"imbibition": imb}), _fill(lo, args={"imbibition": imb})
+    r_hi, r_lo = _fill(hi, imbibition=imb), _fill(lo, imbibition=imb)
     assert r_lo.wetting_time < r_hi.wetting_time
     assert r_lo.trapped_gas_fraction == pytest.approx(0.2 * 5e3 / 101325)
     assert r_hi.trapped_gas_fraction > r_lo.trapped_gas_fraction

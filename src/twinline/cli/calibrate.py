@@ -39,6 +39,9 @@ def slurry(
     Example: twinline calibrate slurry rheo.csv --out my_materials.yaml --am-fraction 0.96
     """
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        check_writable_output(out, "file")
         from twinline.materials import load_library
         from twinline.process.calibrate import (
             fit_slurry_rheology,

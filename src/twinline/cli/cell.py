@@ -52,6 +52,10 @@ def simulate(
 
     rates = _parse_rates(c_rates)
     with handle_errors():
+        if out is not None:
+            from twinline.outdir import check_writable_output
+
+            check_writable_output(out, "file")  # before the simulation, not after
         perf = _simulate(recipe, rates, model, structure, seed)
     summary = perf.summary()
     if out is not None:
@@ -100,6 +104,9 @@ def export_bpx_cmd(
     from twinline.cell.bpx import export_bpx
 
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        check_writable_output(out, "file")  # before the simulation, not after
         perf = _simulate(recipe, (1.0,), model, False, seed)
         text = export_bpx(perf, title=recipe.stem)
     write_atomic(out, text)

@@ -5,12 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from twinline.atomic import write_atomic
 from twinline.cli.common import console, fail, handle_errors
 
 surrogate_app = typer.Typer(help="Fit and use surrogate models of a dataset.",
                             no_args_is_help=True)
+
+
+#: Exit code of ``twinline campaign`` when some (not all) points failed.
+EXIT_POINTS_FAILED = 3
 
 
 def _split(text: str | None) -> list[str]:
@@ -40,11 +45,18 @@ def campaign(
 ) -> None:
     """Run a design of experiments through the chain into a Parquet dataset.
 
+    Points whose chain fails (an impossible setting) are stored with status "failed: reason"
+    and listed in OUT/campaign.json ("failed"). Exit code: 0 all points ok; 3 some points
+    failed (the others are stored); 2 bad input, or every point failed. A corrupt Parquet part
+    found on resume is named in a warning, set aside as *.corrupt and its points recomputed.
+
     Example: twinline campaign examples/nmc111_cathode.yaml -p
     cathode.calendering.pressure=20MPa:170MPa -p cathode.coating.gap=200um:300um
     --points 32 --out runs/cal
     """
-    with handle_errors():
+    from twinline.outdir import output_folder
+
+    with handle_errors(), output_folder(out, verb="campaign"):  # checked and locked first
         from twinline.learn.campaign import Campaign, Parameter, stable_hash
         from twinline.learn.executors import make_executor
         from twinline.learn.recipe_points import (
@@ -76,6 +88,11 @@ def campaign(
         console.print(f"{res.evaluated} points evaluated, {res.skipped} already done, "
                       f"{failed} failed; {len(res.table)} rows in {out} "
                       f"({res.wall_s:.1f} s, {res.executor})")
+        if failed:
+            first = res.table[res.table.status != "ok"].iloc[0]
+            raise fail(f"{failed} of {len(res.table)} points failed (listed with their reason "
+                       f"in {out / 'campaign.json'}), e.g. point {int(first.point_id)}: "
+                       f"{first.status}", code=EXIT_POINTS_FAILED)
 
 
 @surrogate_app.command("fit")
@@ -95,6 +112,9 @@ def surrogate_fit(
     --outputs cathode.calendering.porosity --kind gp --out cal.joblib
     """
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        check_writable_output(out, "file")
         from rich.table import Table
 
         from twinline.learn.dataset import read_dataset
@@ -125,6 +145,10 @@ def surrogate_predict(
     Example: twinline surrogate predict cal.joblib --set cathode.calendering.pressure=6e7
     """
     with handle_errors():
+        if out is not None:
+            from twinline.outdir import check_writable_output
+
+            check_writable_output(out, "file")
         import pandas as pd
 
         from twinline.learn.surrogate import SurrogateError, load_surrogate
@@ -168,16 +192,28 @@ def design(
     recipe: Path = typer.Option(None, help="or optimise on the chain with this base recipe"),
     trials: int = typer.Option(0, help="override the number of trials"),
     out: Path = typer.Option(Path("design_report.html"), help="HTML report with the front"),
+    extrapolate: bool = typer.Option(False, help="with --surrogate: keep bounds that reach "
+                                     "outside its training range (default: clip them to it)"),
 ) -> None:
     """Inverse design: settings that meet the targets (Pareto front).
+
+    With --surrogate, bounds beyond the surrogate's training range are clipped to it with a
+    warning naming the parameter and the range (refused, exit 2, when they do not overlap
+    it); with --extrapolate they are kept, and every proposed point outside the range is
+    flagged as an extrapolation.
 
     Example: twinline design examples/design_targets.yaml --surrogate study/surrogates/gp.joblib
     """
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        check_writable_output(out, "file")
         from rich.table import Table
 
+        from twinline.cli.common import err_console
         from twinline.learn.inverse import (
             from_evaluate,
+            limit_to_training_range,
             load_targets,
             optimise,
             surrogate_predictor,
@@ -194,6 +230,10 @@ def design(
             from twinline.learn.surrogate import load_surrogate
 
             sur = load_surrogate(surrogate)
+            trained = dict(sur.bounds)
+            for note in limit_to_training_range(problem, trained, extrapolate=extrapolate):
+                err_console.print(f"[yellow]warning:[/yellow] {escape(note)}",
+                                  highlight=False, soft_wrap=True)
             fixed = {k: 0.5 * (lo + hi) for k, (lo, hi) in sur.bounds.items()
                      if k not in problem.bounds}
             predict = surrogate_predictor(sur, fixed=fixed)
@@ -204,8 +244,9 @@ def design(
             check_paths(list(problem.bounds))
             predict = from_evaluate(ChainEvaluator(recipe_data(recipe), problem.outputs))
             model = f"chain on {recipe}"
+            trained = {}
         with console.status("optimising..."):
-            res = optimise(problem, predict)
+            res = optimise(problem, predict, trained=trained)
         write_design_report(out, res, model=model)
         if not res.best:
             raise fail(f"no feasible settings in {len(res.trials)} trials; widen the "
@@ -216,10 +257,18 @@ def design(
         table = Table("quantity", "best value")
         for k in list(problem.bounds) + problem.outputs:
             si = problem.units.get(k) or known.get(k, "")
-            table.add_row(k, display(res.best[k], si, problem.shown_units.get(k, "")))
+            flag = " (extrapolation)" if k in res.extrapolated else ""
+            table.add_row(k, display(res.best[k], si, problem.shown_units.get(k, "")) + flag)
         console.print(table)
         console.print(f"{len(res.front)} settings on the Pareto front "
                       f"({res.wall_s:.1f} s); report: {out}")
+        n_extra = int((res.front["extrapolation"] != "").sum()) if len(res.front) else 0
+        if n_extra:
+            err_console.print(
+                f"[yellow]warning:[/yellow] {n_extra} of {len(res.front)} settings on the front "
+                "lie outside the surrogate's training range (extrapolations)"
+                + (f"; the best one in {', '.join(res.extrapolated)}" if res.extrapolated
+                   else ""), highlight=False, soft_wrap=True)
 
 
 def study(
@@ -244,7 +293,9 @@ def study(
     Example (small): twinline study calendering-nmc111 --out study --points 8
     --replicates 1 --voxel 2um
     """
-    with handle_errors():
+    from twinline.outdir import output_folder
+
+    with handle_errors(), output_folder(out, verb="study"):  # checked and locked first
         from twinline.learn.study import run_study
         from twinline.report.study_report import study_report
         from twinline.spec.errors import RecipeError

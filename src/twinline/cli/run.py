@@ -31,8 +31,9 @@ def run(
     Example: twinline run examples/nmc111_cathode.yaml --out out --samples 1000 --seed 1
     """
     from twinline.cli.common import console, err_console, handle_errors
+    from twinline.outdir import output_folder
 
-    with handle_errors():
+    with handle_errors(), output_folder(out, verb="run"):  # checked and locked before work
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         from twinline.chain import resolve_materials, run_chain
@@ -52,13 +53,17 @@ def run(
 
             result = run_chain(rec, materials=lib, structure=structure, cell=cell, seed=seed,
                                samples=samples, progress=progress)
-            out.mkdir(parents=True, exist_ok=True)
-            result.save(out / "run.json")
-            if not no_report:
-                from twinline.report.html import write_report
+            from twinline.outdir import commit_files, staging_dir
 
-                bar.update(task, description="report")
-                write_report(out / "report.html", result, rec, lib)
+            with staging_dir(out) as tmp:  # run.json and report.html published as one unit
+                result.save(tmp / "run.json")
+                files = {"run.json": tmp / "run.json"}
+                if not no_report:
+                    from twinline.report.html import write_report
+
+                    bar.update(task, description="report")
+                    files["report.html"] = write_report(tmp / "report.html", result, rec, lib)
+                commit_files(out, files, names=("run.json", "report.html"))
         _summary(result, console)
         console.print(f"wrote {out / 'run.json'}"
                       + ("" if no_report else f" and {out / 'report.html'}"))

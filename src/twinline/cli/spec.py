@@ -150,7 +150,11 @@ def export(
     from twinline.cli.common import err_console, fail, handle_errors
 
     with handle_errors():
+        from twinline.outdir import check_writable_output
         from twinline.spec.export import export as do_export
+
+        if out is not None:
+            check_writable_output(out, "file")
 
         text = do_export(fmt.value)
         if out is None:

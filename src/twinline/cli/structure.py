@@ -50,6 +50,9 @@ def generate(
     --thickness 80um --voxel 0.5um --seed 1 --out electrode.tif
     """
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        check_writable_output(out, "file")
         from twinline.spec.errors import StructureError
         from twinline.structure import generate as G
         from twinline.structure.io import save
@@ -109,6 +112,10 @@ def analyse(
     Example: twinline structure analyse electrode.tif --voxel 0.5um --json
     """
     with handle_errors():
+        from twinline.outdir import check_writable_output
+
+        if out is not None:
+            check_writable_output(out, "file")
         from twinline.spec.errors import StructureError
         from twinline.structure.analyse import JSON_KEYS
         from twinline.structure.analyse import analyse as run_analysis

@@ -42,6 +42,17 @@ DESIGNS: tuple[str, ...] = ("factorial", "lhs", "sobol")
 Evaluate = Callable[[dict[str, float], int], dict[str, float]]
 
 
+def quantity_errors() -> tuple[type[BaseException], ...]:
+    """What pint's parser raises on text that is not a quantity (it has many types: an
+    undefined unit, a tokenizer error, even an AssertionError for ``"1 +"``)."""
+    from tokenize import TokenError
+
+    from pint.errors import PintError
+
+    return (PintError, ValueError, TypeError, AttributeError, AssertionError, SyntaxError,
+            TokenError, IndexError)
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One input of a campaign: a name (a recipe path such as ``cathode.calendering.pressure``
@@ -86,13 +97,13 @@ class Parameter:
             bits = rng.split(":")
             lo_q, hi_q = Q_(bits[0].strip()), Q_(bits[1].strip())
             levels = int(bits[2]) if len(bits) > 2 and bits[2].strip() else None
-        except Exception:
+        except quantity_errors():
             raise RecipeError(f"parameter {text!r}: expected name=low:high[:levels], e.g. "
                               "cathode.calendering.pressure=20MPa:170MPa:5") from None
         unit = preferred_unit(name.strip(), lo_q)
         try:
             lo, hi = float(lo_q.m_as(unit or "")), float(hi_q.m_as(unit or ""))
-        except Exception:
+        except quantity_errors():
             raise RecipeError(f"parameter {name}: bounds {bits[0]!r} and {bits[1]!r} do not "
                               f"both convert to {unit or 'a dimensionless number'} (different "
                               "dimensions)") from None
@@ -319,6 +330,10 @@ class Campaign:
                 raise ds.DatasetError(f"{folder}: holds the same points with other "
                                       "replicates or metadata; use another folder")
             ds.write_manifest(folder, man)
+            for part in ds.quarantine_corrupt_parts(folder):  # a truncated part: redo its points
+                warnings.warn(f"{folder}: part file {part.name} is corrupt or truncated (moved "
+                              f"to {part.name}.corrupt); its points are computed again",
+                              ds.DatasetWarning, stacklevel=2)
             done = ds.completed_ids(folder)
         todo = [i for i in range(len(plan)) if i not in done]
         if stop_after is not None:
@@ -361,6 +376,8 @@ class Campaign:
         wall = time.perf_counter() - t0
         if folder is not None:
             table = ds.read_dataset(folder)
+            failures = failure_summary(table, [p.name for p in self.parameters])
+            ds.write_manifest(folder, {**(ds.read_manifest(folder) or {}), **failures})
         else:
             import pandas as pd
 
@@ -368,6 +385,23 @@ class Campaign:
                      if rows_mem else pd.DataFrame())
         return CampaignResult(table, n_new, len(done), wall, eval_s,
                               getattr(executor, "name", "custom"), folder)
+
+
+def failure_summary(table: Any, inputs: Sequence[str]) -> dict[str, Any]:
+    """``{"points_done": n, "failed_count": k, "failed": [{point_id, reason, inputs}, ...]}``
+    of a campaign table (``inputs``: the parameter columns), stored in ``campaign.json`` so
+    that failed points are listed with their reason."""
+    if table is None or not len(table) or "status" not in table.columns:
+        return {"points_done": 0, "failed_count": 0, "failed": []}
+    bad = table[table["status"] != "ok"]
+    inputs = [c for c in inputs if c in table.columns]
+    failed = []
+    for _, row in bad.iterrows():
+        reason = str(row["status"])
+        failed.append({"point_id": int(row["point_id"]),
+                       "reason": reason.removeprefix("failed: "),
+                       "inputs": {k: float(row[k]) for k in inputs}})
+    return {"points_done": len(table), "failed_count": len(failed), "failed": failed}
 
 
 class _Progress:

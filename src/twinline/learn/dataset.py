@@ -36,13 +36,25 @@ def stable_hash(obj: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+class DatasetWarning(UserWarning):
+    """A dataset folder held something unusable (a corrupt part) that was set aside."""
+
+
+def _parquet_errors() -> tuple[type[BaseException], ...]:
+    """What reading a damaged Parquet file raises (pyarrow's ArrowInvalid is a ValueError,
+    its IO errors are OSError)."""
+    import pyarrow
+
+    return (pyarrow.ArrowException, OSError, ValueError)
+
+
 def _pandas():
     try:
         require("pyarrow", "learn")
         return require("pandas", "learn")
     except MissingExtraError:
         raise
-    except Exception as err:  # pragma: no cover - broken install
+    except (ImportError, AttributeError, OSError) as err:  # pragma: no cover - broken install
         raise MissingExtraError(f"pandas/pyarrow failed to import: {err}") from None
 
 
@@ -85,13 +97,47 @@ def read_dataset(folder: str | Path, *, ok_only: bool = False):
         parts = part_files(path)
         if not parts:
             raise DatasetError(f"{path}: no dataset here (no part-*.parquet files)")
-        frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+        frames = []
+        for p in parts:
+            try:
+                frames.append(pd.read_parquet(p))
+            except _parquet_errors() as err:
+                raise DatasetError(f"{p}: corrupt or truncated Parquet part ({_first_line(err)});"
+                                   " resume the campaign to recompute its points, or delete "
+                                   "it") from None
+        frame = pd.concat(frames, ignore_index=True)
     if "point_id" in frame.columns:
         frame = (frame.drop_duplicates("point_id", keep="first")
                  .sort_values("point_id", kind="stable").reset_index(drop=True))
     if ok_only and "status" in frame.columns:
         frame = frame[frame["status"] == "ok"].reset_index(drop=True)
     return frame
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:200] if text else type(err).__name__
+
+
+def quarantine_corrupt_parts(folder: str | Path) -> list[Path]:
+    """Rename every part file of ``folder`` that cannot be read to ``<name>.corrupt``.
+
+    A part is written atomically, so a damaged one comes from outside (a full disk on a file
+    system without atomic rename, a copy cut short). Its points are then missing from
+    :func:`completed_ids`, and a resumed campaign computes them again. Returns the parts set
+    aside (their old paths).
+    """
+    if not part_files(folder):
+        return []
+    pd = _pandas()
+    bad: list[Path] = []
+    for p in part_files(folder):
+        try:
+            pd.read_parquet(p)  # the whole part: a damaged page of any column counts
+        except _parquet_errors():
+            p.replace(p.with_name(p.name + ".corrupt"))
+            bad.append(p)
+    return bad
 
 
 def completed_ids(folder: str | Path) -> set[int]:

@@ -126,6 +126,7 @@ class DesignProblem:
 
 def _si(value: Any, name: str, key: str = "") -> tuple[float, str, str]:
     """``(SI value, SI unit, unit as written)`` of a number or a quantity string."""
+    from twinline.learn.campaign import quantity_errors
     from twinline.learn.recipe_points import preferred_unit
     from twinline.spec.units import Q_
 
@@ -135,19 +136,20 @@ def _si(value: Any, name: str, key: str = "") -> tuple[float, str, str]:
         q = Q_(str(value))
         unit = preferred_unit(key, q)
         return float(q.m_as(unit or "")), unit, f"{q.units:~}" if not q.dimensionless else ""
-    except Exception:
+    except quantity_errors():
         raise RecipeError(f"{name}: cannot read {value!r} as a quantity (e.g. \"80 um\")"
                           ) from None
 
 
 def display(value: float, si_unit: str, unit: str) -> str:
     """``value`` (SI) written in ``unit`` for people, e.g. ``6.3e7, 'Pa', 'MPa'`` → 63 MPa."""
+    from twinline.learn.campaign import quantity_errors
     from twinline.spec.units import Q_
 
     if unit and unit != si_unit:
         try:
             return f"{Q_(value, si_unit or '').m_as(unit):.4g} {unit}"
-        except Exception:
+        except quantity_errors():
             pass
     return f"{value:.4g} {si_unit or '-'}"
 
@@ -209,6 +211,56 @@ def load_targets(path: str | Path) -> DesignProblem:
     return parse_targets(data or {}, str(p))
 
 
+def limit_to_training_range(problem: DesignProblem,
+                             trained: Mapping[str, tuple[float, float]], *,
+                             extrapolate: bool = False) -> list[str]:
+    """Keep the design bounds inside a surrogate's training range; return the warnings.
+
+    A bound outside the range ``trained[name]`` (the inputs' span in the training data) is
+    clipped to it, with a warning naming the parameter, the bounds asked for and the trained
+    range. With ``extrapolate=True`` the bounds are kept and the warning says that points
+    beyond the range are extrapolations (they are flagged by :func:`optimise`). Parameters
+    without a trained range (not a surrogate input) are left alone.
+
+    Raises
+    ------
+    RecipeError
+        If the bounds do not overlap the trained range at all (nothing to clip to), unless
+        ``extrapolate``.
+    """
+    notes: list[str] = []
+    for k, (lo, hi) in list(problem.bounds.items()):
+        if k not in trained:
+            continue
+        tlo, thi = (float(v) for v in trained[k])
+        if tlo <= lo and hi <= thi:
+            continue
+        unit = problem.units.get(k, "")
+        shown = problem.shown_units.get(k, "")
+        asked = f"[{display(lo, unit, shown)}, {display(hi, unit, shown)}]"
+        rng = f"[{display(tlo, unit, shown)}, {display(thi, unit, shown)}]"
+        if extrapolate:
+            notes.append(f"{k}: bounds {asked} reach outside the surrogate's training range "
+                         f"{rng}; points outside it are extrapolations")
+            continue
+        new_lo, new_hi = max(lo, tlo), min(hi, thi)
+        if not new_hi > new_lo:
+            raise RecipeError(f"parameters.{k}: bounds {asked} lie outside the surrogate's "
+                              f"training range {rng}; choose bounds inside it (or pass "
+                              "--extrapolate)")
+        problem.bounds[k] = (new_lo, new_hi)
+        notes.append(f"{k}: bounds {asked} clipped to the surrogate's training range {rng} "
+                     f"→ [{display(new_lo, unit, shown)}, {display(new_hi, unit, shown)}]")
+    return notes
+
+
+def extrapolated(point: Mapping[str, float], trained: Mapping[str, tuple[float, float]]
+                 ) -> list[str]:
+    """Names of the parameters of ``point`` outside their trained range."""
+    return [k for k, v in point.items() if k in trained
+            and not float(trained[k][0]) <= float(v) <= float(trained[k][1])]
+
+
 def from_evaluate(evaluate: Callable[[dict[str, float], int], Mapping[str, float]], *,
                   seed: int = 0) -> Predict:
     """Wrap a point-wise ``evaluate(point, seed)`` (e.g. the chain) as a batch predictor."""
@@ -239,11 +291,13 @@ class DesignResult:
     front: Any  # DataFrame (subset of trials)
     best: dict[str, float]
     wall_s: float
+    #: parameters of the best point outside the surrogate's training range (extrapolated)
+    extrapolated: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"best": self.best, "front": self.front.to_dict(orient="records"),
                 "n_trials": len(self.trials), "n_feasible": int(self.trials.feasible.sum()),
-                "wall_s": self.wall_s}
+                "wall_s": self.wall_s, "extrapolated": self.extrapolated}
 
 
 def _pareto_mask(F: np.ndarray) -> np.ndarray:
@@ -260,11 +314,14 @@ def _pareto_mask(F: np.ndarray) -> np.ndarray:
 
 
 def optimise(problem: DesignProblem, predict: Predict, *, population: int = 64,
-             progress: Callable[[int, int], None] | None = None) -> DesignResult:
+             progress: Callable[[int, int], None] | None = None,
+             trained: Mapping[str, tuple[float, float]] | None = None) -> DesignResult:
     """Run NSGA-II (Optuna, seeded) on ``predict`` and return the Pareto front.
 
     Trials are asked and told in generations of ``population`` so a surrogate predicts a
-    whole generation at once.
+    whole generation at once. With ``trained`` (a surrogate's input ranges) every trial gets
+    an ``extrapolation`` column: the parameters outside their trained range, comma-separated
+    (empty inside), and :attr:`DesignResult.extrapolated` lists those of the best point.
     """
     optuna = require("optuna", "opt")
     import pandas as pd
@@ -310,10 +367,12 @@ def optimise(problem: DesignProblem, predict: Predict, *, population: int = 64,
             ok = all(np.isfinite(vals))
             study.tell(t, vals if ok else None,
                        state=None if ok else optuna.trial.TrialState.FAIL)
-            rows.append({**{n: float(batch[n][i]) for n in names},
+            point = {n: float(batch[n][i]) for n in names}
+            rows.append({**point,
                          **{o: float(Y[o][i]) for o in problem.outputs},
                          "violation": float(sum(viol)), "feasible": bool(ok and
-                                                                         sum(viol) <= 0)})
+                                                                         sum(viol) <= 0),
+                         "extrapolation": ",".join(extrapolated(point, trained or {}))})
         done += k
         if progress is not None:
             progress(done, problem.trials)
@@ -332,7 +391,8 @@ def optimise(problem: DesignProblem, predict: Predict, *, population: int = 64,
         best = {c: float(front.loc[i_best, c]) for c in names + problem.outputs}
     else:
         front = feas
-    return DesignResult(problem, table, front, best, time.perf_counter() - t0)
+    return DesignResult(problem, table, front, best, time.perf_counter() - t0,
+                        extrapolated(best, trained or {}) if best else [])
 
 
 def surrogate_predictor(surrogate: Any, *, fixed: Mapping[str, float] | None = None
