@@ -155,7 +155,7 @@ def validate(doc: dict[str, Any]) -> bool:
         return False
     try:
         bpx.parse_bpx_obj(copy.deepcopy(doc))  # the parser mutates its argument
-    except Exception as err:
+    except ValueError as err:  # pydantic's ValidationError is a ValueError
         msg = " ".join(str(err).split())[:600]
         raise CellError(f"the BPX document does not validate: {msg}"
                         ) from None

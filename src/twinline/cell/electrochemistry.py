@@ -83,7 +83,7 @@ def base_parameter_values(parameter_set: str):
     pybamm = _pybamm()
     try:
         return pybamm.ParameterValues(parameter_set)
-    except Exception as err:
+    except (ValueError, KeyError) as err:  # unknown set name
         raise CellError(f"PyBaMM parameter set {parameter_set!r} cannot be loaded: {err}") from None
 
 
@@ -196,9 +196,10 @@ def lithiated_stoichiometry(parameter_set: str) -> float:
 
 
 def _solve_esoh(solver, q: dict[str, float]) -> dict[str, float]:
+    pybamm = _pybamm()
     try:
         res = solver.solve(q)
-    except Exception as err:
+    except (pybamm.SolverError, ValueError, ZeroDivisionError) as err:
         raise CellError(
             f"the electrodes cannot be balanced between the voltage cut-offs (negative "
             f"{q['Q_n']:.4g} A h, positive {q['Q_p']:.4g} A h, cyclable lithium "
