@@ -588,7 +588,9 @@ def run_chain(recipe, *, materials=None, structure: bool = False, cell: bool = F
             warnings.simplefilter("always", ValidityWarning)
             stats, sensitivity = monte_carlo(recipe, materials, compositions,
                                              samples=int(samples), seed=seed,
-                                             electrolyte_conductivity=kappa)
+                                             electrolyte_conductivity=kappa,
+                                             progress=lambda f: report("Monte Carlo",
+                                                                       0.8 + 0.19 * f))
         _add_warnings(run_warnings, "", caught, prefix="Monte Carlo: ")
         for key, st in stats.items():
             entry = outputs.get(key)

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from twinline.atomic import write_atomic
-from twinline.cli.common import console, fail, handle_errors
+from twinline.cli.common import QUIET_HELP, console, fail, handle_errors, progress_bar
 
 surrogate_app = typer.Typer(help="Fit and use surrogate models of a dataset.",
                             no_args_is_help=True)
@@ -42,6 +42,7 @@ def campaign(
     workers: int = typer.Option(0, help="local Dask workers (0: serial)"),
     scheduler: str = typer.Option("", help="existing Dask scheduler, tcp://host:port"),
     out: Path = typer.Option(Path("campaign"), help="dataset folder (resumable)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run a design of experiments through the chain into a Parquet dataset.
 
@@ -79,7 +80,7 @@ def campaign(
                                   "model_versions": model_versions(base)})
         ex = make_executor(workers=workers, scheduler=scheduler or None)
         try:
-            res = camp.run(out, executor=ex, progress=True)
+            res = camp.run(out, executor=ex, progress=not quiet)
         finally:
             ex.close()
         failed = int((res.table.status != "ok").sum()) if len(res.table) else 0
@@ -194,6 +195,7 @@ def design(
     out: Path = typer.Option(Path("design_report.html"), help="HTML report with the front"),
     extrapolate: bool = typer.Option(False, help="with --surrogate: keep bounds that reach "
                                      "outside its training range (default: clip them to it)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Inverse design: settings that meet the targets (Pareto front).
 
@@ -245,8 +247,9 @@ def design(
             predict = from_evaluate(ChainEvaluator(recipe_data(recipe), problem.outputs))
             model = f"chain on {recipe}"
             trained = {}
-        with console.status("optimising..."):
-            res = optimise(problem, predict, trained=trained)
+        with progress_bar("optimising", quiet=quiet, total=problem.trials) as bar:
+            res = optimise(problem, predict, trained=trained,
+                           progress=lambda done, total: bar(done, total))
         write_design_report(out, res, model=model)
         if not res.best:
             raise fail(f"no feasible settings in {len(res.trials)} trials; widen the "
@@ -287,6 +290,7 @@ def study(
                                     "of the material library)"),
     paper_data: Path = typer.Option(None, help="the paper's insilico_structures_train.csv "
                                     "to overlay on the maps"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Reproduce the in-silico calendering study, learn from it, write an HTML report.
 
@@ -305,7 +309,7 @@ def study(
                         voxel_size=_length(voxel, "--voxel"), workers=workers,
                         box_xy=_length(box, "--box"),
                         scheduler=scheduler or None, seed=seed, paper_data=paper_data,
-                        calendering=calendering, progress=True)
+                        calendering=calendering, progress=not quiet)
         from rich.table import Table
 
         table = Table("surrogate", "output", "validation R² [-]", "validation MAPE [%]")
