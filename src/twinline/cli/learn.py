@@ -46,10 +46,11 @@ def campaign(
 ) -> None:
     """Run a design of experiments through the chain into a Parquet dataset.
 
-    Points whose chain fails (an impossible setting) are stored with status "failed: reason"
-    and listed in OUT/campaign.json ("failed"). Exit code: 0 all points ok; 3 some points
-    failed (the others are stored); 2 bad input, or every point failed. A corrupt Parquet part
-    found on resume is named in a warning, set aside as *.corrupt and its points recomputed.
+    Failed points (impossible settings) are listed with their reason
+    in OUT/campaign.json ("failed"). Exit code: 0 all points ok;
+    3 some points failed (the others are stored); 2 bad input, or every point failed.
+    A corrupt Parquet part found on resume is named in a warning,
+    set aside as *.corrupt, and its points are computed again.
 
     Example: twinline campaign examples/nmc111_cathode.yaml -p
     cathode.calendering.pressure=20MPa:170MPa -p cathode.coating.gap=200um:300um
@@ -118,12 +119,13 @@ def surrogate_fit(
         check_writable_output(out, "file")
         from rich.table import Table
 
-        from twinline.learn.dataset import read_dataset
+        from twinline.learn.dataset import design_ranges, read_dataset, widen_bounds
         from twinline.learn.surrogate import fit_surrogate
 
         frame = read_dataset(dataset, ok_only=True)
         sur = fit_surrogate(frame, _split(inputs), _split(outputs), kind=kind, cv=cv,
                             test_size=test_size, seed=seed)
+        widen_bounds(sur, design_ranges(dataset))  # trained over the campaign's ranges
         path = sur.save(out)
         table = Table("output", "test R² [-]", "test MAPE [%]", "CV R² [-]", "rows")
         for o, m in sur.metrics.items():
@@ -199,10 +201,10 @@ def design(
 ) -> None:
     """Inverse design: settings that meet the targets (Pareto front).
 
-    With --surrogate, bounds beyond the surrogate's training range are clipped to it with a
-    warning naming the parameter and the range (refused, exit 2, when they do not overlap
-    it); with --extrapolate they are kept, and every proposed point outside the range is
-    flagged as an extrapolation.
+    With --surrogate, bounds beyond its training range are clipped to it
+    with a warning naming the parameter and the range (exit 2 when they miss it);
+    with --extrapolate they are kept, and every proposed point outside
+    the range is flagged as an extrapolation.
 
     Example: twinline design examples/design_targets.yaml --surrogate study/surrogates/gp.joblib
     """

@@ -31,9 +31,9 @@ def run(
 ) -> None:
     """Run the process chain on a recipe; write DIR/run.json and DIR/report.html.
 
-    Monte Carlo samples are evaluated in chunks of 200 000: memory stays below about 0.3 GB
-    plus 0.3 kB per sample and electrode (the outputs' values, kept for exact percentiles;
-    1e7 samples of a cathode: about 3 GB).
+    Monte Carlo runs in chunks of 200 000 samples. Peak memory: about 0.3 GB
+    + 0.3 kB per sample and electrode (1e7 samples of a cathode: ~3 GB);
+    the outputs' values are kept so that percentiles are exact.
 
     Example: twinline run examples/nmc111_cathode.yaml --out out --samples 1000 --seed 1
     """
