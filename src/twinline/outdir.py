@@ -96,10 +96,11 @@ def check_writable_output(path: str | Path, kind: Literal["folder", "file"] = "f
     >>> check_writable_output(d / "new" / "out") == d / "new" / "out"
     True
     >>> (d / "f").write_text("x") and None
-    >>> check_writable_output(d / "f", "folder")
-    Traceback (most recent call last):
-    ...
-    twinline.outdir.OutputError: --out ... is a file; expected a folder (give a folder path)
+    >>> try:
+    ...     check_writable_output(d / "f", "folder")
+    ... except OutputError as err:
+    ...     print(str(err).replace(str(d), "D"))
+    --out D/f is a file; expected a folder (give a folder path)
     """
     if kind not in ("folder", "file"):
         raise ValueError(f"kind = {kind!r}: choose 'folder' or 'file'")
@@ -331,6 +332,9 @@ def staging_dir(folder: str | Path) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        for d in (runs, runs.parent):  # nothing committed: leave no empty state folders
+            with contextlib.suppress(OSError):
+                d.rmdir()
 
 
 def _symlinks_work(state: Path) -> bool:

@@ -73,3 +73,19 @@ def test_limit_to_training_range_api():
     assert len(notes) == 1 and notes[0].startswith("a: bounds")
     with pytest.raises(RecipeError, match="a: bounds"):
         limit_to_training_range(prob, {"a": (3.0, 4.0)})
+
+
+def test_surrogate_of_a_campaign_is_trained_over_the_campaign_ranges(tmp_path):
+    from twinline.learn.campaign import Campaign, Parameter
+    from twinline.learn.dataset import design_ranges, read_dataset, widen_bounds
+    from twinline.learn.surrogate import fit_surrogate
+
+    def f(point, seed):
+        return {"y": point["x"] ** 2}
+
+    Campaign([Parameter("x", 0.0, 2.0)], f, design="sobol", points=8).run(tmp_path)
+    sur = fit_surrogate(read_dataset(tmp_path), ["x"], ["y"], kind="gbr", cv=0)
+    lo, hi = sur.bounds["x"]
+    assert 0.0 < lo and hi < 2.0  # the points span a little less than the design
+    widen_bounds(sur, design_ranges(tmp_path))
+    assert sur.bounds["x"] == (0.0, 2.0)

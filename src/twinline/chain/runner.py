@@ -182,7 +182,9 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
             warnings.simplefilter("always", ValidityWarning)
             stats, sensitivity = monte_carlo(recipe, materials, compositions,
                                              samples=int(samples), seed=seed,
-                                             electrolyte_conductivity=kappa)
+                                             electrolyte_conductivity=kappa,
+                                             progress=lambda f: report("Monte Carlo",
+                                                                       0.8 + 0.19 * f))
         add_warnings(run_warnings, "", caught, prefix="Monte Carlo: ")
         for key, st in stats.items():
             entry = outputs.get(key)

@@ -43,6 +43,8 @@ def simulate(
                                    help="use a 3D structure of the cathode (slower)"),
     seed: int = typer.Option(0, "--seed", help="seed of the stochastic parts"),
     out: Path | None = typer.Option(None, "--out", help="write the full result (JSON)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar (it is also off "
+                               "when stderr is not a terminal)"),
 ) -> None:
     """Recipe → electrodes → assembled, filled, formed cell → discharge curves.
 
@@ -56,7 +58,10 @@ def simulate(
             from twinline.outdir import check_writable_output
 
             check_writable_output(out, "file")  # before the simulation, not after
-        perf = _simulate(recipe, rates, model, structure, seed)
+        from twinline.cli.common import progress_bar
+
+        with progress_bar("simulating the cell", quiet=quiet):
+            perf = _simulate(recipe, rates, model, structure, seed)
     summary = perf.summary()
     if out is not None:
         write_atomic(out, json.dumps(perf.to_dict(), indent=1, default=float))

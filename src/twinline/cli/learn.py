@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from twinline.atomic import write_atomic
-from twinline.cli.common import console, fail, handle_errors
+from twinline.cli.common import QUIET_HELP, console, fail, handle_errors, progress_bar
 
 surrogate_app = typer.Typer(help="Fit and use surrogate models of a dataset.",
                             no_args_is_help=True)
@@ -42,13 +42,15 @@ def campaign(
     workers: int = typer.Option(0, help="local Dask workers (0: serial)"),
     scheduler: str = typer.Option("", help="existing Dask scheduler, tcp://host:port"),
     out: Path = typer.Option(Path("campaign"), help="dataset folder (resumable)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Run a design of experiments through the chain into a Parquet dataset.
 
-    Points whose chain fails (an impossible setting) are stored with status "failed: reason"
-    and listed in OUT/campaign.json ("failed"). Exit code: 0 all points ok; 3 some points
-    failed (the others are stored); 2 bad input, or every point failed. A corrupt Parquet part
-    found on resume is named in a warning, set aside as *.corrupt and its points recomputed.
+    Failed points (impossible settings) are listed with their reason
+    in OUT/campaign.json ("failed"). Exit code: 0 all points ok;
+    3 some points failed (the others are stored); 2 bad input, or every point failed.
+    A corrupt Parquet part found on resume is named in a warning,
+    set aside as *.corrupt, and its points are computed again.
 
     Example: twinline campaign examples/nmc111_cathode.yaml -p
     cathode.calendering.pressure=20MPa:170MPa -p cathode.coating.gap=200um:300um
@@ -79,7 +81,7 @@ def campaign(
                                   "model_versions": model_versions(base)})
         ex = make_executor(workers=workers, scheduler=scheduler or None)
         try:
-            res = camp.run(out, executor=ex, progress=True)
+            res = camp.run(out, executor=ex, progress=not quiet)
         finally:
             ex.close()
         failed = int((res.table.status != "ok").sum()) if len(res.table) else 0
@@ -117,12 +119,13 @@ def surrogate_fit(
         check_writable_output(out, "file")
         from rich.table import Table
 
-        from twinline.learn.dataset import read_dataset
+        from twinline.learn.dataset import design_ranges, read_dataset, widen_bounds
         from twinline.learn.surrogate import fit_surrogate
 
         frame = read_dataset(dataset, ok_only=True)
         sur = fit_surrogate(frame, _split(inputs), _split(outputs), kind=kind, cv=cv,
                             test_size=test_size, seed=seed)
+        widen_bounds(sur, design_ranges(dataset))  # trained over the campaign's ranges
         path = sur.save(out)
         table = Table("output", "test R² [-]", "test MAPE [%]", "CV R² [-]", "rows")
         for o, m in sur.metrics.items():
@@ -194,13 +197,14 @@ def design(
     out: Path = typer.Option(Path("design_report.html"), help="HTML report with the front"),
     extrapolate: bool = typer.Option(False, help="with --surrogate: keep bounds that reach "
                                      "outside its training range (default: clip them to it)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Inverse design: settings that meet the targets (Pareto front).
 
-    With --surrogate, bounds beyond the surrogate's training range are clipped to it with a
-    warning naming the parameter and the range (refused, exit 2, when they do not overlap
-    it); with --extrapolate they are kept, and every proposed point outside the range is
-    flagged as an extrapolation.
+    With --surrogate, bounds beyond its training range are clipped to it
+    with a warning naming the parameter and the range (exit 2 when they miss it);
+    with --extrapolate they are kept, and every proposed point outside
+    the range is flagged as an extrapolation.
 
     Example: twinline design examples/design_targets.yaml --surrogate study/surrogates/gp.joblib
     """
@@ -245,8 +249,9 @@ def design(
             predict = from_evaluate(ChainEvaluator(recipe_data(recipe), problem.outputs))
             model = f"chain on {recipe}"
             trained = {}
-        with console.status("optimising..."):
-            res = optimise(problem, predict, trained=trained)
+        with progress_bar("optimising", quiet=quiet, total=problem.trials) as bar:
+            res = optimise(problem, predict, trained=trained,
+                           progress=lambda done, total: bar(done, total))
         write_design_report(out, res, model=model)
         if not res.best:
             raise fail(f"no feasible settings in {len(res.trials)} trials; widen the "
@@ -287,6 +292,7 @@ def study(
                                     "of the material library)"),
     paper_data: Path = typer.Option(None, help="the paper's insilico_structures_train.csv "
                                     "to overlay on the maps"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Reproduce the in-silico calendering study, learn from it, write an HTML report.
 
@@ -306,7 +312,7 @@ def study(
                         voxel_size=_length(voxel, "--voxel"), workers=workers,
                         box_xy=_length(box, "--box"),
                         scheduler=scheduler or None, seed=seed, paper_data=paper_data,
-                        calendering=calendering, progress=True)
+                        calendering=calendering, progress=not quiet)
         report = study_report(res)
         from rich.table import Table
 

@@ -25,8 +25,14 @@ def run(
     materials: list[Path] = typer.Option([], "--materials", "-m",
                                          help="extra materials file(s) (YAML)"),
     no_report: bool = typer.Option(False, "--no-report", help="write run.json only"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar (it is also off "
+                               "when stderr is not a terminal)"),
 ) -> None:
     """Run the process chain on a recipe; write DIR/run.json and DIR/report.html.
+
+    Monte Carlo runs in chunks of 200 000 samples. Peak memory: about 0.3 GB
+    + 0.3 kB per sample and electrode (1e7 samples of a cathode: ~3 GB);
+    the outputs' values are kept so that percentiles are exact.
 
     Example: twinline run examples/nmc111_cathode.yaml --out out --samples 1000 --seed 1
     """
@@ -45,7 +51,8 @@ def run(
         if materials:
             lib = lib.merged(load_library(*materials))
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=True) as bar:
+                      console=err_console, transient=True,
+                      disable=quiet or not err_console.is_terminal) as bar:
             task = bar.add_task("chain", total=1.0)
 
             def progress(stage: str, frac: float) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from twinline.atomic import write_atomic
-from twinline.cli.common import console, handle_errors
+from twinline.cli.common import QUIET_HELP, console, handle_errors, progress_bar
 
 app = typer.Typer(help="3D electrode mesostructures: generate, analyse.", no_args_is_help=True)
 
@@ -43,13 +43,14 @@ def generate(
                                                 "volume)."),
     psd: Path = typer.Option(None, help="Measured AM diameters, one per line, in µm."),
     seed: int = typer.Option(0, help="Random seed (same seed, same image)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Generate a labelled 3D electrode (0 pore, 1 AM, 2 CBD).
 
     Example: twinline structure generate --porosity 0.35 --am-mass-fraction 0.96
     --thickness 80um --voxel 0.5um --seed 1 --out electrode.tif
     """
-    with handle_errors():
+    with handle_errors(), progress_bar("generating the structure", quiet=quiet):
         from twinline.outdir import check_writable_output
 
         check_writable_output(out, "file")
@@ -106,6 +107,7 @@ def analyse(
     electrolyte: str = typer.Option(
         "LP30", help="Electrolyte of the material library whose conductivity is used."),
     pore_sizes: bool = typer.Option(True, help="Compute the pore-size distribution."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     """Tortuosity factors, σ_eff, CC coverage, active surface ... of a label image.
 
@@ -126,10 +128,11 @@ def analyse(
         if not m.voxel_size == m.voxel_size:   # NaN: not stored, not given
             raise StructureError(f"{image} does not store a voxel size; give --voxel, e.g. "
                                  "--voxel 0.5um")
-        res = run_analysis(m, cbd_nanoporosity=cbd_nanoporosity,
-                           electrolyte_conductivity=conductivity,
-                           electrolyte=None if conductivity is not None else electrolyte,
-                           pore_sizes=pore_sizes)
+        with progress_bar("analysing the structure", quiet=quiet):
+            res = run_analysis(m, cbd_nanoporosity=cbd_nanoporosity,
+                               electrolyte_conductivity=conductivity,
+                               electrolyte=None if conductivity is not None else electrolyte,
+                               pore_sizes=pore_sizes)
         full = res.to_dict()
         if out is not None:
             write_atomic(out, json.dumps(full, indent=2))

@@ -412,6 +412,7 @@ class _Progress:
         self.total, self.done = total, done
         self.rich = None
         if progress is True:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -420,9 +421,11 @@ class _Progress:
                 TimeRemainingColumn,
             )
 
+            err = Console(stderr=True)  # stdout keeps the results; no bar in a pipe or log
             self.rich = Progress("[progress.description]{task.description}", BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TimeRemainingColumn())
+                                 TimeRemainingColumn(), console=err,
+                                 disable=not err.is_terminal)
             self.task = self.rich.add_task(name, total=total, completed=done)
 
     def __enter__(self) -> _Progress:

@@ -160,6 +160,24 @@ def write_manifest(folder: str | Path, manifest: dict[str, Any]) -> None:
                  json.dumps(manifest, indent=2, sort_keys=True, default=str))
 
 
+def design_ranges(folder: str | Path) -> dict[str, tuple[float, float]]:
+    """``name → (low, high)`` of the campaign parameters in ``folder/campaign.json`` (SI),
+    empty when the folder has no manifest: the range a surrogate of this data was trained
+    over (its points span a little less)."""
+    path = Path(folder)
+    man = read_manifest(path) if path.is_dir() else None
+    return {str(p["name"]): (float(p["low"]), float(p["high"]))
+            for p in (man or {}).get("parameters", []) if "name" in p}
+
+
+def widen_bounds(surrogate: Any, ranges: dict[str, tuple[float, float]]) -> None:
+    """Extend ``surrogate.bounds`` (the inputs' span in the data) to the design ranges."""
+    for k, (lo, hi) in ranges.items():
+        if k in surrogate.bounds:
+            a, b = surrogate.bounds[k]
+            surrogate.bounds[k] = (min(float(a), lo), max(float(b), hi))
+
+
 def read_manifest(folder: str | Path) -> dict[str, Any] | None:
     """The manifest of a dataset folder, or None when the folder has none."""
     path = Path(folder) / "campaign.json"

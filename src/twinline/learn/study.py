@@ -335,7 +335,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
     ``out/summary.json``; the report layer writes ``out/report.html`` from the result
     (:func:`twinline.report.study_report.study_report`, as ``twinline study`` does).
     """
-    from twinline.learn.dataset import read_dataset
+    from twinline.learn.dataset import read_dataset, widen_bounds
     from twinline.learn.executors import make_executor
     from twinline.learn.sensitivity import correlation_map, sobol_indices
     from twinline.learn.surrogate import fit_surrogate
@@ -376,6 +376,7 @@ def run_study(out: str | Path, *, points: int = 440, replicates: int = 10,
                             cv=cv if len(train) >= 4 * max(cv, 1) else 0,
                             units={k: OUTPUTS[k][0] for k in outputs}
                             | {p.name: p.unit for p in INPUTS})
+        widen_bounds(sur, {p.name: (p.low, p.high) for p in camp.parameters})
         sur.save(out / "surrogates" / f"{kind}.joblib")
         surrogates[kind] = sur
         scores[kind] = {"test": sur.metrics,
