@@ -1,0 +1,10 @@
+"""twinline.twin: the line's data and the loop that learns from it.
+
+* :mod:`~twinline.twin.store` — the database of a line (SQLAlchemy 2 with Alembic migrations;
+  an SQLite file by default, PostgreSQL by URL): objects along the line, their genealogy,
+  settings and measurements, trace and track;
+* :mod:`~twinline.twin.kinds` — the kinds of object along the line;
+* ingestion from files and OPC UA, and the simulated pilot line.
+
+This layer sits above :mod:`twinline.chain` and :mod:`twinline.learn`; nothing below imports it.
+"""

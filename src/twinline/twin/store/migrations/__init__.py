@@ -1,0 +1,1 @@
+"""Alembic migrations of the line's database (applied by ``twinline db upgrade``)."""

@@ -1,0 +1,477 @@
+"""The store: a line's database behind one small API, on SQLite or PostgreSQL.
+
+:meth:`Store.open` takes a file path (an SQLite file, WAL mode, foreign keys on) or any
+SQLAlchemy URL (``postgresql+psycopg://user@host:port/db``). A new, empty database is created
+at the newest schema; a database at an older schema is refused with the command that migrates
+it (``twinline db upgrade``, :meth:`Store.upgrade`, Alembic).
+
+Writes are idempotent: objects are keyed by their line id, edges by (parent, child), records
+by their natural key (source, object, parameter, time, conditions) — storing a row twice
+stores it once, and the count of rows actually added is returned. Lineage queries
+(:meth:`Store.trace`, :meth:`Store.track`) are recursive SQL (common table expressions), one
+query per direction, not Python loops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from twinline.twin.errors import StoreError
+from twinline.twin.store.rows import EdgeRow, ObjectRow, RecordRow, now, utc
+
+#: Lineage deeper than this is refused as a probable cycle.
+MAX_DEPTH = 64
+#: Rows per INSERT batch.
+BATCH = 5000
+DEFAULT_DB = "twinline.db"
+
+
+def database_url(db: str | Path | None = None) -> str:
+    """SQLAlchemy URL of ``db``: a URL as is, a path as an SQLite file (default
+    ``twinline.db`` in the working folder)."""
+    text = str(db) if db is not None else DEFAULT_DB
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this twinline knows."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _engine(url: str):
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        engine = create_engine(url)
+    except (ArgumentError, ImportError) as err:
+        raise StoreError(f"--db {url}: not a database twinline can open ({err})") from None
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record) -> None:  # pragma: no cover - trivial
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+    return engine
+
+
+def _current_revision(conn) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@dataclass
+class LineageEntry:
+    """One object of a trace or a track: ``depth`` generations away (0: the object itself),
+    its ``parents`` within the lineage, and its settings and measurements."""
+
+    object_id: str
+    kind: str
+    depth: int
+    created: datetime
+    source: str
+    parents: list[str] = field(default_factory=list)
+    settings: list[dict[str, Any]] = field(default_factory=list)
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"object": self.object_id, "kind": self.kind, "depth": self.depth,
+                "created": self.created.isoformat(), "source": self.source,
+                "parents": self.parents, "settings": self.settings,
+                "measurements": self.measurements}
+
+
+class Store:
+    """A line's database. Open with :meth:`open`; close with :meth:`close` (or ``with``)."""
+
+    def __init__(self, engine: Any, url: str) -> None:
+        self.engine = engine
+        self.url = url
+
+    # ------------------------------------------------------------------ opening, migrating
+    @classmethod
+    def open(cls, db: str | Path | None = None, *, create: bool = True) -> Store:
+        """Open the database ``db`` (path or URL).
+
+        A database without any table is created at the newest schema when ``create``;
+        one at an older schema is a :class:`StoreError` naming ``twinline db upgrade``.
+        """
+        from sqlalchemy import inspect
+        from sqlalchemy.exc import OperationalError
+
+        url = database_url(db)
+        if url.startswith("sqlite:///"):
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.exists() and not create:
+                raise StoreError(f"--db {path}: no such database")
+            if not path.parent.is_dir():
+                raise StoreError(f"--db {path}: the folder {path.parent} does not exist")
+        engine = _engine(url)
+        try:
+            with engine.connect() as conn:
+                current = _current_revision(conn)
+                tables = set(inspect(conn).get_table_names())
+        except OperationalError as err:
+            engine.dispose()
+            raise StoreError(f"--db {url}: cannot connect ({str(err.orig).strip()})") from None
+        head = head_revision()
+        store = cls(engine, url)
+        if current is None and not tables - {"alembic_version"}:
+            if not create:
+                raise StoreError(f"--db {url}: empty database; run 'twinline db upgrade'")
+            store.upgrade()
+        elif current is None:
+            engine.dispose()
+            raise StoreError(f"--db {url}: holds tables but no twinline schema version; it is "
+                             "not a twinline database")
+        elif current != head:
+            engine.dispose()
+            raise StoreError(f"--db {url}: the database is at schema revision {current}, this "
+                             f"twinline needs {head}; run 'twinline db upgrade --db {db}'")
+        return store
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply the pending migrations; returns (revision before, revision after)."""
+        from alembic import command
+
+        cfg = _alembic_config()
+        with self.engine.begin() as conn:
+            before = _current_revision(conn)
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return before, head_revision()
+
+    @classmethod
+    def upgrade_database(cls, db: str | Path | None = None) -> tuple[str | None, str]:
+        """``twinline db upgrade``: migrate ``db`` (created when missing) to the newest schema."""
+        url = database_url(db)
+        store = cls(_engine(url), url)
+        try:
+            return store.upgrade()
+        finally:
+            store.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ writing
+    def _insert(self, table):
+        """An INSERT that skips rows whose unique key exists (both dialects)."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        return insert(table)
+
+    def _pks(self, conn, object_ids: Iterable[str]) -> dict[str, int]:
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import objects
+
+        ids = sorted(set(object_ids))
+        out: dict[str, int] = {}
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            out.update(conn.execute(select(objects.c.object_id, objects.c.pk)
+                                    .where(objects.c.object_id.in_(chunk))).all())
+        return out
+
+    def add_objects(self, rows: Iterable[ObjectRow], *, conn: Any = None) -> int:
+        """Store objects (known ids are kept); returns how many were new.
+
+        Raises :class:`StoreError` when a known id is given with another kind.
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.add_objects(rows, conn=c)
+        from sqlalchemy import select
+
+        from twinline.twin.kinds import check_kind
+        from twinline.twin.store.schema import objects
+
+        wanted: dict[str, ObjectRow] = {}
+        for r in rows:
+            check_kind(r.kind)
+            seen = wanted.get(r.object_id)
+            if seen is not None and seen.kind != r.kind:
+                raise StoreError(f"object {r.object_id!r} is given as {seen.kind} and as "
+                                 f"{r.kind}")
+            wanted.setdefault(r.object_id, r)
+        stmt = self._insert(objects).on_conflict_do_nothing(index_elements=["object_id"])
+        params = [{"object_id": r.object_id, "kind": r.kind,
+                   "created": utc(r.created or now()), "source": r.source}
+                  for r in wanted.values()]
+        added = 0
+        for i in range(0, len(params), BATCH):
+            added += max(conn.execute(stmt.returning(objects.c.pk),
+                                      params[i:i + BATCH]).rowcount or 0, 0)
+        ids = list(wanted)
+        for i in range(0, len(ids), 900):
+            for oid, kind in conn.execute(select(objects.c.object_id, objects.c.kind).where(
+                    objects.c.object_id.in_(ids[i:i + 900]))):
+                if kind != wanted[oid].kind:
+                    raise StoreError(f"object {oid!r} is a {kind} in the store; it cannot "
+                                     f"also be a {wanted[oid].kind}")
+        return added
+
+    def add_edges(self, rows: Iterable[EdgeRow], *, conn: Any = None) -> int:
+        """Store genealogy edges (known ones are kept); returns how many were new.
+
+        Both objects must exist. An edge that would make an object its own ancestor (a
+        genealogy cycle) is a :class:`StoreError` naming the objects.
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.add_edges(rows, conn=c)
+        from twinline.twin.store.schema import genealogy
+
+        pks = self._pks(conn, [r.parent for r in rows] + [r.child for r in rows])
+        added = 0
+        stmt = self._insert(genealogy).on_conflict_do_nothing(
+            index_elements=["parent_pk", "child_pk"])
+        for r in rows:
+            for oid in (r.parent, r.child):
+                if oid not in pks:
+                    raise StoreError(f"genealogy {r.parent} -> {r.child}: object {oid!r} is "
+                                     "not in the store")
+            if r.parent == r.child:
+                raise StoreError(f"genealogy {r.parent} -> {r.child}: an object cannot be "
+                                 "its own parent")
+            if pks[r.child] in self._ancestor_pks(conn, pks[r.parent]):
+                raise StoreError(f"genealogy {r.parent} -> {r.child}: {r.child} is already "
+                                 f"an ancestor of {r.parent} (a genealogy cycle)")
+            res = conn.execute(stmt.returning(genealogy.c.child_pk),
+                               [{"parent_pk": pks[r.parent], "child_pk": pks[r.child],
+                                 "quantity": r.quantity, "quantity_unit": r.quantity_unit}])
+            added += len(res.all())
+        return added
+
+    def add_records(self, rows: Iterable[RecordRow], *, conn: Any = None) -> int:
+        """Store settings and measurements; returns how many were new (idempotent).
+
+        The objects must exist (:meth:`add_objects` first).
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.add_records(rows, conn=c)
+        from twinline.twin.store.schema import records
+
+        pks = self._pks(conn, (r.object_id for r in rows))
+        missing = {r.object_id for r in rows} - set(pks)
+        if missing:
+            raise StoreError(f"records for objects not in the store: {sorted(missing)[:5]}")
+        params = [{"object_pk": pks[r.object_id], "role": r.role, "parameter": r.parameter,
+                   "value": r.value, "text": r.text, "unit": r.unit,
+                   "uncertainty": r.uncertainty, "method": r.method, "source": r.source,
+                   "time": utc(r.time), "conditions": r.conditions} for r in rows]
+        stmt = self._insert(records).on_conflict_do_nothing(
+            index_elements=["source", "object_pk", "parameter", "time", "conditions"]
+        ).returning(records.c.pk)
+        added = 0
+        for i in range(0, len(params), BATCH):
+            added += len(conn.execute(stmt, params[i:i + BATCH]).all())
+        return added
+
+    # ------------------------------------------------------------------ lineage
+    def _ancestor_pks(self, conn, pk: int) -> set[int]:
+        from sqlalchemy import literal, select
+
+        from twinline.twin.store.schema import genealogy
+
+        anc = select(literal(pk).label("pk"), literal(0).label("depth")).cte(
+            "anc", recursive=True)
+        anc = anc.union_all(select(genealogy.c.parent_pk, anc.c.depth + 1)
+                            .join(anc, genealogy.c.child_pk == anc.c.pk)
+                            .where(anc.c.depth < MAX_DEPTH))
+        return {p for (p,) in conn.execute(select(anc.c.pk).distinct())}
+
+    def _lineage(self, object_id: str, *, up: bool) -> list[LineageEntry]:
+        from sqlalchemy import func, literal, select
+
+        from twinline.twin.store.schema import genealogy, objects, records
+
+        with self.engine.connect() as conn:
+            start = conn.execute(select(objects.c.pk).where(
+                objects.c.object_id == object_id)).scalar()
+            if start is None:
+                raise StoreError(f"object {object_id!r} is not in the store ({self.url})")
+            near, far = ((genealogy.c.child_pk, genealogy.c.parent_pk) if up
+                         else (genealogy.c.parent_pk, genealogy.c.child_pk))
+            walk = select(literal(start).label("pk"), literal(0).label("depth")).cte(
+                "walk", recursive=True)
+            walk = walk.union_all(select(far, walk.c.depth + 1)
+                                  .join(walk, near == walk.c.pk)
+                                  .where(walk.c.depth < MAX_DEPTH))
+            depth = (select(walk.c.pk, func.min(walk.c.depth).label("depth"))
+                     .group_by(walk.c.pk).subquery())
+            rows = conn.execute(
+                select(objects.c.pk, objects.c.object_id, objects.c.kind, objects.c.created,
+                       objects.c.source, depth.c.depth)
+                .join(depth, depth.c.pk == objects.c.pk)
+                .order_by(depth.c.depth, objects.c.object_id)).all()
+            pks = [r.pk for r in rows]
+            entries = {r.pk: LineageEntry(r.object_id, r.kind, int(r.depth), utc(r.created),
+                                          r.source) for r in rows}
+            if max((e.depth for e in entries.values()), default=0) >= MAX_DEPTH:
+                raise StoreError(f"the lineage of {object_id!r} is deeper than {MAX_DEPTH} "
+                                 "levels: the genealogy holds a cycle (twinline db check)")
+            ids = {pk: e.object_id for pk, e in entries.items()}
+            for i in range(0, len(pks), 900):
+                chunk = pks[i:i + 900]
+                for parent, child in conn.execute(
+                        select(genealogy.c.parent_pk, genealogy.c.child_pk)
+                        .where(genealogy.c.child_pk.in_(chunk))):
+                    if parent in ids:
+                        entries[child].parents.append(ids[parent])
+                for rec in conn.execute(select(records).where(records.c.object_pk.in_(chunk))
+                                        .order_by(records.c.parameter, records.c.time)):
+                    item = {"parameter": rec.parameter, "value": rec.value, "text": rec.text,
+                            "unit": rec.unit, "uncertainty": rec.uncertainty,
+                            "method": rec.method, "source": rec.source,
+                            "time": utc(rec.time).isoformat(),
+                            "conditions": rec.conditions}
+                    target = entries[rec.object_pk]
+                    (target.settings if rec.role == "setting"
+                     else target.measurements).append(item)
+        return sorted(entries.values(), key=lambda e: (e.depth, e.object_id))
+
+    def trace(self, object_id: str) -> list[LineageEntry]:
+        """The object and every ancestor (depth 1 = parents ...), with settings and
+        measurements (one recursive query up the genealogy)."""
+        return self._lineage(object_id, up=True)
+
+    def track(self, object_id: str) -> list[LineageEntry]:
+        """The object and every descendant (depth 1 = children ...)."""
+        return self._lineage(object_id, up=False)
+
+    def effective_settings(self, object_id: str, base: dict[str, Any] | None = None
+                           ) -> dict[str, dict[str, Any]]:
+        """The settings that hold for an object: its own over its ancestors' (nearest first,
+        then the latest) over ``base`` (e.g. a recipe's, ``{path: value}``).
+
+        Returns ``parameter → {"value" | "text", "unit", "object", "depth"}``; a ``base``
+        value has ``object`` ``None`` and depth ``-1``.
+        """
+        out: dict[str, dict[str, Any]] = {
+            k: {"value": v, "text": None, "unit": "", "object": None, "depth": -1}
+            for k, v in (base or {}).items()}
+        best: dict[str, tuple[int, str]] = {}
+        for entry in self.trace(object_id):
+            for s in entry.settings:
+                key = s["parameter"]
+                rank = (-entry.depth, s["time"])
+                if key not in best or rank > best[key]:
+                    best[key] = rank
+                    out[key] = {"value": s["value"], "text": s["text"], "unit": s["unit"],
+                                "object": entry.object_id, "depth": entry.depth}
+        return out
+
+    # ------------------------------------------------------------------ health
+    def stats(self) -> dict[str, int]:
+        """Counts: ``objects``, ``edges``, ``settings``, ``measurements``."""
+        from sqlalchemy import func, select
+
+        from twinline.twin.store.schema import genealogy, objects, records
+
+        with self.engine.connect() as conn:
+            n_obj = conn.execute(select(func.count()).select_from(objects)).scalar_one()
+            n_edge = conn.execute(select(func.count()).select_from(genealogy)).scalar_one()
+            roles = dict(conn.execute(select(records.c.role, func.count())
+                                      .group_by(records.c.role)).all())
+        return {"objects": int(n_obj), "edges": int(n_edge),
+                "settings": int(roles.get("setting", 0)),
+                "measurements": int(roles.get("measurement", 0))}
+
+    def check(self) -> list[str]:
+        """Integrity problems, one line each (empty: healthy): dangling references (foreign
+        keys), orphan objects (no record, no edge), duplicate natural keys, genealogy cycles."""
+        from sqlalchemy import and_, exists, func, literal, or_, select
+
+        from twinline.twin.store.schema import genealogy, objects, records
+
+        problems: list[str] = []
+        with self.engine.connect() as conn:
+            dangling = conn.execute(
+                select(func.count()).select_from(records).where(~exists().where(
+                    objects.c.pk == records.c.object_pk))).scalar_one()
+            if dangling:
+                problems.append(f"foreign key: {dangling} records name no object")
+            for col in (genealogy.c.parent_pk, genealogy.c.child_pk):
+                n = conn.execute(select(func.count()).select_from(genealogy).where(
+                    ~exists().where(objects.c.pk == col))).scalar_one()
+                if n:
+                    problems.append(f"foreign key: {n} genealogy edges name no object "
+                                    f"({col.name})")
+            orphans = conn.execute(
+                select(objects.c.object_id).where(
+                    ~exists().where(records.c.object_pk == objects.c.pk),
+                    ~exists().where(or_(genealogy.c.parent_pk == objects.c.pk,
+                                        genealogy.c.child_pk == objects.c.pk)))
+                .limit(20)).scalars().all()
+            if orphans:
+                problems.append(f"orphan objects (no record, no edge): {orphans}")
+            dup = conn.execute(
+                select(records.c.source, records.c.object_pk, records.c.parameter,
+                       records.c.time, records.c.conditions, func.count().label("n"))
+                .group_by(records.c.source, records.c.object_pk, records.c.parameter,
+                          records.c.time, records.c.conditions)
+                .having(func.count() > 1).limit(5)).all()
+            if dup:
+                problems.append(f"duplicate natural keys: {len(dup)}+ (e.g. parameter "
+                                f"{dup[0].parameter!r} at {dup[0].time})")
+            walk = select(genealogy.c.parent_pk.label("start"),
+                          genealogy.c.child_pk.label("node"),
+                          literal(1).label("depth")).cte("cyc", recursive=True)
+            walk = walk.union_all(
+                select(walk.c.start, genealogy.c.child_pk, walk.c.depth + 1)
+                .join(walk, genealogy.c.parent_pk == walk.c.node)
+                .where(and_(walk.c.depth < MAX_DEPTH, walk.c.node != walk.c.start)))
+            cyc = conn.execute(select(objects.c.object_id).join(
+                walk, walk.c.start == objects.c.pk).where(walk.c.node == walk.c.start)
+                .distinct().limit(20)).scalars().all()
+            if cyc:
+                problems.append(f"genealogy cycles through: {sorted(cyc)}")
+        return problems
+
+
+def open_store(db: str | Path | None = None, *, create: bool = True) -> Store:
+    """:meth:`Store.open`."""
+    return Store.open(db, create=create)
+
