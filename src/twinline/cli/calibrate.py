@@ -46,7 +46,7 @@ def slurry(
             read_rheometer_csv,
         )
         from twinline.process.composition import resolve_composition
-        from twinline.spec.errors import RecipeError
+        from twinline.spec.errors import RecipeError, quote
         from twinline.spec.recipe import ElectrodeRecipe, Formulation, load_recipe
 
         lib = load_library(*materials_file)
@@ -54,7 +54,7 @@ def slurry(
             rec = load_recipe(recipe)
             el = rec.electrodes().get(electrode)
             if el is None:
-                raise RecipeError(f"{recipe}: has no {electrode!r} electrode; it has "
+                raise RecipeError(f"{recipe}: has no {quote(electrode)} electrode; it has "
                                   f"{sorted(rec.electrodes())}")
             if rec.materials_files:
                 lib = load_library(*materials_file,

@@ -9,6 +9,7 @@ import typer
 
 from twinline.atomic import write_atomic
 from twinline.cli.common import console, handle_errors
+from twinline.spec.errors import quote
 
 app = typer.Typer(help="3D electrode mesostructures: generate, analyse.", no_args_is_help=True)
 
@@ -73,7 +74,7 @@ def generate(
 
             run = run_chain(load_recipe(recipe))
             if electrode not in run.products:
-                raise StructureError(f"--electrode {electrode!r} is not in the recipe; choose "
+                raise StructureError(f"--electrode {quote(electrode)} is not in the recipe; choose "
                                      f"from {sorted(run.products)}")
             cal = run.products[electrode]["calendered"]
             m = G.from_calendered(cal, voxel_size=h, box_xy=bxy, seed=seed, psd=dist, **kw)

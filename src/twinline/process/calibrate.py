@@ -31,7 +31,7 @@ import numpy as np
 from twinline.materials import PROPERTY_UNITS, MaterialLibrary
 from twinline.process.mixing import predict_viscosity
 from twinline.process.products import Composition
-from twinline.spec.errors import RecipeError
+from twinline.spec.errors import RecipeError, quote
 
 _AM_KEYS = ("relaxation_time", "rate_index", "max_packing_fraction")
 _BINDER_KEYS = ("overlap_concentration", "concentration_exponent")
@@ -96,7 +96,7 @@ def read_rheometer_csv(path: str | Path, *, solid_content: float | None = None) 
     for name in need:
         if name not in cols:
             raise RecipeError(
-                f"{p}: column {name!r} is missing (found {rows[0]}); expected 'shear_rate "
+                f"{p}: column {name!r} is missing (found {quote(rows[0])}); expected 'shear_rate "
                 f"[1/s]', 'viscosity [Pa s]' and 'solid_content [-]' (or --solid-content)")
     out: dict[str, list[float]] = {k: [] for k in si}
     for n, row in enumerate(rows[1:], start=2):
@@ -109,7 +109,7 @@ def read_rheometer_csv(path: str | Path, *, solid_content: float | None = None) 
                 value = float(raw) if unit is None else parse_quantity(
                     f"{raw} {unit}", unit_si, name=name)
             except (ValueError, IndexError, RecipeError):
-                raise RecipeError(f"{p}: line {n}: {name} = {row[i] if i < len(row) else ''!r}"
+                raise RecipeError(f"{p}: line {n}: {name} = {quote(row[i] if i < len(row) else '')}"
                                   f" is not a number in {unit or unit_si or '-'}") from None
             out[name].append(value)
     gamma, eta = np.array(out["shear_rate"]), np.array(out["viscosity"])

@@ -35,7 +35,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from twinline.spec.errors import SpecError
+from twinline.spec.errors import SpecError, quote
 
 #: The nine manufacturing steps, in process order.
 STEPS: tuple[str, ...] = ("mixing", "coating", "drying", "calendering", "slitting",
@@ -198,7 +198,7 @@ class Catalogue(Mapping[str, Parameter]):
             return default
         near = self.close_matches(pid)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise SpecError(f"unknown parameter {pid!r}: ids are 'step.name' with step one of "
+        raise SpecError(f"unknown parameter {quote(pid)}: ids are 'step.name' with step one of "
                         f"{', '.join(STEPS)}{hint} (twinline spec list)")
 
     def close_matches(self, pid: str, n: int = 5) -> list[str]:
@@ -224,9 +224,9 @@ class Catalogue(Mapping[str, Parameter]):
         if step is not None and step not in STEPS:
             near = difflib.get_close_matches(step, STEPS, n=1, cutoff=0.5)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise SpecError(f"unknown step {step!r}; steps are {', '.join(STEPS)}{hint}")
+            raise SpecError(f"unknown step {quote(step)}; steps are {', '.join(STEPS)}{hint}")
         if category is not None and category.upper() not in CATEGORIES:
-            raise SpecError(f"unknown category {category!r}; categories are MP, PP, SP")
+            raise SpecError(f"unknown category {quote(category)}; categories are MP, PP, SP")
         out = []
         for p in self._params.values():
             if step is not None and p.step != step:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-from twinline.spec.errors import RecipeError
+from twinline.spec.errors import RecipeError, quote
 
 
 def _range_text(unit: str, ge: float | None, gt: float | None, le: float | None,
@@ -36,8 +36,8 @@ def SI(unit: str, *, ge: float | None = None, gt: float | None = None,
         bad = ((ge is not None and x < ge) or (gt is not None and x <= gt)
                or (le is not None and x > le) or (lt is not None and x >= lt))
         if bad or not math.isfinite(x):
-            shown = (f"{value!r}" if isinstance(value, int | float)
-                     else f"{value!r} (= {x:.6g} {unit or '-'})")
+            shown = (quote(value) if isinstance(value, int | float)
+                     else f"{quote(value)} (= {x:.6g} {unit or '-'})")
             raise ValueError(f"{shown} is outside the allowed range "
                              f"{_range_text(unit, ge, gt, le, lt)}")
         return x
