@@ -23,12 +23,18 @@ _PARSE_ERRORS: tuple[type[Exception], ...] = (
     AttributeError, KeyError, IndexError)
 _POWER_CHAIN = re.compile(r"(\*\*|\^)[-+()\s\d.eE]*(\*\*|\^)")
 _POWER = re.compile(r"(?:\*\*|\^)\s*\(?\s*([-+]?\s*\d*\.?\d+(?:[eE][-+]?\d+)?)")
+MAX_QUANTITY_CHARS = 200
+"""Longest quantity text parsed (``"300 um"``); pint's parser is quadratic on long text."""
 MAX_EXPONENT = 12
 """Largest power a quantity string may write (``m**3``); pint evaluates ``10**10**10``."""
 
 
 def _check_powers(text: str, name: str, unit: str) -> None:
-    """Refuse powers that would make pint compute for hours (``10**10**10``) or overflow."""
+    """Refuse text pint would take minutes on: very long, or powers like ``10**10**10``."""
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise RecipeError(
+            f"{name} = {quote(text)} is {len(text):,} characters long, not a quantity (at most "
+            f"{MAX_QUANTITY_CHARS}); expected {_expected(unit)}")
     big = [m.group(1) for m in _POWER.finditer(text)
            if abs(float(m.group(1).replace(" ", ""))) > MAX_EXPONENT]
     if big or _POWER_CHAIN.search(text):
@@ -71,7 +77,10 @@ def parse_quantity(value: Any, unit: str, *, name: str = "value") -> float:
         if isinstance(value, dict):
             if set(value) - {"value", "unit"} or "value" not in value:
                 raise RecipeError(f"{name}: expected {{value, unit}}, got {quote(value)}")
-            q = reg.Quantity(float(value["value"]), value.get("unit", "") or "")
+            unit_text = value.get("unit", "") or ""
+            if isinstance(unit_text, str):
+                _check_powers(unit_text, name, unit)
+            q = reg.Quantity(float(value["value"]), unit_text)
         elif isinstance(value, reg.Quantity):
             q = value
         elif isinstance(value, bool):
