@@ -36,7 +36,8 @@ def slurry(
 ) -> None:
     """Fit the slurry rheology (Krieger–Dougherty + Cross) to rheometer data.
 
-    Example: twinline calibrate slurry rheo.csv --out my_materials.yaml --am-fraction 0.96
+    Example: twinline calibrate slurry examples/rheometer.csv --am-fraction 0.96
+    --out my_materials.yaml
     """
     with handle_errors():
         from twinline.materials import load_library
