@@ -143,7 +143,8 @@ def warn_validity(step: str, parameter: str, value: float, unit: str, low: float
     """
     if low <= value <= high:
         return None
-    msg = (f"{step}: {parameter} = {value:.4g} {unit} is outside the model's validity range "
-           f"[{low:.4g}, {high:.4g}] {unit}")
+    u = f" {unit}" if unit else ""
+    msg = (f"{step}: {parameter} = {value:.4g}{u} is outside the model's validity range "
+           f"[{low:.4g}, {high:.4g}]{u}")
     warnings.warn(msg, ValidityWarning, stacklevel=stacklevel)
     return msg
