@@ -153,3 +153,32 @@ def test_quote_keeps_short_values_and_elides_long_ones():
 def test_fail_guard_caps_any_line():
     line = one_line("x" * 10_000_000 + "\nsecond line")
     assert len(line) <= MAX_LINE + 40 and "\n" not in line and "characters]" in line
+
+
+@pytest.mark.parametrize("verb", [
+    ("recipe", "check", "{f}"),
+    ("materials", "list", "--materials", "{f}"),
+    ("calibrate", "slurry", "{csv}", "--recipe", "{f}", "--out", "{out}/m.yaml"),
+    ("cite", "{f}"),
+])
+def test_every_verb_reading_yaml_refuses_the_bomb(tmp_path, verb):
+    f = tmp_path / "bomb.yaml"
+    f.write_text(_bomb(), "utf-8")
+    csv = tmp_path / "rheo.csv"
+    csv.write_text("shear_rate,viscosity,solid_content\n1,5,0.6\n", "utf-8")
+    out = tmp_path / "out"
+    args = [a.format(f=f, csv=csv, out=out) for a in verb]
+    t0 = time.perf_counter()
+    line = cli_error(*args)
+    assert time.perf_counter() - t0 < 5
+    assert "bomb.yaml" in line and "aliases expand" in line, line
+    assert nothing_written(out)
+
+
+def test_design_targets_file_goes_through_the_same_loader(tmp_path):
+    from twinline.learn.inverse import load_targets
+
+    f = tmp_path / "targets.yaml"
+    f.write_text(_bomb(), "utf-8")
+    with pytest.raises(RecipeError, match=r"targets\.yaml: YAML aliases expand"):
+        load_targets(f)
