@@ -18,6 +18,16 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _every_verb(ctx: typer.Context) -> None:
+    """Set-up shared by every verb: twinline's warnings print as one ``warning:`` line."""
+    from twinline.cli.common import install_warning_printer
+
+    ctx.call_on_close(install_warning_printer())
+
+
 app.add_typer(spec.app, name="spec")
 app.add_typer(recipe.app, name="recipe")
 app.add_typer(materials.app, name="materials")

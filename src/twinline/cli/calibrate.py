@@ -36,7 +36,8 @@ def slurry(
 ) -> None:
     """Fit the slurry rheology (Krieger–Dougherty + Cross) to rheometer data.
 
-    Example: twinline calibrate slurry rheo.csv --out my_materials.yaml --am-fraction 0.96
+    Example: twinline calibrate slurry examples/rheometer.csv --am-fraction 0.96
+    --out my_materials.yaml
     """
     with handle_errors():
         from twinline.outdir import check_writable_output
@@ -49,7 +50,7 @@ def slurry(
             read_rheometer_csv,
         )
         from twinline.process.composition import resolve_composition
-        from twinline.spec.errors import RecipeError
+        from twinline.spec.errors import RecipeError, quote
         from twinline.spec.recipe import ElectrodeRecipe, Formulation, load_recipe
 
         lib = load_library(*materials_file)
@@ -57,7 +58,7 @@ def slurry(
             rec = load_recipe(recipe)
             el = rec.electrodes().get(electrode)
             if el is None:
-                raise RecipeError(f"{recipe}: has no {electrode!r} electrode; it has "
+                raise RecipeError(f"{recipe}: has no {quote(electrode)} electrode; it has "
                                   f"{sorted(rec.electrodes())}")
             if rec.materials_files:
                 lib = load_library(*materials_file,

@@ -14,10 +14,12 @@ app = typer.Typer(help="cell commands: assembly, filling, formation and PyBaMM p
 
 
 def _parse_rates(text: str) -> tuple[float, ...]:
+    from twinline.spec.errors import quote
+
     try:
         rates = tuple(float(x) for x in text.split(",") if x.strip())
     except ValueError:
-        raise fail(f"--c-rates must be comma-separated numbers, got {text!r} "
+        raise fail(f"--c-rates must be comma-separated numbers, got {quote(text)} "
                    f"(for example 0.5,1,2)") from None
     if not rates:
         raise fail("--c-rates is empty; give for example 0.5,1,2")

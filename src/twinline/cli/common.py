@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -12,13 +12,80 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+MAX_LINE = 2000
+"""Longest error or warning line the CLI prints [characters]; longer ones are elided."""
+
+
+def one_line(message: str, limit: int = MAX_LINE) -> str:
+    """``message`` on one line (newlines shown as ``\\n``), at most about ``limit`` characters.
+
+    The last guard before a message reaches the terminal: messages quote values through
+    :func:`twinline.spec.errors.quote`, but whatever slips through (a library's message, a
+    file name) still cannot print a 50 MB line.
+    """
+    from twinline.spec.errors import elide
+
+    text = message if len(message) <= 4 * limit else elide(message, 4 * limit)
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return elide(text, limit)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``error: message`` on stderr (one line) and return the Exit to raise."""
+    """Print ``error: message`` on stderr (one line, see :func:`one_line`); return the Exit."""
     from rich.markup import escape
 
+    message = one_line(message)
     # escape: messages contain "[length] / [time]", "[0, 1]", which Rich would eat as markup
     err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=code)
+
+
+def warning_line(message: str) -> str:
+    """The text printed for a warning: ``warning: <message>`` on one line (see one_line)."""
+    return f"warning: {one_line(message)}"
+
+
+def _from_twinline(category: type[Warning], filename: str) -> bool:
+    """A warning twinline means for the user: a validity/convergence warning, or a
+    UserWarning raised from twinline's own code."""
+    import os
+
+    from twinline.spec.errors import ConvergenceWarning, ValidityWarning
+
+    if issubclass(category, ValidityWarning | ConvergenceWarning):
+        return True
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return issubclass(category, UserWarning) and os.path.abspath(filename).startswith(package)
+
+
+def install_warning_printer() -> Callable[[], None]:
+    """Print twinline's warnings as ``warning: <message>`` lines; return the undo function.
+
+    Python prints a warning as ``/path/cell/__init__.py:239: ValidityWarning: ...`` plus the
+    source line; a person needs the message only. Other warnings (from libraries) keep
+    Python's format. Called once per CLI invocation (the Typer callback of
+    :mod:`twinline.cli`), the only place twinline touches warning display.
+    """
+    import warnings
+
+    from rich.markup import escape
+
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not _from_twinline(category, filename):
+            previous(message, category, filename, lineno, file, line)
+            return
+        err_console.print(f"[yellow]warning:[/yellow] {escape(one_line(str(message)))}",
+                          highlight=False, soft_wrap=True)
+
+    warnings.showwarning = show
+
+    def restore() -> None:
+        if warnings.showwarning is show:
+            warnings.showwarning = previous
+
+    return restore
 
 
 @contextlib.contextmanager

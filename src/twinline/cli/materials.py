@@ -76,10 +76,10 @@ def list_(
 
     with handle_errors():
         from twinline.materials import KINDS, load_library
-        from twinline.spec.errors import MaterialError
+        from twinline.spec.errors import MaterialError, quote
 
         if kind is not None and kind not in KINDS:
-            raise MaterialError(f"unknown kind {kind!r}; kinds are {', '.join(KINDS)}")
+            raise MaterialError(f"unknown kind {quote(kind)}; kinds are {', '.join(KINDS)}")
         lib = load_library(*materials)
         mats = [m for m in lib.values() if kind is None or m.kind == kind]
         if fmt is Format.json:

@@ -9,19 +9,40 @@ import typer
 
 from twinline.atomic import write_atomic
 from twinline.cli.common import QUIET_HELP, console, handle_errors, progress_bar
+from twinline.spec.errors import quote
 
 app = typer.Typer(help="3D electrode mesostructures: generate, analyse.", no_args_is_help=True)
 
 
 def _length(text: str, name: str) -> float:
-    from twinline.spec.errors import StructureError
+    """A length option (``--voxel 0.5um``) in metres; :class:`StructureError` if it is not one.
+
+    The value must carry a length unit and be a finite positive number.
+    """
+    import math
+
+    from twinline.spec.errors import RecipeError, StructureError
     from twinline.spec.units import parse_quantity
 
+    example = {"voxel": "0.5um", "box": "50um", "thickness": "80um"}.get(name, "0.5um")
     try:
-        return parse_quantity(text, "m", name=name)
-    except Exception as err:  # RecipeError or a pint parse error
-        raise StructureError(f"--{name} = {text!r}: expected a length such as '0.5 um' "
-                             f"({err})") from None
+        float(text)
+    except ValueError:
+        pass
+    else:  # a bare number: the unit is missing, not wrong
+        raise StructureError(f"--{name} = {quote(text)} has no unit; give a unit, e.g. "
+                             f"--{name} {text.strip()}um")
+    try:
+        x = parse_quantity(text, "m", name=f"--{name}")
+    except RecipeError as err:
+        raise StructureError(f"{err} (e.g. --{name} {example})") from None
+    if math.isnan(x):
+        raise StructureError(f"--{name} = {quote(text)}: the {name} size is not a number; "
+                             f"give a length such as --{name} {example}")
+    if not (math.isfinite(x) and x > 0):
+        raise StructureError(f"--{name} = {quote(text)} must be a finite length > 0, e.g. "
+                             f"--{name} {example}")
+    return x
 
 
 @app.command()
@@ -72,7 +93,7 @@ def generate(
 
             run = run_chain(load_recipe(recipe))
             if electrode not in run.products:
-                raise StructureError(f"--electrode {electrode!r} is not in the recipe; choose "
+                raise StructureError(f"--electrode {quote(electrode)} is not in the recipe; choose "
                                      f"from {sorted(run.products)}")
             cal = run.products[electrode]["calendered"]
             m = G.from_calendered(cal, voxel_size=h, box_xy=bxy, seed=seed, psd=dist, **kw)

@@ -198,16 +198,11 @@ def parse_targets(data: Mapping[str, Any], origin: str = "targets") -> DesignPro
 
 
 def load_targets(path: str | Path) -> DesignProblem:
-    """Read a targets YAML file."""
-    import yaml
+    """Read a targets YAML file (through :func:`twinline.spec.yamlfile.read_yaml`)."""
+    from twinline.spec.yamlfile import read_yaml
 
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text("utf-8"))
-    except OSError as err:
-        raise RecipeError(f"{p}: cannot read targets ({err.strerror})") from None
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{p}: not valid YAML ({err})") from None
+    data = read_yaml(p, what="targets file", error=RecipeError)
     return parse_targets(data or {}, str(p))
 
 

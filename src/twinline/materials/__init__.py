@@ -36,7 +36,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from twinline.spec.errors import MaterialError, RecipeError
+from twinline.spec.errors import MaterialError, RecipeError, elide, quote
 
 Kind = Literal["active_material", "conductive_additive", "binder", "solvent",
                "current_collector", "separator", "electrolyte"]
@@ -147,10 +147,14 @@ class MaterialLibrary(Mapping[str, Material]):
     def __getitem__(self, name: str) -> Material:
         key = self._index.get(str(name).strip().lower())
         if key is None:
-            near = difflib.get_close_matches(str(name), list(self._materials), n=1, cutoff=0.5)
+            # a name far longer than any known one cannot be a typo of it (and difflib on a
+            # 100 kB name is slow)
+            near = difflib.get_close_matches(str(name), list(self._materials), n=1,
+                                             cutoff=0.5) if len(str(name)) <= 200 else []
             hint = f"; did you mean {near[0]!r}?" if near else ""
             raise MaterialError(
-                f"unknown material {name!r}; known materials are {sorted(self._materials)}{hint}")
+                f"unknown material {quote(name)}; known materials are "
+                f"{sorted(self._materials)}{hint}")
         return self._materials[key]
 
     def __iter__(self):
@@ -170,7 +174,7 @@ class MaterialLibrary(Mapping[str, Material]):
             raise RecipeError(f"{parameter}: {err}") from None
         if mat.kind != kind:
             raise RecipeError(
-                f"{parameter} = {name!r} is a {mat.kind}, expected a {kind}; "
+                f"{parameter} = {quote(name)} is a {mat.kind}, expected a {kind}; "
                 f"choose from {[m.name for m in self.of_kind(kind)]}")
         return mat
 
@@ -194,17 +198,18 @@ def _parse_material(name: str, entry: Mapping[str, Any], origin: str) -> Materia
     from twinline.spec.units import parse_quantity
 
     if not isinstance(entry, Mapping):
-        raise MaterialError(f"{origin}: material {name!r} must be a mapping, got {entry!r}")
+        raise MaterialError(f"{origin}: material {quote(name)} must be a mapping, got "
+                            f"{quote(entry)}")
     kind = entry.get("kind")
     if kind not in KINDS:
-        raise MaterialError(f"{origin}: material {name!r} has kind {kind!r}; "
+        raise MaterialError(f"{origin}: material {quote(name)} has kind {quote(kind)}; "
                             f"allowed kinds are {list(KINDS)}")
     props: dict[str, Any] = {}
     sources: dict[str, str] = {}
     raw_props = entry.get("properties") or {}
     if not isinstance(raw_props, Mapping):
-        raise MaterialError(f"{origin}: material {name!r}: 'properties' must be a mapping of "
-                            f"name: value-with-unit, got {raw_props!r}")
+        raise MaterialError(f"{origin}: material {quote(name)}: 'properties' must be a mapping "
+                            f"of name: value-with-unit, got {quote(raw_props)}")
     for prop, raw in raw_props.items():
         value, src = raw, ""
         if isinstance(raw, Mapping) and "source" in raw:
@@ -222,7 +227,7 @@ def _parse_material(name: str, entry: Mapping[str, Any], origin: str) -> Materia
             x = props[prop]
             if not math.isfinite(x) or (prop in _POSITIVE and x <= 0):
                 raise MaterialError(
-                    f"{origin}: {name}.{prop} = {value!r} must be a finite"
+                    f"{origin}: {elide(name)}.{elide(str(prop))} = {quote(value)} must be a finite"
                     f"{' positive' if prop in _POSITIVE else ''} quantity in {unit or '-'}")
         if src:
             sources[prop] = src
@@ -249,26 +254,20 @@ def parse_library(data: Any, origin: str) -> MaterialLibrary:
 @cache
 def builtin_library() -> MaterialLibrary:
     """The materials shipped with twinline (``materials/library.yaml``)."""
-    import yaml
+    from twinline.spec.yamlfile import parse_yaml
 
+    origin = "twinline/materials/library.yaml"
     text = resources.files("twinline.materials").joinpath("library.yaml").read_text("utf-8")
-    return parse_library(yaml.safe_load(text), "twinline/materials/library.yaml")
+    return parse_library(parse_yaml(text, origin, error=MaterialError), origin)
 
 
 def load_library(*paths: str | Path) -> MaterialLibrary:
     """The built-in library extended (and overridden) by the user files in ``paths``."""
-    import yaml
+    from twinline.spec.yamlfile import read_yaml
 
     lib = builtin_library()
     for path in paths:
         p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text("utf-8"))
-        except OSError as err:
-            raise MaterialError(f"{p}: cannot read materials file ({err.strerror})") from None
-        except UnicodeDecodeError as err:
-            raise MaterialError(f"{p}: not a text (UTF-8) YAML file ({err.reason})") from None
-        except yaml.YAMLError as err:
-            raise MaterialError(f"{p}: malformed YAML ({err})".replace("\n", " ")) from None
+        data = read_yaml(p, what="materials file", error=MaterialError)
         lib = lib.merged(parse_library(data, str(p)))
     return lib

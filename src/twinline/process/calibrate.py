@@ -2,8 +2,9 @@ r"""Calibrate the slurry rheology model from rheometer data and write a material
 
 The rheometer CSV has one row per measurement and the columns ``shear_rate`` and
 ``viscosity``, optionally ``solid_content``; a unit may follow the name in brackets
-(``viscosity [mPa s]``, ``solid_content [%]``), otherwise SI is assumed (1/s, Pa s, -).
-Other columns are ignored.
+(``viscosity [mPa s]``, ``solid_content [%]``), otherwise SI is assumed (1/s, Pa s, -);
+``[-]`` marks a plain fraction. Other columns are ignored, and so are lines starting with
+``#`` (comments). ``examples/rheometer.csv`` is an example.
 
 The model is the one of :mod:`twinline.process.mixing` (Krieger–Dougherty level in the
 binder solution, Cross shape). Least squares on :math:`\log_{10}\eta`:
@@ -31,7 +32,7 @@ import numpy as np
 from twinline.materials import PROPERTY_UNITS, MaterialLibrary
 from twinline.process.mixing import predict_viscosity
 from twinline.process.products import Composition
-from twinline.spec.errors import RecipeError
+from twinline.spec.errors import RecipeError, quote
 
 _AM_KEYS = ("relaxation_time", "rate_index", "max_packing_fraction")
 _BINDER_KEYS = ("overlap_concentration", "concentration_exponent")
@@ -60,11 +61,17 @@ class SlurryFit:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
+_DIMENSIONLESS = ("", "-", "1", "fraction")
+
+
 def _column_unit(header: str) -> tuple[str, str | None]:
+    """``'viscosity [mPa s]'`` → ``('viscosity', 'mPa s')``; ``[-]`` and no unit → None (SI)."""
     m = re.match(r"^\s*([A-Za-z_ ]+?)\s*(?:[\[(](.*)[\])])?\s*$", header)
     if not m:
         return header.strip().lower(), None
-    return m.group(1).strip().lower().replace(" ", "_"), (m.group(2) or None)
+    unit = (m.group(2) or "").strip()
+    return (m.group(1).strip().lower().replace(" ", "_"),
+            None if unit.lower() in _DIMENSIONLESS else unit)
 
 
 def read_rheometer_csv(path: str | Path, *, solid_content: float | None = None) -> RheometerData:
@@ -83,8 +90,12 @@ def read_rheometer_csv(path: str | Path, *, solid_content: float | None = None) 
         text = p.read_text("utf-8-sig")
     except OSError as err:
         raise RecipeError(f"{p}: cannot read rheometer file ({err.strerror})") from None
-    rows = list(csv.reader(text.splitlines()))
-    rows = [r for r in rows if any(c.strip() for c in r)]
+    # lines starting with '#' are comments (line numbers in messages stay the file's)
+    lines = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1)
+             if not ln.lstrip().startswith("#")]
+    parsed = zip([n for n, _ in lines], csv.reader([ln for _, ln in lines]), strict=True)
+    numbered = [(n, r) for n, r in parsed if any(c.strip() for c in r)]
+    rows = [r for _, r in numbered]
     if len(rows) < 2:
         raise RecipeError(f"{p}: needs a header and at least one data row")
     cols = {}
@@ -96,10 +107,10 @@ def read_rheometer_csv(path: str | Path, *, solid_content: float | None = None) 
     for name in need:
         if name not in cols:
             raise RecipeError(
-                f"{p}: column {name!r} is missing (found {rows[0]}); expected 'shear_rate "
+                f"{p}: column {name!r} is missing (found {quote(rows[0])}); expected 'shear_rate "
                 f"[1/s]', 'viscosity [Pa s]' and 'solid_content [-]' (or --solid-content)")
     out: dict[str, list[float]] = {k: [] for k in si}
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in numbered[1:]:
         for name, unit_si in si.items():
             if name not in cols:
                 continue
@@ -109,7 +120,7 @@ def read_rheometer_csv(path: str | Path, *, solid_content: float | None = None) 
                 value = float(raw) if unit is None else parse_quantity(
                     f"{raw} {unit}", unit_si, name=name)
             except (ValueError, IndexError, RecipeError):
-                raise RecipeError(f"{p}: line {n}: {name} = {row[i] if i < len(row) else ''!r}"
+                raise RecipeError(f"{p}: line {n}: {name} = {quote(row[i] if i < len(row) else '')}"
                                   f" is not a number in {unit or unit_si or '-'}") from None
             out[name].append(value)
     gamma, eta = np.array(out["shear_rate"]), np.array(out["viscosity"])

@@ -35,7 +35,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from twinline.spec.errors import RecipeError, SpecError
+from twinline.spec.errors import RecipeError, SpecError, quote
 from twinline.spec.steps import step_names
 
 #: Parameter categories: machine, process and structure parameters.
@@ -224,7 +224,7 @@ class Catalogue(Mapping[str, Parameter]):
             return default
         near = self.close_matches(pid)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
-        raise SpecError(f"unknown parameter {pid!r}: ids are 'step.name' with step one of "
+        raise SpecError(f"unknown parameter {quote(pid)}: ids are 'step.name' with step one of "
                         f"{', '.join(step_names())}{hint} (twinline spec list)")
 
     def close_matches(self, pid: str, n: int = 5) -> list[str]:
@@ -250,9 +250,10 @@ class Catalogue(Mapping[str, Parameter]):
         if step is not None and step not in step_names():
             near = difflib.get_close_matches(step, step_names(), n=1, cutoff=0.5)
             hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise SpecError(f"unknown step {step!r}; steps are {', '.join(step_names())}{hint}")
+            raise SpecError(f"unknown step {quote(step)}; steps are "
+                            f"{', '.join(step_names())}{hint}")
         if category is not None and category.upper() not in CATEGORIES:
-            raise SpecError(f"unknown category {category!r}; categories are MP, PP, SP")
+            raise SpecError(f"unknown category {quote(category)}; categories are MP, PP, SP")
         out = []
         for p in self._params.values():
             if step is not None and p.step != step:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-from twinline.spec.errors import RecipeError
+from twinline.spec.errors import RecipeError, quote
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,8 @@ def SI(unit: str, *, ge: float | None = None, gt: float | None = None,
         except RecipeError as err:
             raise ValueError(str(err).removeprefix("value = ").removeprefix("value: ")) from None
         if not rng.contains(x):
-            shown = (f"{value!r}" if isinstance(value, int | float)
-                     else f"{value!r} (= {x:.6g} {unit or '-'})")
+            shown = (quote(value) if isinstance(value, int | float)
+                     else f"{quote(value)} (= {x:.6g} {unit or '-'})")
             raise ValueError(f"{shown} is outside the allowed range "
                              f"{rng.text()}")
         return x

@@ -210,18 +210,22 @@ class Recipe(Section):
 
 def _format_validation_error(err: Any, origin: str, data: Any) -> str:
     """One line per problem: ``FILE: path.to.param: message``."""
+    from twinline.spec.errors import elide, quote
+
     lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-"))
+    for e in err.errors(include_url=False):
+        # a key is a user's value too: each path part is cut to the quoting limit
+        loc = ".".join(elide(str(p)) for p in e["loc"] if not str(p).startswith("function-"))
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            msg = f"unknown parameter {loc.rsplit('.', 1)[-1]!r} (value {e['input']!r})"
+            key = e["loc"][-1] if e["loc"] else loc
+            msg = f"unknown parameter {quote(key)} (value {quote(e['input'])})"
         elif e["type"] == "missing":
             msg = "required parameter is missing"
         elif "input" in e and e["type"] not in ("value_error",) and not isinstance(
                 e["input"], dict):
-            msg = f"{msg} (got {e['input']!r})"
-        lines.append(f"{origin}: {loc or 'recipe'}: {msg}")
+            msg = f"{msg} (got {quote(e['input'])})"
+        lines.append(f"{origin}: {loc or 'recipe'}: {elide(msg, 1000)}")
     return "; ".join(lines).replace("\r", "\\r").replace("\n", "\\n")  # one line
 
 
@@ -242,59 +246,16 @@ def parse_recipe(data: Any, origin: str = "recipe") -> Recipe:
         raise RecipeError(_format_validation_error(err, origin, data)) from None
 
 
-class _DuplicateKeyError(ValueError):
-    pass
-
-
-def _unique_key_loader():
-    """A PyYAML SafeLoader that refuses a key written twice in one mapping.
-
-    Plain PyYAML keeps the last value silently, so ``gap: 300 um`` followed by ``gap: 200 um``
-    would hide a typo; twinline names the key and the line instead.
-    """
-    import yaml
-
-    class UniqueKeyLoader(yaml.SafeLoader):
-        pass
-
-    def construct_mapping(loader, node, deep=False):
-        seen: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise _DuplicateKeyError(
-                    f"duplicate key {key!r} at line {key_node.start_mark.line + 1} (first at "
-                    f"line {seen[key] + 1}); each parameter may be given once")
-            seen[key] = key_node.start_mark.line
-        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
-
-    UniqueKeyLoader.add_constructor(
-        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return UniqueKeyLoader
-
-
 def load_recipe(path: str | Path) -> Recipe:
-    """Read and validate a recipe YAML file (materials are checked by :func:`resolve`)."""
-    import yaml
+    """Read and validate a recipe YAML file (materials are checked by :func:`resolve`).
 
+    The file is read by :func:`twinline.spec.yamlfile.read_yaml`: at most 1 MiB, safe tags
+    only, aliases and nesting bounded, duplicate keys refused.
+    """
     from twinline.spec.errors import RecipeError
+    from twinline.spec.yamlfile import read_yaml
 
     p = Path(path)
-    try:
-        text = p.read_text("utf-8")
-    except OSError as err:
-        raise RecipeError(f"{p}: cannot read recipe ({err.strerror})") from None
-    except UnicodeDecodeError as err:
-        raise RecipeError(f"{p}: not a text (UTF-8) YAML file ({err.reason} at byte "
-                          f"{err.start})") from None
-    try:
-        data = yaml.load(text, Loader=_unique_key_loader())  # a SafeLoader subclass
-    except _DuplicateKeyError as err:
-        raise RecipeError(f"{p}: {err}") from None
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
-        problem = getattr(err, "problem", None) or "syntax error"
-        raise RecipeError(f"{p}: malformed YAML{at}: {problem}") from None
+    data = read_yaml(p, what="recipe", error=RecipeError)
     recipe = parse_recipe(data, str(p))
     return recipe.model_copy(update={"source_path": str(p)})

@@ -8,10 +8,39 @@ built lazily on first use.
 
 from __future__ import annotations
 
+import re
 from functools import cache
+from tokenize import TokenError
 from typing import Any
 
-from twinline.spec.errors import RecipeError
+from twinline.spec.errors import RecipeError, elide, quote
+
+# What pint's string parser raises on text that is not a quantity (measured on 4,000 random
+# strings: TokenError, AssertionError for "3 kg/", UndefinedUnitError, DefinitionSyntaxError,
+# ValueError, ZeroDivisionError for "1/0"); pint's own errors are added where pint is imported.
+_PARSE_ERRORS: tuple[type[Exception], ...] = (
+    TokenError, AssertionError, ValueError, TypeError, ArithmeticError, SyntaxError,
+    AttributeError, KeyError, IndexError)
+_POWER_CHAIN = re.compile(r"(\*\*|\^)[-+()\s\d.eE]*(\*\*|\^)")
+_POWER = re.compile(r"(?:\*\*|\^)\s*\(?\s*([-+]?\s*\d*\.?\d+(?:[eE][-+]?\d+)?)")
+MAX_QUANTITY_CHARS = 200
+"""Longest quantity text parsed (``"300 um"``); pint's parser is quadratic on long text."""
+MAX_EXPONENT = 12
+"""Largest power a quantity string may write (``m**3``); pint evaluates ``10**10**10``."""
+
+
+def _check_powers(text: str, name: str, unit: str) -> None:
+    """Refuse text pint would take minutes on: very long, or powers like ``10**10**10``."""
+    if len(text) > MAX_QUANTITY_CHARS:
+        raise RecipeError(
+            f"{name} = {quote(text)} is {len(text):,} characters long, not a quantity (at most "
+            f"{MAX_QUANTITY_CHARS}); expected {_expected(unit)}")
+    big = [m.group(1) for m in _POWER.finditer(text)
+           if abs(float(m.group(1).replace(" ", ""))) > MAX_EXPONENT]
+    if big or _POWER_CHAIN.search(text):
+        raise RecipeError(
+            f"{name} = {quote(text)} raises to a power beyond ±{MAX_EXPONENT} or chains powers; "
+            f"expected {_expected(unit)}")
 
 
 @cache
@@ -47,39 +76,51 @@ def parse_quantity(value: Any, unit: str, *, name: str = "value") -> float:
     try:
         if isinstance(value, dict):
             if set(value) - {"value", "unit"} or "value" not in value:
-                raise RecipeError(f"{name}: expected {{value, unit}}, got {value!r}")
-            q = reg.Quantity(float(value["value"]), value.get("unit", "") or "")
+                raise RecipeError(f"{name}: expected {{value, unit}}, got {quote(value)}")
+            unit_text = value.get("unit", "") or ""
+            if isinstance(unit_text, str):
+                _check_powers(unit_text, name, unit)
+            q = reg.Quantity(float(value["value"]), unit_text)
         elif isinstance(value, reg.Quantity):
             q = value
         elif isinstance(value, bool):
-            raise RecipeError(f"{name} = {value!r}: expected a quantity in {unit}")
+            raise RecipeError(f"{name} = {quote(value)}: expected a quantity in {unit}")
         elif isinstance(value, int | float):
             if not target.dimensionless:
                 raise RecipeError(
-                    f"{name} = {value!r} has no unit: expected {_expected(unit)}; write "
-                    f"the value with its unit (for example \"{value} {_example_unit(unit)}\")")
+                    f"{name} = {quote(value)} has no unit: expected {_expected(unit)}; write "
+                    f"the value with its unit (for example "
+                    f"\"{_number_text(value)} {_example_unit(unit)}\")")
             q = reg.Quantity(float(value), "")
         elif isinstance(value, str):
+            _check_powers(value, name, unit)
             q = reg.Quantity(value.strip())
             if not isinstance(q, reg.Quantity):  # a bare number string
                 q = reg.Quantity(float(q), "")
         else:
-            raise RecipeError(f"{name} = {value!r}: expected a quantity in {unit}")
+            raise RecipeError(f"{name} = {quote(value)}: expected a quantity in {unit}")
         if q.dimensionless and not target.dimensionless:
             raise RecipeError(
-                f"{name} = {value!r} has no unit: expected {_expected(unit)}; write the "
-                f"value with its unit (for example \"{value} {_example_unit(unit)}\")")
+                f"{name} = {quote(value)} has no unit: expected {_expected(unit)}; write the "
+                f"value with its unit (for example "
+                f"\"{_number_text(value)} {_example_unit(unit)}\")")
         return float(q.m_as(target))
     except RecipeError:
         raise
     except pint.DimensionalityError:
         raise RecipeError(
-            f"{name} = {value!r} has the wrong unit{_dimension_of(value)}: expected "
+            f"{name} = {quote(value)} has the wrong unit{_dimension_of(value)}: expected "
             f"{_expected(unit)}") from None
-    except Exception as err:  # pint's parser raises many types (TokenError, SyntaxError ...)
+    except (pint.PintError, *_PARSE_ERRORS) as err:  # see _PARSE_ERRORS
+        why = elide(str(err)) or "syntax error"
         raise RecipeError(
-            f"{name} = {value!r} is not a quantity twinline can read ({err}); expected "
-            f"{_expected(unit)}") from None
+            f"{name} = {quote(value)} is not a quantity twinline can read ({why}); "
+            f"expected {_expected(unit)}") from None
+
+
+def _number_text(value: Any) -> str:
+    """The number a person wrote, for a hint (a long string is cut, see :func:`quote`)."""
+    return quote(value)[1:-1] if isinstance(value, str) else f"{value}"
 
 
 def _expected(unit: str) -> str:
@@ -101,7 +142,7 @@ def _dimension_of(value: Any) -> str:
     try:
         dim = Q_(value["value"], value["unit"]) if isinstance(value, dict) else Q_(str(value))
         return f" ({dim.dimensionality})"
-    except Exception:
+    except (RecipeError, *_PARSE_ERRORS):
         return ""
 
 
@@ -114,6 +155,6 @@ def is_unit(text: str) -> bool:
     """True when ``text`` is a unit string pint can parse (``""`` is dimensionless)."""
     try:
         ureg().Unit(text)
-    except Exception:
+    except _PARSE_ERRORS:  # pint's UndefinedUnitError is an AttributeError
         return False
     return True

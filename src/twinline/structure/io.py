@@ -17,16 +17,38 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import math
+import struct
 from pathlib import Path
+from tokenize import TokenError
 from typing import Any
 
 import numpy as np
 
 from twinline.atomic import atomic_path
-from twinline.spec.errors import StructureError
+from twinline.spec.errors import StructureError, elide, quote
 from twinline.structure.generate import LABELS, Mesostructure
 
 FORMATS = (".tif", ".tiff", ".npy", ".h5", ".hdf5")
+
+# What the readers raise on a damaged or foreign file (measured by corrupting TIFF and .npy
+# files at random: tifffile's TiffFileError is a ValueError; it also raises RuntimeError,
+# KeyError, IndexError, TypeError, AssertionError and struct.error; np.load a TokenError on a
+# broken header; h5py OSError and KeyError).
+_READ_ERRORS: tuple[type[Exception], ...] = (
+    OSError, EOFError, ValueError, RuntimeError, KeyError, IndexError, TypeError,
+    AssertionError, struct.error, TokenError)
+
+# ImageJ ``unit`` texts twinline understands [m per unit]; another unit is an error, not µm
+_LENGTH_UNITS = {"um": 1e-6, "micron": 1e-6, "microns": 1e-6, "micrometer": 1e-6,
+                 "micrometre": 1e-6, "nm": 1e-9, "nanometer": 1e-9, "nanometre": 1e-9,
+                 "mm": 1e-3, "millimeter": 1e-3, "millimetre": 1e-3, "cm": 1e-2,
+                 "m": 1.0, "meter": 1.0, "metre": 1.0}
+# "pixel" is what ImageJ writes for an uncalibrated image: no voxel size stored
+_NO_UNIT = ("pixel", "pixels", "px", "")
+# photometric interpretations of colour images (not label images)
+_COLOUR = ("RGB", "YCBCR", "SEPARATED", "CIELAB", "ICCLAB", "ITULAB", "LOGLUV", "CFA")
 
 
 def _fmt(path: Path) -> str:
@@ -94,6 +116,38 @@ def save(path: str | Path, structure: Mesostructure | np.ndarray, *,
     return path
 
 
+def _refuse_colour(tf: Any, path: Path) -> None:
+    """Refuse a colour (RGB, CMYK, ...) TIFF: its last axis holds channels, not a 3rd dimension."""
+    page = tf.pages[0]
+    photometric = getattr(page.photometric, "name", str(page.photometric))
+    samples = int(getattr(page, "samplesperpixel", 1) or 1)
+    axes = tf.series[0].axes if tf.series else ""
+    if photometric in _COLOUR or samples > 1 or "S" in axes:
+        raise StructureError(
+            f"{path} is a colour image (photometric {photometric}, {samples} samples per "
+            f"pixel, shape {tuple(page.shape)}), not a label image; save the labels as a "
+            "greyscale (one sample per pixel) stack with 0 pore, 1 AM, 2 CBD")
+
+
+def _imagej_spacing(ij: dict[str, Any], path: Path) -> float | None:
+    """The voxel size [m] from ImageJ ``spacing`` and ``unit``; None if uncalibrated."""
+    unit_text = str(ij.get("unit", "um"))
+    unit = unit_text.replace("\\u00B5", "u").replace("µ", "u").replace("μ", "u").strip()
+    if unit.lower() in _NO_UNIT:
+        return None
+    scale = _LENGTH_UNITS.get(unit, _LENGTH_UNITS.get(unit.lower()))
+    if scale is None:
+        raise StructureError(
+            f"{path} stores its voxel size in the unit {quote(unit_text)}, which twinline does "
+            f"not know (known: {', '.join(sorted(set(_LENGTH_UNITS)))}); give --voxel, e.g. "
+            "--voxel 0.5um")
+    try:
+        return float(ij["spacing"]) * scale
+    except (TypeError, ValueError):
+        raise StructureError(f"{path} stores the voxel spacing {quote(ij['spacing'])}, which is "
+                             "not a number; give --voxel, e.g. --voxel 0.5um") from None
+
+
 def _jsonable(o):
     if isinstance(o, np.generic):
         return o.item()
@@ -123,18 +177,26 @@ def load(path: str | Path, *, voxel_size: float | None = None) -> Mesostructure:
         if ext in (".tif", ".tiff"):
             import tifffile
 
-            with tifffile.TiffFile(path) as tf:
-                labels = tf.asarray()
-                ij = tf.imagej_metadata or {}
-                info = ij.get("Info")
-                if info:
-                    with contextlib.suppress(ValueError):
-                        meta = json.loads(info)
-                stored = meta.get("voxel_size_m")
-                if stored is None and "spacing" in ij:
-                    unit = str(ij.get("unit", "um")).replace("\\u00B5", "u").replace("µ", "u")
-                    stored = float(ij["spacing"]) * {"um": 1e-6, "micron": 1e-6,
-                                                     "nm": 1e-9, "mm": 1e-3}.get(unit, 1e-6)
+            # tifffile logs what it repairs on stderr: keep the CLI's output to one line
+            log = logging.getLogger("tifffile")
+            level = log.level
+            log.setLevel(logging.CRITICAL)
+            try:
+                with tifffile.TiffFile(path) as tf:
+                    _refuse_colour(tf, path)
+                    labels = tf.asarray()
+                    ij = tf.imagej_metadata or {}
+            finally:
+                log.setLevel(level)
+            info = ij.get("Info")
+            if info:
+                with contextlib.suppress(ValueError):
+                    meta = json.loads(info)
+            if not isinstance(meta, dict):
+                meta = {}
+            stored = meta.get("voxel_size_m")
+            if stored is None and "spacing" in ij and voxel_size is None:
+                stored = _imagej_spacing(ij, path)
         elif ext == ".npy":
             labels = np.load(path, allow_pickle=False)
             side = path.with_name(path.name + ".json")
@@ -153,12 +215,20 @@ def load(path: str | Path, *, voxel_size: float | None = None) -> Mesostructure:
                     meta = json.loads(ds.attrs["metadata"])
     except StructureError:
         raise
-    except Exception as err:   # any reader failure becomes one clear message
-        raise StructureError(f"cannot read {path}: {type(err).__name__}: {err}") from None
+    except _READ_ERRORS as err:   # a damaged or foreign file becomes one clear message
+        raise StructureError(f"cannot read {path}: {type(err).__name__}: "
+                             f"{elide(str(err))}") from None
     labels = np.asarray(labels)
     if labels.ndim != 3:
         raise StructureError(f"{path} holds a {labels.ndim}D image of shape {labels.shape}; a "
                              "3D label image is needed")
     h = voxel_size if voxel_size is not None else stored
-    h = float("nan") if h is None else float(h)
+    try:
+        h = float("nan") if h is None else float(h)
+    except (TypeError, ValueError):
+        raise StructureError(f"{path} stores the voxel size {quote(h)}, which is not a "
+                             "number; give --voxel, e.g. --voxel 0.5um") from None
+    if voxel_size is None and stored is not None and not (math.isfinite(h) and h > 0):
+        raise StructureError(f"{path} stores the voxel size {h:g} m, which is not a positive "
+                             "number; give --voxel, e.g. --voxel 0.5um")
     return Mesostructure(labels=labels, voxel_size=h, metadata=meta)
