@@ -1,0 +1,239 @@
+r"""Statistical process control: control charts, run rules and capability indices.
+
+For a series :math:`x_1 \dots x_n` of one measured parameter (or of the residuals between
+measurement and the twin's prediction) with centre :math:`\mu_0` and process standard deviation
+:math:`\sigma`:
+
+* **Individuals / moving-range chart** (Montgomery 2019, §6.4): :math:`\hat\sigma =
+  \overline{MR}/d_2` with :math:`MR_t = |x_t - x_{t-1}|` and :math:`d_2 = 1.128`; limits
+  :math:`\mu_0 \pm 3\hat\sigma`; the MR chart's upper limit :math:`D_4\,\overline{MR}`,
+  :math:`D_4 = 3.267`.
+* **EWMA** (Roberts 1959; Montgomery §9.2): :math:`z_t = \lambda x_t + (1-\lambda) z_{t-1}`,
+  :math:`z_0 = \mu_0`, limits :math:`\mu_0 \pm L\sigma\sqrt{\tfrac{\lambda}{2-\lambda}
+  [1-(1-\lambda)^{2t}]}` (defaults :math:`\lambda = 0.2`, :math:`L = 3`).
+* **Tabular CUSUM** (Page 1954; Montgomery §9.1): :math:`C^+_t = \max(0, x_t - \mu_0 - K +
+  C^+_{t-1})`, :math:`C^-_t = \max(0, \mu_0 - K - x_t + C^-_{t-1})`, signal when either
+  exceeds :math:`H` (defaults :math:`K = 0.5\sigma`, :math:`H = 5\sigma`).
+* **Run rules** (Nelson 1984; the first, fifth and sixth are the Western Electric rules,
+  Western Electric 1956): 1 one point beyond 3σ; 2 nine in a row on one side of the centre;
+  3 six in a row steadily increasing or decreasing; 4 fourteen in a row alternating up and
+  down; 5 two of three beyond 2σ on the same side; 6 four of five beyond 1σ on the same side;
+  7 fifteen in a row within 1σ; 8 eight in a row beyond 1σ on either side.
+* **Capability** against specification limits (Montgomery §8.2):
+  :math:`C_p = (USL-LSL)/6\sigma`, :math:`C_{pk} = \min(USL-\bar x, \bar x-LSL)/3\sigma`.
+
+Alarms carry the index of the point that completes the pattern.
+
+References
+----------
+.. [1] D. C. Montgomery, Introduction to Statistical Quality Control, 8th ed., Wiley (2019).
+.. [2] L. S. Nelson, J. Quality Technology 16 (1984) 237-239 (the Shewhart control chart —
+       tests for special causes).
+.. [3] Western Electric Co., Statistical Quality Control Handbook (1956).
+.. [4] S. W. Roberts, Technometrics 1 (1959) 239-250 (EWMA).
+.. [5] E. S. Page, Biometrika 41 (1954) 100-115 (CUSUM).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from twinline.twin.errors import TwinError
+
+#: Bias-correction constants of the moving range of two (Montgomery 2019, App. VI).
+D2 = 1.128
+D4 = 3.267
+#: Nelson's rules by number, with their one-line description.
+RULES: dict[int, str] = {
+    1: "one point beyond 3 sigma",
+    2: "nine points in a row on one side of the centre line",
+    3: "six points in a row steadily increasing or decreasing",
+    4: "fourteen points in a row alternating up and down",
+    5: "two of three points beyond 2 sigma on the same side",
+    6: "four of five points beyond 1 sigma on the same side",
+    7: "fifteen points in a row within 1 sigma",
+    8: "eight points in a row beyond 1 sigma on either side",
+}
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A signal of a chart or rule at point ``index`` (0-based) with its ``value``."""
+
+    index: int
+    rule: str
+    value: float
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "rule": self.rule, "value": self.value,
+                "message": self.message}
+
+
+def _series(x: Sequence[float] | np.ndarray) -> np.ndarray:
+    a = np.asarray(x, dtype=float).ravel()
+    if a.size == 0:
+        raise TwinError("SPC needs at least one value")
+    if not np.all(np.isfinite(a)):
+        raise TwinError("SPC values must be finite numbers")
+    return a
+
+
+def moving_range_sigma(x: Sequence[float] | np.ndarray) -> float:
+    r"""Short-term standard deviation :math:`\overline{MR}/d_2` (needs two or more points)."""
+    a = _series(x)
+    if a.size < 2:
+        raise TwinError("the moving-range sigma needs at least two values")
+    return float(np.mean(np.abs(np.diff(a))) / D2)
+
+
+@dataclass(frozen=True)
+class IndividualsChart:
+    """Centre line, 3-sigma limits of the individuals and the moving-range chart limit."""
+
+    centre: float
+    sigma: float
+    lcl: float
+    ucl: float
+    mr_mean: float
+    mr_ucl: float
+
+
+def individuals_chart(x: Sequence[float] | np.ndarray, *, centre: float | None = None,
+                      sigma: float | None = None) -> IndividualsChart:
+    """Limits of an individuals / moving-range chart (phase I estimates unless given)."""
+    a = _series(x)
+    mu = float(np.mean(a)) if centre is None else float(centre)
+    mr = float(np.mean(np.abs(np.diff(a)))) if a.size > 1 else 0.0
+    s = mr / D2 if sigma is None else float(sigma)
+    return IndividualsChart(mu, s, mu - 3 * s, mu + 3 * s, mr, D4 * mr)
+
+
+def ewma(x: Sequence[float] | np.ndarray, *, centre: float, sigma: float, lam: float = 0.2,
+         width: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    """EWMA statistic :math:`z_t` and its control-limit half width at each point."""
+    a = _series(x)
+    if not 0 < lam <= 1:
+        raise TwinError(f"EWMA lambda = {lam:g} must lie in (0, 1]")
+    z = np.empty_like(a)
+    prev = float(centre)
+    for i, v in enumerate(a):
+        prev = lam * v + (1 - lam) * prev
+        z[i] = prev
+    t = np.arange(1, a.size + 1)
+    half = width * sigma * np.sqrt(lam / (2 - lam) * (1 - (1 - lam) ** (2 * t)))
+    return z, half
+
+
+def cusum(x: Sequence[float] | np.ndarray, *, centre: float, sigma: float, k: float = 0.5,
+          h: float = 5.0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Tabular CUSUM: upper and lower sums and the decision interval ``H = h·sigma``."""
+    a = _series(x)
+    big_k = k * sigma
+    up = np.empty_like(a)
+    down = np.empty_like(a)
+    cu = cd = 0.0
+    for i, v in enumerate(a):
+        cu = max(0.0, v - centre - big_k + cu)
+        cd = max(0.0, centre - big_k - v + cd)
+        up[i], down[i] = cu, cd
+    return up, down, h * sigma
+
+
+def run_rules(x: Sequence[float] | np.ndarray, *, centre: float, sigma: float,
+              rules: Sequence[int] = tuple(RULES)) -> list[Alarm]:
+    """The Nelson / Western Electric rules over the series (see the module docstring).
+
+    A rule signals once at the point that completes its pattern, and again only after the
+    pattern has been broken.
+    """
+    a = _series(x)
+    if not sigma > 0:
+        raise TwinError(f"SPC sigma = {sigma:g} must be > 0")
+    u = (a - centre) / sigma
+    n = u.size
+    side = np.sign(u)
+    d = np.sign(np.diff(a))
+    alarms: list[Alarm] = []
+
+    def window_hits(rule: int, width: int, test) -> None:
+        active = False
+        for i in range(width - 1, n):
+            hit = bool(test(i - width + 1, i + 1))
+            if hit and not active:
+                alarms.append(Alarm(i, f"nelson-{rule}", float(a[i]),
+                                    f"rule {rule}: {RULES[rule]}"))
+            active = hit
+
+    if 1 in rules:
+        window_hits(1, 1, lambda s, e: abs(u[s]) > 3)
+    if 2 in rules:
+        window_hits(2, 9, lambda s, e: abs(side[s:e].sum()) == 9)
+    if 3 in rules:  # six points: five successive differences of one sign
+        window_hits(3, 6, lambda s, e: abs(d[s:e - 1].sum()) == 5 and np.all(d[s:e - 1] != 0))
+    if 4 in rules:  # fourteen points: thirteen differences alternating in sign
+        window_hits(4, 14, lambda s, e: np.all(d[s:e - 1] != 0)
+                    and np.all(d[s:e - 2] * d[s + 1:e - 1] < 0))
+    if 5 in rules:
+        window_hits(5, 3, lambda s, e: (u[s:e] > 2).sum() >= 2 or (u[s:e] < -2).sum() >= 2)
+    if 6 in rules:
+        window_hits(6, 5, lambda s, e: (u[s:e] > 1).sum() >= 4 or (u[s:e] < -1).sum() >= 4)
+    if 7 in rules:
+        window_hits(7, 15, lambda s, e: np.all(np.abs(u[s:e]) < 1))
+    if 8 in rules:
+        window_hits(8, 8, lambda s, e: np.all(np.abs(u[s:e]) > 1))
+    return sorted(alarms, key=lambda al: (al.index, al.rule))
+
+
+def chart_alarms(x: Sequence[float] | np.ndarray, *, centre: float, sigma: float,
+                 rules: Sequence[int] = tuple(RULES), lam: float = 0.2, k: float = 0.5,
+                 h: float = 5.0) -> list[Alarm]:
+    """Run rules, EWMA and CUSUM signals of one series, in order of the points."""
+    a = _series(x)
+    alarms = run_rules(a, centre=centre, sigma=sigma, rules=rules)
+    z, half = ewma(a, centre=centre, sigma=sigma, lam=lam)
+    out = np.abs(z - centre) > half
+    for i in np.flatnonzero(out & ~np.concatenate([[False], out[:-1]])):
+        alarms.append(Alarm(int(i), "ewma", float(a[i]),
+                            f"EWMA {z[i]:.4g} beyond {centre:.4g} ± {half[i]:.3g}"))
+    up, down, big_h = cusum(a, centre=centre, sigma=sigma, k=k, h=h)
+    for name, c in (("cusum-up", up), ("cusum-down", down)):
+        over = c > big_h
+        for i in np.flatnonzero(over & ~np.concatenate([[False], over[:-1]])):
+            alarms.append(Alarm(int(i), name, float(a[i]),
+                                f"CUSUM {name[6:]} {c[i]:.4g} > H = {big_h:.4g}"))
+    return sorted(alarms, key=lambda al: (al.index, al.rule))
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Process capability against specification limits (``nan`` for a missing side)."""
+
+    mean: float
+    sigma: float
+    cp: float
+    cpk: float
+    lsl: float | None
+    usl: float | None
+
+
+def capability(x: Sequence[float] | np.ndarray, *, lsl: float | None = None,
+               usl: float | None = None, sigma: float | None = None) -> Capability:
+    """:math:`C_p` and :math:`C_{pk}` of the series (sigma: moving range unless given)."""
+    a = _series(x)
+    if lsl is None and usl is None:
+        raise TwinError("capability needs at least one specification limit")
+    if lsl is not None and usl is not None and not lsl < usl:
+        raise TwinError(f"specification limits: LSL {lsl:g} must be below USL {usl:g}")
+    s = moving_range_sigma(a) if sigma is None else float(sigma)
+    if not s > 0:
+        raise TwinError("capability needs a process sigma > 0")
+    mu = float(np.mean(a))
+    cp = (usl - lsl) / (6 * s) if lsl is not None and usl is not None else float("nan")
+    sides = [(usl - mu) / (3 * s)] if usl is not None else []
+    sides += [(mu - lsl) / (3 * s)] if lsl is not None else []
+    return Capability(mu, s, float(cp), float(min(sides)), lsl, usl)
