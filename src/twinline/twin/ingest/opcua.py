@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -225,10 +226,13 @@ class OpcUaIngester:
     def _receive(self, node_name: str, value: Any, source_time: datetime | None,
                  *, history: bool = False) -> None:
         when = _utc(source_time)
-        if when is None or value is None:
+        # no time, no value, NaN or an empty id: a variable without a reading yet
+        if when is None or value is None or (isinstance(value, float) and math.isnan(value)):
             return
         machine = self._id_nodes.get(node_name)
         if machine is not None:
+            if not str(value).strip():
+                return
             self._timelines[machine].add(when, str(value))
             return
         i = self._tag_of.get(node_name)

@@ -369,12 +369,13 @@ class SimStats:
 async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
                 duration: float | None = None, record: str | Path | None = None,
                 stop: asyncio.Event | None = None,
-                ready: Callable[[str], None] | None = None) -> SimStats:
+                ready: Callable[[str], None] | None = None, linger: float = 3.0) -> SimStats:
     """Run the OPC UA server of ``line`` until ``duration`` s have passed or ``stop`` is set.
 
     Publishes tick ``k`` at ``start + k / rate`` with that source timestamp (a tick that is
     late is caught up, keeping its timestamp); ``ready(endpoint)`` is called once the server
-    listens. ``record``: the long-format CSV of every published sample.
+    listens. ``record``: the long-format CSV of every published sample. After the last tick
+    the server stays up ``linger`` s, so that subscribers receive its notifications.
     """
     import logging
 
@@ -406,11 +407,14 @@ async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
     id_vars = {}
     for name, m in line.machines.items():
         id_vars[name] = await machine_nodes[name].add_variable(
-            ua.NodeId(m.id_node, idx), "object_id", ids[name], ua.VariantType.String)
+            ua.NodeId(m.id_node, idx), "object_id", "", ua.VariantType.String)
+    # created empty (NaN, ""): tick 0 is then a value change, which OPC UA reports and the
+    # history keeps
     tag_vars = []
-    for tag, v in zip(line.tags, first, strict=True):
+    for tag in line.tags:
         tag_vars.append(await machine_nodes[tag.machine].add_variable(
-            ua.NodeId(tag.node, idx), tag.node.split(".", 2)[2], float(v), ua.VariantType.Double))
+            ua.NodeId(tag.node, idx), tag.node.split(".", 2)[2], math.nan,
+            ua.VariantType.Double))
 
     def dv(value: Any, vtype: Any, when: datetime) -> Any:
         return ua.DataValue(ua.Variant(value, vtype), SourceTimestamp=when, ServerTimestamp=when)
@@ -451,10 +455,10 @@ async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
 
     try:
         async with server:
-            # tick 0 is written before historizing: the history starts with it
-            await publish(0, first)
+            # historize first: the history holds what is written after, from tick 0 on
             await server.historize_node_data_change(list(id_vars.values()) + tag_vars,
                                                     period=None, count=0)
+            await publish(0, first)
             if ready is not None:
                 ready(endpoint)
             k = 1
@@ -475,6 +479,10 @@ async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
                 k += 1
             stats.ticks = k
             stats.seconds = k / line.rate
+            if fh is not None:
+                fh.flush()
+            # serve a little longer so that subscribers get the last ticks' notifications
+            await asyncio.sleep(linger)
     finally:
         if fh is not None:
             fh.close()
@@ -502,5 +510,10 @@ def simulate_line(recipe: str | Path, *, port: int = 4840, host: str = "127.0.0.
         if ready is not None:
             ready(ep, line)
 
-    return run_until_signal(lambda ev: serve(line, host=host, port=port, duration=duration,
-                                             record=record, stop=ev, ready=on_ready), stop)
+    try:
+        return run_until_signal(lambda ev: serve(line, host=host, port=port,
+                                                 duration=duration, record=record, stop=ev,
+                                                 ready=on_ready), stop)
+    except OSError as err:
+        raise TwinError(f"--port {port}: cannot listen on {host}:{port} "
+                        f"({err.strerror or err})") from None
