@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from twinline.cli import calibrate, cell, learn, materials, recipe, run, spec, structure
+from twinline.cli import calibrate, cell, learn, line, materials, recipe, run, spec, structure
 
 app = typer.Typer(
     name="twinline",
@@ -33,6 +33,7 @@ app.add_typer(recipe.app, name="recipe")
 app.add_typer(materials.app, name="materials")
 app.add_typer(structure.app, name="structure")
 app.add_typer(cell.app, name="cell")
+app.add_typer(line.app, name="line")
 run.register(app)
 learn.register(app)
 calibrate.register(app)

@@ -309,6 +309,22 @@ class Store:
             added += len(conn.execute(stmt, params[i:i + BATCH]).all())
         return added
 
+    def last_record_times(self, source: str) -> dict[tuple[str, str, str], datetime]:
+        """The newest record time per (object kind, parameter, conditions) of ``source``:
+        where a line feed resumes after a restart (one grouped query)."""
+        from sqlalchemy import func, select
+
+        from twinline.twin.store.schema import objects, records
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(objects.c.kind, records.c.parameter, records.c.conditions,
+                       func.max(records.c.time))
+                .join(objects, objects.c.pk == records.c.object_pk)
+                .where(records.c.source == source)
+                .group_by(objects.c.kind, records.c.parameter, records.c.conditions)).all()
+        return {(k, p, c): utc(t) for k, p, c, t in rows}
+
     # ------------------------------------------------------------------ lineage
     def _ancestor_pks(self, conn, pk: int) -> set[int]:
         from sqlalchemy import literal, select

@@ -1,0 +1,425 @@
+"""Ingestion from the line over OPC UA: subscribe to mapped tags, store every data change.
+
+A *tag map* (YAML; ``twinline line simulate --write-map`` writes one) names the namespace URI,
+the machines — each with the object kind it makes, the node of its ``object id`` variable (the
+batch or roll it works on now) and its upstream machine — and the tags::
+
+    namespace: urn:twinline:pilot-line
+    machines:
+      Cathode.Coater: {kind: coated_roll, object_id: Cathode.Coater.object_id,
+                       upstream: Cathode.Mixer}
+    tags:
+      - {node: Cathode.Coater.gap, machine: Cathode.Coater, parameter: cathode.coating.gap,
+         unit: um, role: setting, conditions: ""}
+
+Nodes are string node ids in that namespace. Each data change is stored with the server's
+*source* timestamp, under the object the machine worked on at that time (its ``object id``
+history); a new object is stored with its kind, its creation time and a genealogy edge from
+the object the upstream machine worked on when it appeared. Values pass
+:func:`twinline.twin.ingest.parameters.to_si` (unit, range); a value that fails is counted
+and reported, not stored.
+
+Writes are batched (every ``flush`` s, one transaction each: objects, edges, records). After
+a crash or a network cut the ingester resumes per tag from the newest stored time of that tag
+(:meth:`~twinline.twin.store.Store.last_record_times`) and reads the server's history
+(HistoryRead) from there, so no sample is lost and none stored twice; the store's natural key
+is the second guard, not the first. The source of every record is ``opcua:<endpoint>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from twinline.twin.errors import IngestError
+
+_log = logging.getLogger(__name__)
+#: Start of "all history".
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+#: A data change is stored once it has waited this long (s), so that the object-id change
+#: it belongs to (delivered in the same publish, possibly later) is known.
+HOLD = 0.3
+
+
+@dataclass(frozen=True)
+class MachineMap:
+    """A machine: the object ``kind`` it makes, its ``object_id`` node, its ``upstream``."""
+
+    name: str
+    kind: str
+    object_id: str
+    upstream: str | None = None
+
+
+@dataclass(frozen=True)
+class TagSpec:
+    """A mapped tag: node, machine, parameter, unit of its values, role, conditions."""
+
+    node: str
+    machine: str
+    parameter: str
+    unit: str
+    role: str
+    conditions: str = ""
+
+
+@dataclass
+class TagMap:
+    """A parsed tag map (:func:`load_tag_map`)."""
+
+    namespace: str
+    machines: dict[str, MachineMap]
+    tags: list[TagSpec]
+    endpoint: str = ""
+
+
+def load_tag_map(path: str | Path) -> TagMap:
+    """Read and check a tag map: known kinds, machines and parameters, units of the right
+    dimension, roles, no tag twice. Errors name the file and the entry."""
+    import yaml
+
+    from twinline.spec.units import Q_
+    from twinline.twin.errors import StoreError
+    from twinline.twin.ingest.parameters import resolve
+    from twinline.twin.kinds import check_kind
+    from twinline.twin.store.rows import canonical_conditions
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise IngestError(f"--map {p}: cannot read ({err.strerror})") from None
+    except yaml.YAMLError as err:
+        raise IngestError(f"--map {p}: not YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tags"), list) \
+            or not isinstance(data.get("machines"), dict):
+        raise IngestError(f"--map {p}: expected the keys 'namespace', 'machines' (a mapping) "
+                          "and 'tags' (a list)")
+    machines: dict[str, MachineMap] = {}
+    for name, m in data["machines"].items():
+        where = f"--map {p}: machine {name!r}"
+        if not isinstance(m, dict) or not m.get("kind") or not m.get("object_id"):
+            raise IngestError(f"{where}: needs 'kind' and 'object_id'")
+        try:
+            check_kind(m["kind"])
+        except StoreError as err:
+            raise IngestError(f"{where}: {err}") from None
+        machines[str(name)] = MachineMap(str(name), m["kind"], str(m["object_id"]),
+                                         m.get("upstream") or None)
+    for m in machines.values():
+        if m.upstream and m.upstream not in machines:
+            raise IngestError(f"--map {p}: machine {m.name!r}: upstream {m.upstream!r} is not "
+                              "a machine of the map")
+    tags: list[TagSpec] = []
+    seen: set[tuple[str, str, str]] = set()
+    for i, t in enumerate(data["tags"], start=1):
+        where = f"--map {p}: tag {i}"
+        if not isinstance(t, dict) or not all(t.get(k) for k in ("node", "machine",
+                                                                  "parameter")):
+            raise IngestError(f"{where}: needs 'node', 'machine' and 'parameter'")
+        where += f" ({t['node']})"
+        if t["machine"] not in machines:
+            raise IngestError(f"{where}: machine {t['machine']!r} is not in 'machines'")
+        role = t.get("role", "measurement")
+        if role not in ("setting", "measurement"):
+            raise IngestError(f"{where}: role {role!r}; choose setting or measurement")
+        try:
+            info = resolve(str(t["parameter"]))
+        except IngestError as err:
+            raise IngestError(f"{where}: {err}") from None
+        unit = str(t.get("unit") or "")
+        if not info.text:
+            try:
+                Q_(1.0, unit or "dimensionless").to(info.si_unit or "dimensionless")
+            except Exception:
+                raise IngestError(f"{where}: unit {unit!r} does not fit {t['parameter']} "
+                                  f"(SI unit {info.si_unit or 'dimensionless'})") from None
+        spec = TagSpec(str(t["node"]), t["machine"], str(t["parameter"]), unit, role,
+                       canonical_conditions(t.get("conditions") or ""))
+        key = (machines[spec.machine].kind, spec.parameter, spec.conditions)
+        if key in seen:
+            raise IngestError(f"{where}: a second tag for {key[0]} {spec.parameter}"
+                              + (f" at {spec.conditions}" if spec.conditions else ""))
+        seen.add(key)
+        tags.append(spec)
+    return TagMap(str(data.get("namespace") or ""), machines, tags,
+                  str(data.get("endpoint") or ""))
+
+
+@dataclass
+class IngestStats:
+    """What a run stored: ``received`` data changes (live + history), ``backfilled`` of them
+    from history, ``stored`` records added, ``objects`` and ``edges`` added, ``rejected``
+    values (with the first reasons), ``unattributed`` (no object id known at that time)."""
+
+    received: int = 0
+    backfilled: int = 0
+    stored: int = 0
+    objects: int = 0
+    edges: int = 0
+    rejected: int = 0
+    unattributed: int = 0
+    flushes: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("received", "backfilled", "stored", "objects",
+                                               "edges", "rejected", "unattributed", "flushes")}
+
+
+class _Timeline:
+    """Which object a machine worked on when: sorted change times → object id."""
+
+    def __init__(self) -> None:
+        self.times: list[datetime] = []
+        self.ids: list[str] = []
+
+    def add(self, when: datetime, object_id: str) -> None:
+        i = bisect.bisect_left(self.times, when)
+        if i < len(self.times) and self.times[i] == when:
+            self.ids[i] = object_id
+        else:
+            self.times.insert(i, when)
+            self.ids.insert(i, object_id)
+
+    def at(self, when: datetime) -> tuple[str, datetime] | None:
+        i = bisect.bisect_right(self.times, when) - 1
+        return (self.ids[i], self.times[i]) if i >= 0 else None
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+class OpcUaIngester:
+    """Subscribe to the tags of ``tag_map`` on ``endpoint`` and store their data changes in
+    ``store`` (see the module docstring). Use :meth:`run`."""
+
+    def __init__(self, endpoint: str, tag_map: TagMap, store: Any, *, flush: float = 0.5,
+                 source: str | None = None, publishing_interval: float = 0.1) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.map = tag_map
+        self.store = store
+        self.flush_every = flush
+        self.source = source or f"opcua:{self.endpoint}"
+        self.publishing_interval = publishing_interval
+        self.stats = IngestStats()
+        self._timelines = {name: _Timeline() for name in tag_map.machines}
+        self._id_nodes = {m.object_id: name for name, m in tag_map.machines.items()}
+        self._tag_of = {t.node: i for i, t in enumerate(tag_map.tags)}
+        # (tag index, source time) → (value, arrival monotonic time)
+        self._buffer: dict[tuple[int, datetime], tuple[Any, float]] = {}
+        self._last: list[datetime] = [EPOCH] * len(tag_map.tags)
+        self._known_objects: set[str] = set()
+
+    # ------------------------------------------------------------------ receiving
+    def _receive(self, node_name: str, value: Any, source_time: datetime | None,
+                 *, history: bool = False) -> None:
+        when = _utc(source_time)
+        # no time, no value, NaN or an empty id: a variable without a reading yet
+        if when is None or value is None or (isinstance(value, float) and math.isnan(value)):
+            return
+        machine = self._id_nodes.get(node_name)
+        if machine is not None:
+            if not str(value).strip():
+                return
+            self._timelines[machine].add(when, str(value))
+            return
+        i = self._tag_of.get(node_name)
+        if i is None or when <= self._last[i] or (i, when) in self._buffer:
+            return
+        self._buffer[(i, when)] = (value, time.monotonic())
+        self.stats.received += 1
+        if history:
+            self.stats.backfilled += 1
+
+    def datachange_notification(self, node: Any, val: Any, data: Any) -> None:
+        """asyncua subscription callback: buffer the change with its source timestamp."""
+        self._receive(node.nodeid.Identifier, val, data.monitored_item.Value.SourceTimestamp)
+
+    # ------------------------------------------------------------------ storing
+    def flush(self, *, everything: bool = False) -> int:
+        """Store the buffered changes that have waited :data:`HOLD` s (all with
+        ``everything``) in one transaction; returns the records added."""
+        from twinline.twin.ingest.parameters import to_si
+        from twinline.twin.store.rows import EdgeRow, ObjectRow, RecordRow
+
+        cutoff = time.monotonic() - (0.0 if everything else HOLD)
+        ready = [k for k, (_, arrived) in self._buffer.items() if arrived <= cutoff]
+        if not ready:
+            return 0
+        objects: dict[str, ObjectRow] = {}
+        edges: dict[tuple[str, str], EdgeRow] = {}
+        records: list[RecordRow] = []
+        done: list[tuple[int, datetime]] = []
+        for key in ready:
+            i, when = key
+            value = self._buffer[key][0]
+            tag = self.map.tags[i]
+            machine = self.map.machines[tag.machine]
+            current = self._timelines[tag.machine].at(when)
+            if current is None:
+                continue  # its object id is not known yet; kept for a later flush
+            done.append(key)
+            object_id, created = current
+            try:
+                si, text = to_si(tag.parameter, value, tag.unit)
+            except IngestError as err:
+                self.stats.rejected += 1
+                if len(self.stats.reasons) < 10:
+                    self.stats.reasons.append(f"{tag.node} at {when.isoformat()}: {err}")
+                continue
+            if object_id not in self._known_objects:
+                objects[object_id] = ObjectRow(object_id, machine.kind, created, self.source)
+                if machine.upstream:
+                    parent = self._timelines[machine.upstream].at(created)
+                    if parent is not None:
+                        up = self.map.machines[machine.upstream]
+                        objects.setdefault(parent[0], ObjectRow(parent[0], up.kind, parent[1],
+                                                                self.source))
+                        edges[(parent[0], object_id)] = EdgeRow(parent[0], object_id)
+            records.append(RecordRow(object_id, tag.role, tag.parameter, when, value=si,
+                                     text=text, unit=tag.unit, source=self.source,
+                                     conditions=tag.conditions))
+        with self.store.engine.begin() as conn:
+            self.stats.objects += self.store.add_objects(objects.values(), conn=conn)
+            self.stats.edges += self.store.add_edges(edges.values(), conn=conn)
+            added = self.store.add_records(records, conn=conn)
+        self._known_objects.update(objects)
+        for key in done:
+            del self._buffer[key]
+            i, when = key
+            if when > self._last[i]:
+                self._last[i] = when
+        self.stats.stored += added
+        self.stats.flushes += 1
+        return added
+
+    # ------------------------------------------------------------------ running
+    async def _backfill(self, client: Any, nodes: dict[str, Any]) -> None:
+        """HistoryRead of every object id (all of it) and every tag from its last stored
+        time on."""
+        end = datetime.now(UTC) + timedelta(days=1)
+
+        async def read(name: str, start: datetime) -> None:
+            for dv in await nodes[name].read_raw_history(start, end):
+                value = dv.Value.Value if dv.Value is not None else None
+                self._receive(name, value, dv.SourceTimestamp, history=True)
+
+        await asyncio.gather(*(read(m.object_id, EPOCH) for m in self.map.machines.values()))
+        names = [t.node for t in self.map.tags]
+        for i in range(0, len(names), 20):
+            await asyncio.gather(*(read(n, self._last[self._tag_of[n]])
+                                   for n in names[i:i + 20]))
+
+    async def run(self, duration: float | None = None, stop: asyncio.Event | None = None,
+                  on_flush: Callable[[IngestStats], None] | None = None) -> IngestStats:
+        """Ingest until ``duration`` s have passed or ``stop`` is set, then store what is
+        buffered and return the statistics."""
+        from asyncua import Client, ua
+
+        logging.getLogger("asyncua").setLevel(logging.CRITICAL)
+        stop = stop or asyncio.Event()
+        last = self.store.last_record_times(self.source)
+        for i, t in enumerate(self.map.tags):
+            self._last[i] = last.get((self.map.machines[t.machine].kind, t.parameter,
+                                      t.conditions), EPOCH)
+        client = Client(self.endpoint + "/", timeout=10)
+        try:
+            await client.connect()
+        except (OSError, TimeoutError, ua.UaError) as err:
+            raise IngestError(f"--from {self.endpoint}: cannot connect "
+                              f"({type(err).__name__}: {err})") from None
+        try:
+            try:
+                ns = await client.get_namespace_index(self.map.namespace)
+            except ValueError:
+                raise IngestError(f"--from {self.endpoint}: the server has no namespace "
+                                  f"{self.map.namespace!r} (the map's 'namespace')") from None
+            names = [m.object_id for m in self.map.machines.values()] + \
+                [t.node for t in self.map.tags]
+            nodes = {n: client.get_node(ua.NodeId(n, ns)) for n in names}
+            sub = await client.create_subscription(self.publishing_interval * 1000, self)
+            handles = []
+            for i in range(0, len(names), 500):
+                res = await sub.subscribe_data_change([nodes[n] for n in names[i:i + 500]],
+                                                      queuesize=0)
+                for n, h in zip(names[i:i + 500], res, strict=True):
+                    if isinstance(h, ua.StatusCode):
+                        raise IngestError(f"--from {self.endpoint}: node {n!r} of the map: "
+                                          f"{h.name}")
+                handles.extend(res)
+            await asyncio.sleep(max(HOLD, 2 * self.publishing_interval))
+            await self._backfill(client, nodes)
+            started = time.monotonic()
+            while not stop.is_set():
+                if duration is not None and time.monotonic() - started >= duration:
+                    break
+                try:
+                    await asyncio.wait_for(stop.wait(), self.flush_every)
+                except TimeoutError:
+                    pass
+                self.flush()
+                if on_flush is not None:
+                    on_flush(self.stats)
+            await asyncio.sleep(self.publishing_interval * 2)
+            self.flush(everything=True)
+            self.stats.unattributed = len(self._buffer)
+            try:
+                await sub.delete()
+            except Exception:
+                pass
+        finally:
+            try:
+                await client.disconnect()
+            except Exception:
+                pass
+        return self.stats
+
+
+def ingest_opcua(endpoint: str, map_path: str | Path, db: str | Path | None = None, *,
+                 duration: float | None = None, stop: asyncio.Event | None = None,
+                 flush: float = 0.5) -> IngestStats:
+    """``twinline line ingest``: ingest ``endpoint`` with the tag map ``map_path`` into
+    ``db`` until ``duration`` s have passed, ``stop`` is set, or SIGINT/SIGTERM."""
+    from twinline.twin.store import Store
+
+    tag_map = load_tag_map(map_path)
+    if not endpoint.startswith("opc.tcp://"):
+        raise IngestError(f"--from {endpoint}: expected opc.tcp://HOST:PORT")
+    with Store.open(db) as store:
+        ingester = OpcUaIngester(endpoint, tag_map, store, flush=flush)
+        return run_until_signal(lambda ev: ingester.run(duration, ev), stop)
+
+
+def run_until_signal(main: Callable[[asyncio.Event], Any], stop: asyncio.Event | None = None
+                     ) -> Any:
+    """Run the coroutine ``main(stop)`` with ``stop`` set on SIGINT or SIGTERM."""
+    import signal
+
+    async def wrapper() -> Any:
+        ev = stop or asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, ev.set)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        return await main(ev)
+
+    return asyncio.run(wrapper())
+
+
+__all__ = ["IngestStats", "MachineMap", "OpcUaIngester", "TagMap", "TagSpec", "ingest_opcua",
+           "load_tag_map", "run_until_signal"]
+
