@@ -13,7 +13,6 @@ import argparse
 import csv
 import os
 import platform
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -54,12 +53,14 @@ def main() -> None:
         if sim.poll() is not None:
             sys.exit(sim.stderr.read())
         time.sleep(0.1)
+    # the ingester ends 1 s after the line stops publishing, while the server still lingers
+    # (3 s), so its final HistoryRead catch-up sees everything
     ing = _twinline("line", "ingest", "--from", f"opc.tcp://127.0.0.1:{port}", "--map",
-                    str(tmp / "tags.yaml"), "--db", str(tmp / "line.db"), "--json")
+                    str(tmp / "tags.yaml"), "--db", str(tmp / "line.db"), "--json",
+                    "--duration", f"{a.seconds + 1:g}s")
     t0 = time.monotonic()
-    sim.communicate(timeout=a.seconds + 120)
-    ing.send_signal(signal.SIGTERM)
     _, status, usage = os.wait4(ing.pid, 0)
+    sim.communicate(timeout=a.seconds + 120)
     wall = time.monotonic() - t0
     ing.returncode = os.waitstatus_to_exitcode(status)
     with open(tmp / "rec.csv", newline="") as fh:

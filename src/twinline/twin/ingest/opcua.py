@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
 import math
 import time
@@ -38,6 +39,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pint
 
 from twinline.twin.errors import IngestError
 
@@ -139,7 +142,7 @@ def load_tag_map(path: str | Path) -> TagMap:
         if not info.text:
             try:
                 Q_(1.0, unit or "dimensionless").to(info.si_unit or "dimensionless")
-            except Exception:
+            except (pint.errors.PintError, AssertionError, ValueError, TypeError, KeyError):
                 raise IngestError(f"{where}: unit {unit!r} does not fit {t['parameter']} "
                                   f"(SI unit {info.si_unit or 'dimensionless'})") from None
         spec = TagSpec(str(t["node"]), t["machine"], str(t["parameter"]), unit, role,
@@ -158,10 +161,12 @@ def load_tag_map(path: str | Path) -> TagMap:
 class IngestStats:
     """What a run stored: ``received`` data changes (live + history), ``backfilled`` of them
     from history, ``stored`` records added, ``objects`` and ``edges`` added, ``rejected``
-    values (with the first reasons), ``unattributed`` (no object id known at that time)."""
+    values (with the first reasons), ``unattributed`` (no object id known at that time),
+    ``server_lost`` why the server went away before the run ended (empty when it did not)."""
 
     received: int = 0
     backfilled: int = 0
+    server_lost: str = ""
     stored: int = 0
     objects: int = 0
     edges: int = 0
@@ -172,7 +177,8 @@ class IngestStats:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("received", "backfilled", "stored", "objects",
-                                               "edges", "rejected", "unattributed", "flushes")}
+                                               "edges", "rejected", "unattributed", "flushes",
+                                               "server_lost")}
 
 
 class _Timeline:
@@ -206,13 +212,15 @@ class OpcUaIngester:
     ``store`` (see the module docstring). Use :meth:`run`."""
 
     def __init__(self, endpoint: str, tag_map: TagMap, store: Any, *, flush: float = 0.5,
-                 source: str | None = None, publishing_interval: float = 0.1) -> None:
+                 source: str | None = None, publishing_interval: float = 0.1,
+                 catch_up: float = 2.0) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.map = tag_map
         self.store = store
         self.flush_every = flush
         self.source = source or f"opcua:{self.endpoint}"
         self.publishing_interval = publishing_interval
+        self.catch_up = catch_up
         self.stats = IngestStats()
         self._timelines = {name: _Timeline() for name in tag_map.machines}
         self._id_nodes = {m.object_id: name for name, m in tag_map.machines.items()}
@@ -307,8 +315,10 @@ class OpcUaIngester:
 
     # ------------------------------------------------------------------ running
     async def _backfill(self, client: Any, nodes: dict[str, Any]) -> None:
-        """HistoryRead of every object id (all of it) and every tag from its last stored
-        time on."""
+        """HistoryRead of every object id (all of it: a few changes) and every tag from
+        its last stored time on. Run at start (after a crash or a cut), every
+        ``catch_up`` s while running (a subscription drops changes when it falls behind or
+        several arrive within one publishing interval) and once more at the end."""
         end = datetime.now(UTC) + timedelta(days=1)
 
         async def read(name: str, start: datetime) -> None:
@@ -321,6 +331,18 @@ class OpcUaIngester:
         for i in range(0, len(names), 20):
             await asyncio.gather(*(read(n, self._last[self._tag_of[n]])
                                    for n in names[i:i + 20]))
+
+    async def _catch_up(self, client: Any, nodes: dict[str, Any]) -> bool:
+        """:meth:`_backfill` while running; False (and ``server_lost``) when the server has
+        gone, so that the run stores what it has and ends."""
+        from asyncua import ua
+
+        try:
+            await self._backfill(client, nodes)
+        except (ConnectionError, OSError, TimeoutError, ua.UaError) as err:
+            self.stats.server_lost = f"{type(err).__name__}: {err}"
+            return False
+        return True
 
     async def run(self, duration: float | None = None, stop: asyncio.Event | None = None,
                   on_flush: Callable[[IngestStats], None] | None = None) -> IngestStats:
@@ -361,7 +383,7 @@ class OpcUaIngester:
                 handles.extend(res)
             await asyncio.sleep(max(HOLD, 2 * self.publishing_interval))
             await self._backfill(client, nodes)
-            started = time.monotonic()
+            started = last_catch_up = time.monotonic()
             while not stop.is_set():
                 if duration is not None and time.monotonic() - started >= duration:
                     break
@@ -369,21 +391,24 @@ class OpcUaIngester:
                     await asyncio.wait_for(stop.wait(), self.flush_every)
                 except TimeoutError:
                     pass
+                if time.monotonic() - last_catch_up >= self.catch_up:
+                    if not await self._catch_up(client, nodes):
+                        break
+                    last_catch_up = time.monotonic()
                 self.flush()
                 if on_flush is not None:
                     on_flush(self.stats)
             await asyncio.sleep(self.publishing_interval * 2)
             self.flush(everything=True)
+            await self._catch_up(client, nodes)  # what the subscription had not delivered
+            self.flush(everything=True)
             self.stats.unattributed = len(self._buffer)
-            try:
-                await sub.delete()
-            except Exception:
-                pass
+            if not self.stats.server_lost:
+                with contextlib.suppress(ConnectionError, OSError, TimeoutError, ua.UaError):
+                    await sub.delete()
         finally:
-            try:
+            with contextlib.suppress(ConnectionError, OSError, TimeoutError, ua.UaError):
                 await client.disconnect()
-            except Exception:
-                pass
         return self.stats
 
 
