@@ -291,7 +291,6 @@ class Store:
         if conn is None:
             with self.engine.begin() as c:
                 return self.add_records(rows, conn=c)
-        from twinline.twin.store.schema import records
 
         pks = self._pks(conn, (r.object_id for r in rows))
         missing = {r.object_id for r in rows} - set(pks)
@@ -301,11 +300,57 @@ class Store:
                    "value": r.value, "text": r.text, "unit": r.unit,
                    "uncertainty": r.uncertainty, "method": r.method, "source": r.source,
                    "time": utc(r.time), "conditions": r.conditions} for r in rows]
+        return self.insert_record_params(params, conn=conn)
+
+    #: Columns of :meth:`insert_record_columns`, in order.
+    RECORD_COLUMNS = ("object_pk", "role", "parameter", "value", "text", "unit", "uncertainty",
+                      "method", "source", "time", "conditions")
+
+    def insert_record_params(self, params: list[dict[str, Any]], *, conn: Any) -> int:
+        """:meth:`insert_record_columns` for rows given as dicts of :data:`RECORD_COLUMNS`."""
+        return self.insert_record_columns(
+            {c: [p[c] for p in params] for c in self.RECORD_COLUMNS}, conn=conn)
+
+    def insert_record_columns(self, columns: dict[str, Any], *, conn: Any) -> int:
+        """Bulk path of :meth:`add_records` (file ingestion): ``columns`` maps each of
+        :data:`RECORD_COLUMNS` to a sequence (``object_pk`` resolved, ``value`` SI or None,
+        ``time`` aware datetimes or a ``datetime64`` array in UTC); returns how many rows were
+        new (rows whose natural key exists are skipped).
+
+        On SQLite the rows go to the driver's ``executemany`` as tuples with the times
+        formatted once, vectorised, exactly as SQLAlchemy's ``DateTime`` stores them, and the
+        count is the summed row count (``sqlite3`` adds up ``changes()``, which an ignored
+        conflict does not increase): ~3x faster than the generic path, which other
+        dialects take (``INSERT .. ON CONFLICT DO NOTHING RETURNING``).
+        """
+        import pandas as pd
+
+        from twinline.twin.store.schema import records
+
+        n = len(columns["object_pk"])
+        if not n:
+            return 0
+        times = pd.DatetimeIndex(columns["time"])
+        times = times.tz_convert("UTC") if times.tz is not None else times.tz_localize("UTC")
+        added = 0
+        if self.engine.dialect.name == "sqlite":
+            cols = dict(columns)
+            cols["time"] = times.tz_localize(None).strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+            sql = (f"INSERT INTO records ({', '.join(self.RECORD_COLUMNS)}) VALUES "
+                   f"({', '.join('?' * len(self.RECORD_COLUMNS))}) ON CONFLICT (source, "
+                   "object_pk, parameter, time, conditions) DO NOTHING")
+            rows = list(zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True))
+            for i in range(0, n, BATCH * 4):
+                added += max(conn.exec_driver_sql(sql, rows[i:i + BATCH * 4]).rowcount, 0)
+            return added
         stmt = self._insert(records).on_conflict_do_nothing(
             index_elements=["source", "object_pk", "parameter", "time", "conditions"]
         ).returning(records.c.pk)
-        added = 0
-        for i in range(0, len(params), BATCH):
+        cols = dict(columns)
+        cols["time"] = list(times.to_pydatetime())
+        params = [dict(zip(self.RECORD_COLUMNS, vals, strict=True))
+                  for vals in zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True)]
+        for i in range(0, n, BATCH):
             added += len(conn.execute(stmt, params[i:i + BATCH]).all())
         return added
 
