@@ -43,9 +43,9 @@ def db_upgrade(db: str = typer.Option("twinline.db", "--db", help=DB_HELP)) -> N
                 raise StoreError(f"--db {db}: the folder {folder} does not exist")
         before, after = Store.upgrade_database(db)
         if before == after:
-            console.print(f"{db}: already at schema revision {after}")
+            typer.echo(f"{db}: already at schema revision {after}")
         else:
-            console.print(f"{db}: schema revision {before or '(new database)'} -> {after}")
+            typer.echo(f"{db}: schema revision {before or '(new database)'} -> {after}")
 
 
 @db_app.command("stats")
