@@ -105,9 +105,18 @@ def _shown(parameter: str, value: float | None, text: str | None, unit: str) -> 
 
 def _print_lineage(entries: list[Any], title: str) -> None:
     from rich.markup import escape
+    from rich.text import Text
     from rich.tree import Tree
 
-    root = Tree(title)
+    class _Node:  # labels fold instead of being cut at the terminal's width
+        def __init__(self, tree: Tree) -> None:
+            self.tree = tree
+
+        def add(self, markup: str) -> _Node:
+            return _Node(self.tree.add(Text.from_markup(markup, overflow="fold")))
+
+    tree = Tree(Text(title, overflow="fold"))
+    root = _Node(tree)
     for e in entries:
         head = (f"[bold]{escape(e.object_id)}[/bold]  {e.kind}  depth {e.depth}"
                 + (f"  <- {escape(', '.join(sorted(e.parents)))}" if e.parents else ""))
@@ -135,7 +144,7 @@ def _print_lineage(entries: list[Any], title: str) -> None:
                      f"{escape(_shown(par, mean, None, unit))}, range "
                      f"{escape(_shown(par, min(vals), None, unit))} .. "
                      f"{escape(_shown(par, max(vals), None, unit))}{c}")
-    console.print(root, soft_wrap=True)
+    console.print(tree)
 
 
 def _lineage(object_id: str, db: str, as_json: bool, *, up: bool) -> None:
