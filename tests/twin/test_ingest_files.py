@@ -186,3 +186,19 @@ def test_the_synthetic_table_ingests_whole(store, tmp_path):
     stats = store.stats()
     assert stats["measurements"] + stats["settings"] == len(df)
     assert store.check() == []
+
+
+def test_add_edges_without_the_cycle_check_still_refuses_unknown_and_self(store):
+    from twinline.twin.errors import StoreError
+    from twinline.twin.store import EdgeRow, ObjectRow
+
+    store.add_objects([ObjectRow("SB-1", "slurry_batch"), ObjectRow("CR-1", "coated_roll"),
+                       ObjectRow("CR-2", "coated_roll")])
+    edges = [EdgeRow("SB-1", "CR-1", 1.0, "kg"), EdgeRow("SB-1", "CR-2")]
+    assert store.add_edges(edges, check_cycles=False) == 2
+    assert store.add_edges(edges, check_cycles=False) == 0
+    with pytest.raises(StoreError, match="'CR-9' is not in the store"):
+        store.add_edges([EdgeRow("SB-1", "CR-9")], check_cycles=False)
+    with pytest.raises(StoreError, match="its own parent"):
+        store.add_edges([EdgeRow("CR-1", "CR-1")], check_cycles=False)
+    assert store.stats()["edges"] == 2

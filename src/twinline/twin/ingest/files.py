@@ -522,8 +522,17 @@ def store_prepared(store: Any, prep: Prepared) -> IngestResult:
         bad.raise_if_any()
         n_obj = store.add_objects([ObjectRow(o, k, created, prep.source)
                                    for o, (k, created, _) in prep.objects.items()], conn=conn)
-        n_edge = 0
+        # An edge to an object new to the store cannot close a cycle through the store (it
+        # has no descendants there), and the file's own edges are acyclic (checked in
+        # prepare): those go in one batch; edges to known objects are checked one by one.
+        # An edge already stored is skipped (a re-ingest).
+        stored = _stored_edges(store, conn, sorted({c for _, c in prep.edges if c in known}))
+        fresh = [EdgeRow(p, c, qty, qunit) for (p, c), (qty, qunit, _) in prep.edges.items()
+                 if c not in known]
+        n_edge = store.add_edges(fresh, conn=conn, check_cycles=False)
         for (p, c), (qty, qunit, line) in prep.edges.items():
+            if c not in known or (p, c) in stored:
+                continue
             try:
                 n_edge += store.add_edges([EdgeRow(p, c, qty, qunit)], conn=conn)
             except StoreError as err:
@@ -547,6 +556,24 @@ def store_prepared(store: Any, prep: Prepared) -> IngestResult:
     return IngestResult(file=prep.file, source=prep.source, rows=prep.rows, new=new,
                         already=prep.rows - new, objects=n_obj, edges=n_edge,
                         seconds=_time.perf_counter() - t0)
+
+
+def _stored_edges(store: Any, conn: Any, children: list[str]) -> set[tuple[str, str]]:
+    """The stored edges (parent id, child id) into ``children``."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from twinline.twin.store.schema import genealogy, objects
+
+    par, chi = aliased(objects), aliased(objects)
+    out: set[tuple[str, str]] = set()
+    for i in range(0, len(children), 900):
+        out.update(conn.execute(
+            select(par.c.object_id, chi.c.object_id)
+            .join(genealogy, genealogy.c.parent_pk == par.c.pk)
+            .join(chi, genealogy.c.child_pk == chi.c.pk)
+            .where(chi.c.object_id.in_(children[i:i + 900]))).all())
+    return out
 
 
 def ingest_file(store: Any, path: str | Path, *, wide_map: str | Path | WideMap | None = None,

@@ -245,24 +245,43 @@ class Store:
                                      f"also be a {wanted[oid].kind}")
         return added
 
-    def add_edges(self, rows: Iterable[EdgeRow], *, conn: Any = None) -> int:
+    def add_edges(self, rows: Iterable[EdgeRow], *, conn: Any = None,
+                  check_cycles: bool = True) -> int:
         """Store genealogy edges (known ones are kept); returns how many were new.
 
         Both objects must exist. An edge that would make an object its own ancestor (a
-        genealogy cycle) is a :class:`StoreError` naming the objects.
+        genealogy cycle) is a :class:`StoreError` naming the objects. ``check_cycles=False``
+        skips that check (one recursive query per edge) and inserts in one batch: only for a
+        caller that knows no edge can close a cycle, e.g. edges to children that had no
+        descendants (objects new to the store) among edges already checked to be acyclic.
         """
         rows = list(rows)
         if not rows:
             return 0
         if conn is None:
             with self.engine.begin() as c:
-                return self.add_edges(rows, conn=c)
+                return self.add_edges(rows, conn=c, check_cycles=check_cycles)
         from twinline.twin.store.schema import genealogy
 
         pks = self._pks(conn, [r.parent for r in rows] + [r.child for r in rows])
         added = 0
         stmt = self._insert(genealogy).on_conflict_do_nothing(
             index_elements=["parent_pk", "child_pk"])
+        if not check_cycles:
+            for r in rows:
+                for oid in (r.parent, r.child):
+                    if oid not in pks:
+                        raise StoreError(f"genealogy {r.parent} -> {r.child}: object {oid!r} "
+                                         "is not in the store")
+                if r.parent == r.child:
+                    raise StoreError(f"genealogy {r.parent} -> {r.child}: an object cannot "
+                                     "be its own parent")
+            params = [{"parent_pk": pks[r.parent], "child_pk": pks[r.child],
+                       "quantity": r.quantity, "quantity_unit": r.quantity_unit} for r in rows]
+            for i in range(0, len(params), BATCH):
+                added += len(conn.execute(stmt.returning(genealogy.c.child_pk),
+                                          params[i:i + BATCH]).all())
+            return added
         for r in rows:
             for oid in (r.parent, r.child):
                 if oid not in pks:
