@@ -362,15 +362,39 @@ class Store:
             for i in range(0, n, BATCH * 4):
                 added += max(conn.exec_driver_sql(sql, rows[i:i + BATCH * 4]).rowcount, 0)
             return added
+        cols = dict(columns)
+        cols["time"] = list(times.to_pydatetime())
+        if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "psycopg":
+            return self._copy_records(cols, conn)
         stmt = self._insert(records).on_conflict_do_nothing(
             index_elements=["source", "object_pk", "parameter", "time", "conditions"]
         ).returning(records.c.pk)
-        cols = dict(columns)
-        cols["time"] = list(times.to_pydatetime())
         params = [dict(zip(self.RECORD_COLUMNS, vals, strict=True))
                   for vals in zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True)]
         for i in range(0, n, BATCH):
             added += len(conn.execute(stmt, params[i:i + BATCH]).all())
+        return added
+
+    def _copy_records(self, cols: dict[str, Any], conn: Any) -> int:
+        """PostgreSQL (psycopg 3) bulk path: ``COPY`` into a temporary table, then one
+        ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``; its row count is the rows added."""
+        names = ", ".join(self.RECORD_COLUMNS)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS twinline_records_in (object_pk "
+                        "integer, role varchar(12), parameter varchar(200), value double "
+                        "precision, text varchar(500), unit varchar(40), uncertainty double "
+                        "precision, method varchar(200), source varchar(200), time "
+                        "timestamptz, conditions varchar(500)) ON COMMIT DROP")
+            cur.execute("TRUNCATE twinline_records_in")
+            with cur.copy(f"COPY twinline_records_in ({names}) FROM STDIN") as copy:
+                for row in zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True):
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO records ({names}) SELECT {names} FROM "
+                        "twinline_records_in ON CONFLICT (source, object_pk, parameter, time, "
+                        "conditions) DO NOTHING")
+            added = max(cur.rowcount, 0)
+            cur.execute("TRUNCATE twinline_records_in")
         return added
 
     # ------------------------------------------------------------------ lineage
