@@ -202,3 +202,22 @@ def test_add_edges_without_the_cycle_check_still_refuses_unknown_and_self(store)
     with pytest.raises(StoreError, match="its own parent"):
         store.add_edges([EdgeRow("CR-1", "CR-1")], check_cycles=False)
     assert store.stats()["edges"] == 2
+
+
+def test_typed_parquet_and_a_kind_column_map(store, tmp_path):
+    df = pd.DataFrame({
+        "id": ["SB-5", "CR-5"], "what": ["slurry_batch", "coated_roll"], "up": ["", "SB-5"],
+        "at": pd.to_datetime(["2026-11-30T08:00:00Z", "2026-11-30T09:00:00Z"], utc=True),
+        "gap": [None, 205.0], "visc": [4.2, None]})
+    df.to_parquet(tmp_path / "wide.parquet")
+    (tmp_path / "m.yaml").write_text(
+        "object: id\nkind_column: what\nparent: up\ntime: at\ncolumns:\n"
+        "  gap: {parameter: cathode.coating.gap, unit: um, role: setting}\n"
+        "  visc: {parameter: cathode.mixing.viscosity, unit: mPa*s, conditions: "
+        "'shear_rate=10 1/s'}\n")
+    res = ingest_file(store, tmp_path / "wide.parquet", wide_map=tmp_path / "m.yaml")
+    assert (res.rows, res.new, res.objects, res.edges) == (2, 2, 2, 1)
+    trace = {e.object_id: e for e in store.trace("CR-5")}
+    assert math.isclose(trace["SB-5"].measurements[0]["value"], 4.2e-3)
+    assert trace["SB-5"].measurements[0]["conditions"] == "shear_rate=10 1/s"
+    assert trace["CR-5"].created == datetime(2026, 11, 30, 9, tzinfo=UTC)
