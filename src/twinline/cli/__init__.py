@@ -9,7 +9,18 @@ from __future__ import annotations
 
 import typer
 
-from twinline.cli import calibrate, cell, learn, line, materials, recipe, run, spec, structure
+from twinline.cli import (
+    calibrate,
+    cell,
+    learn,
+    line,
+    line_data,
+    materials,
+    recipe,
+    run,
+    spec,
+    structure,
+)
 
 app = typer.Typer(
     name="twinline",
@@ -37,6 +48,7 @@ app.add_typer(line.app, name="line")
 run.register(app)
 learn.register(app)
 calibrate.register(app)
+line_data.register(app)
 
 
 def main() -> None:

@@ -245,24 +245,43 @@ class Store:
                                      f"also be a {wanted[oid].kind}")
         return added
 
-    def add_edges(self, rows: Iterable[EdgeRow], *, conn: Any = None) -> int:
+    def add_edges(self, rows: Iterable[EdgeRow], *, conn: Any = None,
+                  check_cycles: bool = True) -> int:
         """Store genealogy edges (known ones are kept); returns how many were new.
 
         Both objects must exist. An edge that would make an object its own ancestor (a
-        genealogy cycle) is a :class:`StoreError` naming the objects.
+        genealogy cycle) is a :class:`StoreError` naming the objects. ``check_cycles=False``
+        skips that check (one recursive query per edge) and inserts in one batch: only for a
+        caller that knows no edge can close a cycle, e.g. edges to children that had no
+        descendants (objects new to the store) among edges already checked to be acyclic.
         """
         rows = list(rows)
         if not rows:
             return 0
         if conn is None:
             with self.engine.begin() as c:
-                return self.add_edges(rows, conn=c)
+                return self.add_edges(rows, conn=c, check_cycles=check_cycles)
         from twinline.twin.store.schema import genealogy
 
         pks = self._pks(conn, [r.parent for r in rows] + [r.child for r in rows])
         added = 0
         stmt = self._insert(genealogy).on_conflict_do_nothing(
             index_elements=["parent_pk", "child_pk"])
+        if not check_cycles:
+            for r in rows:
+                for oid in (r.parent, r.child):
+                    if oid not in pks:
+                        raise StoreError(f"genealogy {r.parent} -> {r.child}: object {oid!r} "
+                                         "is not in the store")
+                if r.parent == r.child:
+                    raise StoreError(f"genealogy {r.parent} -> {r.child}: an object cannot "
+                                     "be its own parent")
+            params = [{"parent_pk": pks[r.parent], "child_pk": pks[r.child],
+                       "quantity": r.quantity, "quantity_unit": r.quantity_unit} for r in rows]
+            for i in range(0, len(params), BATCH):
+                added += len(conn.execute(stmt.returning(genealogy.c.child_pk),
+                                          params[i:i + BATCH]).all())
+            return added
         for r in rows:
             for oid in (r.parent, r.child):
                 if oid not in pks:
@@ -291,7 +310,6 @@ class Store:
         if conn is None:
             with self.engine.begin() as c:
                 return self.add_records(rows, conn=c)
-        from twinline.twin.store.schema import records
 
         pks = self._pks(conn, (r.object_id for r in rows))
         missing = {r.object_id for r in rows} - set(pks)
@@ -301,11 +319,59 @@ class Store:
                    "value": r.value, "text": r.text, "unit": r.unit,
                    "uncertainty": r.uncertainty, "method": r.method, "source": r.source,
                    "time": utc(r.time), "conditions": r.conditions} for r in rows]
+        return self.insert_record_params(params, conn=conn)
+
+    #: Columns of :meth:`insert_record_columns`, in order.
+    RECORD_COLUMNS = ("object_pk", "role", "parameter", "value", "text", "unit", "uncertainty",
+                      "method", "source", "time", "conditions")
+
+    def insert_record_params(self, params: list[dict[str, Any]], *, conn: Any) -> int:
+        """:meth:`insert_record_columns` for rows given as dicts of :data:`RECORD_COLUMNS`."""
+        return self.insert_record_columns(
+            {c: [p[c] for p in params] for c in self.RECORD_COLUMNS}, conn=conn)
+
+    def insert_record_columns(self, columns: dict[str, Any], *, conn: Any) -> int:
+        """Bulk path of :meth:`add_records` (file ingestion): ``columns`` maps each of
+        :data:`RECORD_COLUMNS` to a sequence (``object_pk`` resolved, ``value`` SI or None,
+        ``time`` aware datetimes or a ``datetime64`` array in UTC); returns how many rows were
+        new (rows whose natural key exists are skipped).
+
+        On SQLite the rows go to the driver's ``executemany`` as tuples with the times
+        formatted once, vectorised, exactly as SQLAlchemy's ``DateTime`` stores them, and the
+        count is the summed row count (``sqlite3`` adds up ``changes()``, which an ignored
+        conflict does not increase): ~3x faster than the generic path, which other
+        dialects take (``INSERT .. ON CONFLICT DO NOTHING RETURNING``).
+        """
+        import pandas as pd
+
+        from twinline.twin.store.schema import records
+
+        n = len(columns["object_pk"])
+        if not n:
+            return 0
+        times = pd.DatetimeIndex(columns["time"])
+        times = times.tz_convert("UTC") if times.tz is not None else times.tz_localize("UTC")
+        added = 0
+        if self.engine.dialect.name == "sqlite":
+            cols = dict(columns)
+            cols["time"] = times.tz_localize(None).strftime("%Y-%m-%d %H:%M:%S.%f").tolist()
+            sql = (f"INSERT INTO records ({', '.join(self.RECORD_COLUMNS)}) VALUES "
+                   f"({', '.join('?' * len(self.RECORD_COLUMNS))}) ON CONFLICT (source, "
+                   "object_pk, parameter, time, conditions) DO NOTHING")
+            rows = list(zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True))
+            for i in range(0, n, BATCH * 4):
+                added += max(conn.exec_driver_sql(sql, rows[i:i + BATCH * 4]).rowcount, 0)
+            return added
+        cols = dict(columns)
+        cols["time"] = list(times.to_pydatetime())
+        if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "psycopg":
+            return self._copy_records(cols, conn)
         stmt = self._insert(records).on_conflict_do_nothing(
             index_elements=["source", "object_pk", "parameter", "time", "conditions"]
         ).returning(records.c.pk)
-        added = 0
-        for i in range(0, len(params), BATCH):
+        params = [dict(zip(self.RECORD_COLUMNS, vals, strict=True))
+                  for vals in zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True)]
+        for i in range(0, n, BATCH):
             added += len(conn.execute(stmt, params[i:i + BATCH]).all())
         return added
 
@@ -324,6 +390,28 @@ class Store:
                 .where(records.c.source == source)
                 .group_by(objects.c.kind, records.c.parameter, records.c.conditions)).all()
         return {(k, p, c): utc(t) for k, p, c, t in rows}
+
+    def _copy_records(self, cols: dict[str, Any], conn: Any) -> int:
+        """PostgreSQL (psycopg 3) bulk path: ``COPY`` into a temporary table, then one
+        ``INSERT .. SELECT .. ON CONFLICT DO NOTHING``; its row count is the rows added."""
+        names = ", ".join(self.RECORD_COLUMNS)
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS twinline_records_in (object_pk "
+                        "integer, role varchar(12), parameter varchar(200), value double "
+                        "precision, text varchar(500), unit varchar(40), uncertainty double "
+                        "precision, method varchar(200), source varchar(200), time "
+                        "timestamptz, conditions varchar(500)) ON COMMIT DROP")
+            cur.execute("TRUNCATE twinline_records_in")
+            with cur.copy(f"COPY twinline_records_in ({names}) FROM STDIN") as copy:
+                for row in zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True):
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO records ({names}) SELECT {names} FROM "
+                        "twinline_records_in ON CONFLICT (source, object_pk, parameter, time, "
+                        "conditions) DO NOTHING")
+            added = max(cur.rowcount, 0)
+            cur.execute("TRUNCATE twinline_records_in")
+        return added
 
     # ------------------------------------------------------------------ lineage
     def _ancestor_pks(self, conn, pk: int) -> set[int]:
