@@ -50,6 +50,8 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 #: A data change is stored once it has waited this long (s), so that the object-id change
 #: it belongs to (delivered in the same publish, possibly later) is known.
 HOLD = 0.3
+#: How long a dropped connection is retried before the run ends (s).
+RECONNECT_WINDOW = 30.0
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,7 @@ class IngestStats:
 
     received: int = 0
     backfilled: int = 0
+    reconnects: int = 0
     server_lost: str = ""
     stored: int = 0
     objects: int = 0
@@ -178,7 +181,7 @@ class IngestStats:
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("received", "backfilled", "stored", "objects",
                                                "edges", "rejected", "unattributed", "flushes",
-                                               "server_lost")}
+                                               "reconnects", "server_lost")}
 
 
 class _Timeline:
@@ -347,21 +350,58 @@ class OpcUaIngester:
     async def run(self, duration: float | None = None, stop: asyncio.Event | None = None,
                   on_flush: Callable[[IngestStats], None] | None = None) -> IngestStats:
         """Ingest until ``duration`` s have passed or ``stop`` is set, then store what is
-        buffered and return the statistics."""
-        from asyncua import Client, ua
+        buffered and return the statistics.
 
+        A session the server or the network drops is opened again (every second, for up to
+        :data:`RECONNECT_WINDOW` s); each new session resumes every tag from its last stored
+        time by HistoryRead, as after a restart. Only the first connection failing is an
+        :class:`IngestError`.
+        """
         logging.getLogger("asyncua").setLevel(logging.CRITICAL)
         stop = stop or asyncio.Event()
+        started = time.monotonic()
+        first = True
+        lost_since: float | None = None
+        while True:
+            dropped = await self._session(started, duration, stop, on_flush, first=first)
+            first = False
+            over = stop.is_set() or (duration is not None
+                                     and time.monotonic() - started >= duration)
+            if not dropped or over:
+                break
+            lost_since = lost_since or time.monotonic()
+            if time.monotonic() - lost_since > RECONNECT_WINDOW:
+                break
+            self.stats.reconnects += 1
+            await asyncio.sleep(1.0)
+            if dropped == "connected":
+                lost_since = None
+        self.flush(everything=True)
+        self.stats.unattributed = len(self._buffer)
+        return self.stats
+
+    async def _session(self, started: float, duration: float | None, stop: asyncio.Event,
+                       on_flush: Callable[[IngestStats], None] | None, *, first: bool
+                       ) -> str:
+        """One client session; returns ``""`` when it ended normally, ``"connected"`` when
+        it was dropped after connecting, ``"refused"`` when it could not connect."""
+        from asyncua import Client, ua
+
         last = self.store.last_record_times(self.source)
         for i, t in enumerate(self.map.tags):
-            self._last[i] = last.get((self.map.machines[t.machine].kind, t.parameter,
-                                      t.conditions), EPOCH)
+            stored = last.get((self.map.machines[t.machine].kind, t.parameter, t.conditions),
+                              EPOCH)
+            self._last[i] = max(self._last[i], stored)
         client = Client(self.endpoint + "/", timeout=10)
         try:
             await client.connect()
         except (OSError, TimeoutError, ua.UaError) as err:
-            raise IngestError(f"--from {self.endpoint}: cannot connect "
-                              f"({type(err).__name__}: {err})") from None
+            if first:
+                raise IngestError(f"--from {self.endpoint}: cannot connect "
+                                  f"({type(err).__name__}: {err})") from None
+            self.stats.server_lost = f"{type(err).__name__}: {err}"
+            return "refused"
+        dropped = ""
         try:
             try:
                 ns = await client.get_namespace_index(self.map.namespace)
@@ -372,7 +412,6 @@ class OpcUaIngester:
                 [t.node for t in self.map.tags]
             nodes = {n: client.get_node(ua.NodeId(n, ns)) for n in names}
             sub = await client.create_subscription(self.publishing_interval * 1000, self)
-            handles = []
             for i in range(0, len(names), 500):
                 res = await sub.subscribe_data_change([nodes[n] for n in names[i:i + 500]],
                                                       queuesize=0)
@@ -380,10 +419,11 @@ class OpcUaIngester:
                     if isinstance(h, ua.StatusCode):
                         raise IngestError(f"--from {self.endpoint}: node {n!r} of the map: "
                                           f"{h.name}")
-                handles.extend(res)
             await asyncio.sleep(max(HOLD, 2 * self.publishing_interval))
-            await self._backfill(client, nodes)
-            started = last_catch_up = time.monotonic()
+            if not await self._catch_up(client, nodes):
+                return "connected"
+            self.stats.server_lost = ""
+            last_catch_up = time.monotonic()
             while not stop.is_set():
                 if duration is not None and time.monotonic() - started >= duration:
                     break
@@ -393,23 +433,29 @@ class OpcUaIngester:
                     pass
                 if time.monotonic() - last_catch_up >= self.catch_up:
                     if not await self._catch_up(client, nodes):
+                        dropped = "connected"
                         break
                     last_catch_up = time.monotonic()
                 self.flush()
                 if on_flush is not None:
                     on_flush(self.stats)
-            await asyncio.sleep(self.publishing_interval * 2)
-            self.flush(everything=True)
-            await self._catch_up(client, nodes)  # what the subscription had not delivered
-            self.flush(everything=True)
-            self.stats.unattributed = len(self._buffer)
-            if not self.stats.server_lost:
+            if not dropped:
+                await asyncio.sleep(self.publishing_interval * 2)
+                self.flush(everything=True)
+                # what the subscription had not delivered
+                if not await self._catch_up(client, nodes):
+                    dropped = "connected"
+                self.flush(everything=True)
+            if not dropped:
                 with contextlib.suppress(ConnectionError, OSError, TimeoutError, ua.UaError):
                     await sub.delete()
+        except (ConnectionError, TimeoutError, ua.UaError) as err:
+            self.stats.server_lost = f"{type(err).__name__}: {err}"
+            dropped = "connected"
         finally:
             with contextlib.suppress(ConnectionError, OSError, TimeoutError, ua.UaError):
                 await client.disconnect()
-        return self.stats
+        return dropped
 
 
 def ingest_opcua(endpoint: str, map_path: str | Path, db: str | Path | None = None, *,
