@@ -58,7 +58,9 @@ sampled cycles can add up to more than the nominal ones and :math:`P` is capped 
 Bottleneck: the average active period method of Roser et al. [3]_: a machine is active when it
 is neither starved nor blocked (processing, failed or changing over); the machine with the
 longest mean uninterrupted active period constrains the line. With replications the bottleneck
-is the machine chosen most often (``bottleneck_share`` says how often).
+is the machine chosen most often (``bottleneck_share`` says how often). The method needs
+finite buffers: a machine feeding an infinite buffer is never blocked, so never interrupted,
+and can be named although it only fills that buffer.
 
 WIP and flow time: a unit enters the line when the first machine puts it into the first
 buffer and leaves when the last machine finishes it; WIP counts units in buffers and held by
@@ -324,7 +326,10 @@ def _machine_from(i: int, m: Any, strict: bool) -> Machine:
     for key in ("mtbf_h",):
         if isinstance(kw.get(key), str) and kw[key].strip().lower() in ("inf", "infinite"):
             kw[key] = math.inf
-    return Machine(**kw)
+    try:
+        return Machine(**kw)
+    except FactoryError as err:          # name the entry by its position too
+        raise FactoryError(str(err).replace(f"machine {kw['name']!r}", where, 1)) from None
 
 
 def _check_keys(where: str, d: Mapping[str, Any], allowed: tuple[str, ...], strict: bool) -> None:
@@ -366,7 +371,7 @@ class _Rep:
         self.env = env = simpy.Environment()
         n = len(line.machines)
         self.stores = [simpy.Store(env, capacity=c) for c in line.buffers]
-        self.acc = np.zeros((n, 5))               # time per state after warm-up [s]
+        self.acc = [[0.0] * 5 for _ in range(n)]  # time per state after warm-up [s]
         self.state = [_BUSY] * n
         self.since = [0.0] * n
         self.interruptions = [0] * n              # starved/blocked spells ending after warm-up
@@ -392,17 +397,20 @@ class _Rep:
         return max(0.0, t1 - max(t0, self.w))
 
     def _set(self, k: int, s: int) -> None:
-        now = self.env.now
         old = self.state[k]
-        if old != s:
-            self.acc[k, old] += self._clip(self.since[k], now)
-            if old in (_STARVED, _BLOCKED) and now > self.since[k] and now > self.w:
+        if old == s:
+            return
+        now, t0, w = self.env.now, self.since[k], self.w
+        if now > t0 and now > w:
+            self.acc[k][old] += now - (t0 if t0 > w else w)
+            if old >= _STARVED:                   # a starved/blocked spell ends
                 self.interruptions[k] += 1
-            self.state[k], self.since[k] = s, now
+        self.state[k], self.since[k] = s, now
 
     def _buf(self, j: int) -> None:
-        now = self.env.now
-        self.buf_area[j] += self.buf_level[j] * self._clip(self.buf_since[j], now)
+        now, t0, w = self.env.now, self.buf_since[j], self.w
+        if now > t0 and now > w:
+            self.buf_area[j] += self.buf_level[j] * (now - (t0 if t0 > w else w))
         self.buf_level[j] = len(self.stores[j].items)
         self.buf_since[j] = now
 
@@ -420,7 +428,7 @@ class _Rep:
         """Close the intervals still open at the horizon."""
         T = self.T
         for k in range(len(self.line.machines)):
-            self.acc[k, self.state[k]] += self._clip(self.since[k], T)
+            self.acc[k][self.state[k]] += self._clip(self.since[k], T)
             if self.hold_since[k] is not None:
                 self.hold_area[k] += self._clip(self.hold_since[k], T)  # type: ignore[arg-type]
         for j in range(len(self.stores)):
@@ -588,7 +596,7 @@ def simulate_line(line: Line, *, seed: int, horizon_s: float = YEAR_S, replicati
     wip = np.array([sum(rep.buf_area) + sum(rep.hold_area[1:]) for rep in reps]) / tp
     flow = np.array([rep.flow_sum / rep.flow_n / HOUR if rep.flow_n else math.nan
                      for rep in reps])
-    frac = np.stack([rep.acc / tp for rep in reps])             # (R, n, 5)
+    frac = np.array([rep.acc for rep in reps]) / tp             # (R, n, 5)
     fin = np.array([rep.finished for rep in reps], float)       # (R, n)
     scr = np.array([rep.scrapped for rep in reps], float)
     avail = 1.0 - frac[:, :, _DOWN] - frac[:, :, _SETUP]
