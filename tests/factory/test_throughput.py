@@ -245,3 +245,30 @@ def test_bad_simulation_settings_are_one_line_factory_errors(kw, words):
     assert "\n" not in str(err.value)
     for w in words:
         assert w in str(err.value)
+
+
+def _bench_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_factory.py"
+    spec = importlib.util.spec_from_file_location("bench_factory", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_the_benchmark_line_small_version_two_weeks():
+    """benchmarks/bench_factory.py's 25-step line over two weeks (the benchmark runs a year):
+    the coater (3000 s per lot) is the bottleneck and the line makes fewer lots than the
+    coater alone could (failures, roll changes, 0.5 % scrap per step), but more than 60 %."""
+    bench = _bench_module()
+    line = line_from_plant(bench.plant(1000))
+    assert len(line.machines) == 25
+    r = simulate_line(line, seed=1, horizon_s=14 * 86400.0, samples=50)
+    assert r.bottleneck == "cathode coating"
+    coater_max = 14 * 86400.0 / 3000.0
+    good = r.good_per_year.mean * 14 / 365
+    assert 0.6 * coater_max < good < coater_max
+    assert r.events > 25 * 3 * good
