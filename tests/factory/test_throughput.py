@@ -272,3 +272,11 @@ def test_the_benchmark_line_small_version_two_weeks():
     good = r.good_per_year.mean * 14 / 365
     assert 0.6 * coater_max < good < coater_max
     assert r.events > 25 * 3 * good
+
+
+def test_a_one_machine_line_has_no_flow_time_and_writes_strict_json():
+    r = simulate_line(Line((Machine("oven", 60.0, mtbf_h=np.float64(2.0), mttr_h=0.5),), ()),
+                      seed=np.int64(4), horizon_s=86400.0, replications=2)
+    assert r.flow_time_h is None and r.buffer_levels == () and r.buffer_names == ()
+    json.dumps(r.to_dict(), allow_nan=False)
+    assert r.machines[0].availability == pytest.approx(0.8, abs=0.08)

@@ -80,6 +80,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -125,7 +126,7 @@ class Machine:
         if not isinstance(self.name, str) or not self.name.strip():
             raise FactoryError(f"machine name must be a non-empty string, got {self.name!r}")
         _positive(f"{where}: cycle_time_s", self.cycle_time_s, "s")
-        if not (isinstance(self.mtbf_h, int | float) and self.mtbf_h > 0):
+        if not (_is_num(self.mtbf_h) and self.mtbf_h > 0):
             raise FactoryError(f"{where}: mtbf_h must be > 0 h (or inf for no failures), "
                                f"got {self.mtbf_h!r}")
         _nonneg(f"{where}: mttr_h", self.mttr_h, "h")
@@ -134,7 +135,7 @@ class Machine:
                 or self.changeover_every < 0):
             raise FactoryError(f"{where}: changeover_every must be an integer >= 0 units "
                                f"(0: no changeovers), got {self.changeover_every!r}")
-        if not (isinstance(self.scrap, int | float) and 0 <= self.scrap < 1):
+        if not (_is_num(self.scrap) and 0 <= self.scrap < 1):
             raise FactoryError(f"{where}: scrap must be a fraction in [0, 1), "
                                f"got {self.scrap!r}")
         if self.cycle_distribution not in ("deterministic", "exponential"):
@@ -166,8 +167,7 @@ class Line:
             raise FactoryError(f"a line of {len(self.machines)} machines needs "
                                f"{len(self.machines) - 1} buffers, got {len(self.buffers)}")
         for m, b in zip(self.machines, self.buffers, strict=False):
-            if not (isinstance(b, int | float) and not isinstance(b, bool)
-                    and b >= 1 and (math.isinf(b) or float(b).is_integer())):
+            if not (_is_num(b) and b >= 1 and (math.isinf(b) or float(b).is_integer())):
                 raise FactoryError(f"buffer after {m.name!r}: capacity must be an integer >= 1 "
                                    f"unit (or inf), got {b!r}")
 
@@ -206,7 +206,10 @@ class ThroughputResult:
     """What :func:`simulate_line` returns (plain data: pickles, and ``to_dict`` is JSON-ready).
 
     ``buffer_times_h`` [h of operating time] and ``buffer_levels`` [units] (one row per sample,
-    one column per buffer) are from the first replication.
+    one column per buffer) are from the first replication. ``flow_time_h`` is ``None`` for a
+    one-machine line (no unit enters a buffer). Rates: ``good_per_year`` per calendar year,
+    ``good_per_operating_hour`` per hour of planned operation; fractions of machines are of
+    the planned production time after the warm-up.
     """
 
     unit: str
@@ -218,7 +221,7 @@ class ThroughputResult:
     good_per_year: Estimate
     good_per_operating_hour: Estimate
     wip_mean: Estimate
-    flow_time_h: Estimate
+    flow_time_h: Estimate | None
     machines: tuple[MachineStats, ...]
     bottleneck: str
     bottleneck_share: float
@@ -347,14 +350,18 @@ def _short(v: Any) -> str:
     return s if len(s) <= 60 else s[:57] + "..."
 
 
+def _is_num(v: Any) -> bool:
+    """A real number (numpy scalars included), not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
 def _positive(what: str, v: Any, unit: str) -> None:
-    if not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0):
+    if not (_is_num(v) and math.isfinite(v) and v > 0):
         raise FactoryError(f"{what} must be a finite number > 0 {unit}, got {_short(v)}")
 
 
 def _nonneg(what: str, v: Any, unit: str) -> None:
-    if not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            and v >= 0):
+    if not (_is_num(v) and math.isfinite(v) and v >= 0):
         raise FactoryError(f"{what} must be a finite number >= 0 {unit}, got {_short(v)}")
 
 
@@ -561,7 +568,7 @@ def simulate_line(line: Line, *, seed: int, horizon_s: float = YEAR_S, replicati
     if not (isinstance(replications, int) and not isinstance(replications, bool)
             and replications >= 1):
         raise FactoryError(f"replications must be an integer >= 1, got {_short(replications)}")
-    if not (isinstance(operating_hours_per_week, int | float)
+    if not (_is_num(operating_hours_per_week)
             and 0 < operating_hours_per_week <= WEEK_H):
         raise FactoryError("operating_hours_per_week must be in (0, 168] h, "
                            f"got {_short(operating_hours_per_week)}")
@@ -630,7 +637,8 @@ def simulate_line(line: Line, *, seed: int, horizon_s: float = YEAR_S, replicati
         warmup_s=float(warmup_s), replications=replications, seed=int(seed),
         good_per_year=_estimate(rate * per_year_factor),
         good_per_operating_hour=_estimate(rate * HOUR),
-        wip_mean=_estimate(wip), flow_time_h=_estimate(flow),
+        wip_mean=_estimate(wip),
+        flow_time_h=_estimate(flow) if np.isfinite(flow).any() else None,
         machines=machines, bottleneck=line.machines[b].name,
         bottleneck_share=float(counts[b] / replications),
         bottleneck_method="average active period (Roser et al. 2001)",
