@@ -280,3 +280,21 @@ def test_a_one_machine_line_has_no_flow_time_and_writes_strict_json():
     assert r.flow_time_h is None and r.buffer_levels == () and r.buffer_names == ()
     json.dumps(r.to_dict(), allow_nan=False)
     assert r.machines[0].availability == pytest.approx(0.8, abs=0.08)
+
+
+def test_an_unreliable_fast_machine_is_the_bottleneck():
+    """10 s per unit at 50 % availability before a reliable 15 s machine: the unreliable one
+    limits the line (removing its failures gives 240 units/h, speeding the other up at most
+    180/h) although the reliable one has the longer mean active period."""
+    line = line_from_plant({"machines": [
+        {"name": "feed", "cycle_time_s": 8.0},
+        {"name": "fast_but_failing", "cycle_time_s": 10.0, "mtbf_h": 1.0, "mttr_h": 1.0},
+        {"name": "slow_reliable", "cycle_time_s": 15.0}],
+        "buffers": [{"after": "feed", "capacity": 20},
+                    {"after": "fast_but_failing", "capacity": 20}]})
+    r = simulate_line(line, seed=2, horizon_s=7 * 86400.0, replications=2)
+    assert r.bottleneck == "fast_but_failing" and r.bottleneck_share == 1.0
+    failing, reliable = r.machines[1], r.machines[2]
+    assert failing.active > reliable.active
+    assert reliable.mean_active_period_h > failing.mean_active_period_h
+    assert r.good_per_operating_hour.mean < 180
