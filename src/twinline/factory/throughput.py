@@ -104,7 +104,6 @@ WEEK_H = 168.0
 YEAR_S = 365.0 * 24.0 * HOUR
 
 _BUSY, _DOWN, _SETUP, _STARVED, _BLOCKED = range(5)
-_STATES = ("utilisation", "down", "changeover", "starved", "blocked")
 
 MACHINE_KEYS = ("name", "cycle_time_s", "speed", "unit_size", "unit", "mtbf_h", "mttr_h",
                 "changeover_s", "changeover_every", "scrap", "cycle_distribution")
