@@ -73,7 +73,7 @@ def saturation_pressure(temperature: float) -> float:
     ice a = 22.46, b = 272.62.
 
     >>> round(saturation_pressure(273.15 + 20.0))
-    2337
+    2333
     """
     t = float(temperature) - 273.15
     a, b = (17.62, 243.12) if t >= 0 else (22.46, 272.62)
