@@ -18,7 +18,7 @@ def test_passport_validates_and_carries_the_cell_model(pouch_run, giga):
     assert rec["rated_energy_Wh"] == pytest.approx(pouch_run.cell.energy[0])
     assert rec["rated_capacity_Ah"] == pytest.approx(pouch_run.cell.capacity[0])
     assert rec["manufacturing"] == {"date": "2026-12-01", "place": "Central Europe (example)",
-                                    "plant": "Gigafactory (23 GWh/a)"}
+                                    "plant": "Gigafactory (21 GWh/a)"}
     assert rec["traceability"]["ids"]["lot"] == "L-0042"
     masses = sum(m["mass_kg"] for m in rec["materials"])
     assert masses == pytest.approx(pouch_run.cell.mass, rel=0.02)

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import typer
 
-from twinline.cli import calibrate, cell, learn, materials, recipe, run, spec, structure
+from twinline.cli import (
+    calibrate,
+    cell,
+    factory,
+    learn,
+    materials,
+    recipe,
+    run,
+    spec,
+    structure,
+)
 
 app = typer.Typer(
     name="twinline",
@@ -36,6 +46,7 @@ app.add_typer(cell.app, name="cell")
 run.register(app)
 learn.register(app)
 calibrate.register(app)
+factory.register(app)
 
 
 def main() -> None:
