@@ -30,11 +30,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _twinline(*args: str) -> subprocess.Popen:
+def _twinline(*args: str, log: Path) -> subprocess.Popen:
+    """Start a verb with its output in ``log`` (a pipe nobody reads would fill and block)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYBAMM_OPTOUT_TELEMETRY="true")
+    out = open(log, "w")
     return subprocess.Popen([sys.executable, "-c", "from twinline.cli import main; main()",
-                             *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                             *args], env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
 
 
 def main() -> None:
@@ -48,19 +49,19 @@ def main() -> None:
     sim = _twinline("line", "simulate", "--recipe", str(ROOT / "examples/nmc111_cathode.yaml"),
                     "--port", str(port), "--duration", f"{a.seconds}s", "--rate",
                     f"{a.rate}Hz", "--lanes", str(a.lanes), "--record", str(tmp / "rec.csv"),
-                    "--write-map", str(tmp / "tags.yaml"))
+                    "--write-map", str(tmp / "tags.yaml"), log=tmp / "simulate.log")
     while not (tmp / "rec.csv").exists():
         if sim.poll() is not None:
-            sys.exit(sim.stderr.read())
+            sys.exit((tmp / "simulate.log").read_text())
         time.sleep(0.1)
     # the ingester ends 1 s after the line stops publishing, while the server still lingers
     # (3 s), so its final HistoryRead catch-up sees everything
     ing = _twinline("line", "ingest", "--from", f"opc.tcp://127.0.0.1:{port}", "--map",
                     str(tmp / "tags.yaml"), "--db", str(tmp / "line.db"), "--json",
-                    "--duration", f"{a.seconds + 1:g}s")
+                    "--duration", f"{a.seconds + 1:g}s", log=tmp / "ingest.log")
     t0 = time.monotonic()
     _, status, usage = os.wait4(ing.pid, 0)
-    sim.communicate(timeout=a.seconds + 120)
+    sim.wait(timeout=a.seconds + 120)
     wall = time.monotonic() - t0
     ing.returncode = os.waitstatus_to_exitcode(status)
     with open(tmp / "rec.csv", newline="") as fh:
@@ -73,6 +74,7 @@ def main() -> None:
     n_tags = sum(1 for line in (tmp / "tags.yaml").read_text().splitlines()
                  if line.lstrip().startswith("- node:"))
     cpu = usage.ru_utime + usage.ru_stime
+    print("ingester:", (tmp / "ingest.log").read_text().strip()[-600:])
     print(f"machine: {platform.node()} {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, python {platform.python_version()}")
     print("| tags | rate | seconds | published | stored | duplicates | lost | extra | "

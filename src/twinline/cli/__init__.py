@@ -12,6 +12,7 @@ import typer
 from twinline.cli import (
     calibrate,
     cell,
+    factory,
     learn,
     line,
     line_data,
@@ -49,6 +50,7 @@ run.register(app)
 learn.register(app)
 calibrate.register(app)
 line_data.register(app)
+factory.register(app)
 
 
 def main() -> None:
