@@ -298,3 +298,25 @@ def test_an_unreliable_fast_machine_is_the_bottleneck():
     assert failing.active > reliable.active
     assert reliable.mean_active_period_h > failing.mean_active_period_h
     assert r.good_per_operating_hour.mean < 180
+
+
+def test_the_plant_line_runs_through_the_discrete_event_model():
+    """A plant's line (parallel machines as stations of equal capacity and availability)
+    simulated in lots: without failures, changeovers or scrap it delivers the static
+    capacity of its slowest station."""
+    from twinline.factory.view import line_throughput
+
+    line = {"machines": [
+        {"name": "cathode.coating", "cycle_time_s": 0.5, "unit": "m2", "mtbf_h": 1e9,
+         "mttr_h": 1e-9, "changeover_s": 0.0, "changeover_every": 0, "scrap": 0.0,
+         "count": 2, "units_per_cell": 0.3},
+        {"name": "stacking", "cycle_time_s": 2.0, "unit": "cell", "mtbf_h": 1e9,
+         "mttr_h": 1e-9, "changeover_s": 0.0, "changeover_every": 0, "scrap": 0.0,
+         "count": 10, "units_per_cell": 1.0}],
+        "buffers": [{"after": "coating", "capacity": 5}]}
+    res = line_throughput(line, lot_cells=100, seed=1, horizon_s=7 * 86400.0)
+    # station times per lot: coating 0.5*0.3*100/2 = 7.5 s, stacking 2*1*100/10 = 20 s
+    assert res["bottleneck"] == "stacking"
+    assert res["good_cells_per_year"] == pytest.approx(365 * 86400 / 20.0 * 100, rel=0.01)
+    assert res["buffer_names"] == ("after cathode.coating",)
+    assert res["buffer_capacity"][0] == 5

@@ -43,7 +43,13 @@ def build(
     c_rate: float = typer.Option(1 / 3, "--c-rate", min=0.01, max=10.0,
                                  help="discharge rate [1/h] at which the cell's rated "
                                       "capacity and energy are taken"),
-    seed: int = typer.Option(0, "--seed", help="random seed of the chain"),
+    seed: int = typer.Option(0, "--seed", help="random seed of the chain and the line model"),
+    replications: int = typer.Option(1, "--replications", min=0, max=100,
+                                     help="replications of the line's discrete-event "
+                                          "simulation over one year (0: skip it)"),
+    lot: int = typer.Option(0, "--lot", min=0, help="cells per lot moved through the "
+                                                     "simulated line (0: about 20 000 lots "
+                                                     "a year)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
 ) -> None:
     """Run the chain with the cell, then write DIR/factory.json and DIR/factory.html.
@@ -73,7 +79,7 @@ def build(
             run = run_chain(rec, cell=True, seed=seed, c_rates=(c_rate,),
                             progress=lambda stage, frac: bar(frac * 0.8, description=stage))
             bar(0.85, description="factory")
-            view = factory_view(run, pl)
+            view = factory_view(run, pl, replications=replications, lot_cells=lot, seed=seed)
             data = view.to_dict()
             bar(0.95, description="report")
             with staging_dir(out) as tmp:
@@ -105,6 +111,11 @@ def _summary(data: dict, console) -> None:
     console.print(f"cost {c['total']:.1f} {c['currency']}/kWh ({parts})", highlight=False)
     console.print(f"CO2 {data['co2_kg_per_kWh']['total_per_kWh']:.1f} kg CO2e/kWh",
                   highlight=False)
+    tp = data.get("throughput")
+    if tp:
+        console.print(f"simulated line: {tp['good_cells_per_year'] / 1e6:.3g} M good cells/a "
+                      f"({tp['replications']} replication(s)), bottleneck {tp['bottleneck']}",
+                      highlight=False)
 
 
 @app.command("passport")

@@ -130,11 +130,8 @@ def tornado_figure(view: dict[str, Any]) -> Any:
 
 
 def oee_section(view: dict[str, Any]) -> str:
-    """OEE per machine from the discrete-event model, or a note where it has not run.
-
-    HOOK: ``view["throughput"]`` is filled by the CLI when :mod:`twinline.factory.throughput`
-    exists; expected shape ``{"oee": {machine: value in [0, 1]}, ...}``.
-    """
+    """OEE per machine from the discrete-event model (``view["throughput"]``, filled by
+    :func:`twinline.factory.view.line_throughput`), or a note where it has not run."""
     tp = view.get("throughput") or {}
     oee = tp.get("oee") if isinstance(tp, dict) else None
     if not oee:
@@ -145,7 +142,13 @@ def oee_section(view: dict[str, Any]) -> str:
 
     fig = go.Figure(go.Bar(x=list(oee), y=[100 * v for v in oee.values()]))
     fig = _layout(fig, "OEE per machine (discrete-event simulation)", "machine", "OEE [%]")
-    return fig.to_html(full_html=False, include_plotlyjs=False)
+    static = (view.get("output") or {}).get("cells_per_year")
+    text = (f"<p>Simulated line ({tp.get('replications')} replication(s) of one year, lots of "
+            f"{tp.get('lot_cells')} cells): {tp['good_cells_per_year'] / 1e6:,.3g} M good "
+            f"cells per year, bottleneck {html.escape(str(tp.get('bottleneck')))}"
+            + (f"; the static capacity model gives {static / 1e6:,.3g} M cells per year "
+               "(availability only, no blocking or starving)" if static else "") + ".</p>")
+    return text + fig.to_html(full_html=False, include_plotlyjs=False)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
