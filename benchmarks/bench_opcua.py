@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,13 @@ def _twinline(*args: str, log: Path) -> subprocess.Popen:
     out = open(log, "w")
     return subprocess.Popen([sys.executable, "-c", "from twinline.cli import main; main()",
                              *args], env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+
+
+def _instant(text: str) -> datetime:
+    """A time as an aware UTC datetime, whatever its text form (``T`` or space, with or
+    without zero microseconds or an offset)."""
+    t = datetime.fromisoformat(text.strip().replace(" ", "T"))
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def main() -> None:
@@ -65,12 +73,12 @@ def main() -> None:
     wall = time.monotonic() - t0
     ing.returncode = os.waitstatus_to_exitcode(status)
     with open(tmp / "rec.csv", newline="") as fh:
-        published = {(r["object"], r["parameter"], r["time"].replace("T", " ")[:26],
-                      r["conditions"]) for r in csv.DictReader(fh)}
+        published = {(r["object"], r["parameter"], _instant(r["time"]), r["conditions"])
+                     for r in csv.DictReader(fh)}
     db = sqlite3.connect(tmp / "line.db")
     rows = db.execute("SELECT o.object_id, r.parameter, r.time, r.conditions FROM records r "
                       "JOIN objects o ON o.pk = r.object_pk").fetchall()
-    stored = {(o, p, t[:26], c) for o, p, t, c in rows}
+    stored = {(o, p, _instant(t), c) for o, p, t, c in rows}
     n_tags = sum(1 for line in (tmp / "tags.yaml").read_text().splitlines()
                  if line.lstrip().startswith("- node:"))
     cpu = usage.ru_utime + usage.ru_stime
