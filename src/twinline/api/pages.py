@@ -28,6 +28,7 @@ pages show it in place.
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,19 @@ MAX_TIFF_BYTES = 64 << 20
 
 router = APIRouter(tags=["pages"])
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+
+
+def pretty_unit(unit: str | None) -> str:
+    """A pint unit as people write it: ``um`` → ``µm``, ``degC`` → ``°C``, ``m^3/s`` →
+    ``m³/s``, ``percent`` → ``%``, ``mA*h`` → ``mA·h``; ``""`` (dimensionless) → ``–``."""
+    if not unit or unit == "-":
+        return "–"
+    text = unit.replace("degC", "°C").replace("percent", "%").replace("*", "·")
+    text = re.sub(r"\bum\b", "µm", text)
+    return text.replace("^2", "²").replace("^3", "³").replace("^-1", "⁻¹")
+
+
+templates.env.filters["unit"] = pretty_unit
 structures = V.StructureCache()
 
 PAGES = (("/calculator", "Calculator"), ("/explorer", "Catalogue"), ("/viewer", "3D viewer"),
@@ -209,6 +223,7 @@ def calculator_run(form: RecipeForm) -> CalculatorResult:
                 notes.append(f"{name}: figure not available: {err}")
                 continue
             fig.update_layout(height=340, margin=dict(l=60, r=10, t=40, b=50))
+            fig.update_yaxes(exponentformat="power")
             figures.append(json.loads(fig.to_json()))
     return CalculatorResult(
         recipe_name=run.recipe_name, key=key,

@@ -161,11 +161,11 @@ def volume_figure(structure: Any, *, max_edge: int = 40) -> dict[str, Any]:
             colorscale=[[0, colour], [1, colour]], showscale=False, name=name,
             showlegend=True, opacity=1.0 if label == 1 else 0.6))
     fig.update_layout(
-        template="plotly_white", height=420, margin=dict(l=0, r=0, t=30, b=0),
+        template="plotly_white", height=440, margin=dict(l=0, r=0, t=30, b=10),
         title=f"solid phases (every {step}. voxel)" if step > 1 else "solid phases",
         legend=dict(x=0.01, y=0.99),
         scene=dict(xaxis_title="x [µm]", yaxis_title="y [µm]", zaxis_title="z from CC [µm]",
-                   aspectmode="data"))
+                   aspectmode="data", camera=dict(eye=dict(x=1.7, y=1.7, z=1.0))))
     return json.loads(fig.to_json())
 
 

@@ -28,7 +28,9 @@ const tw = {
     return (a >= 1e5 || a < 1e-3) ? x.toExponential(3) : String(Number(x.toPrecision(4)));
   },
   unit(u) {
-    return (!u || u === "-") ? "–" : u.replace("degC", "°C").replace(/\bum\b/g, "µm");
+    if (!u || u === "-") return "–";
+    return u.replace("degC", "°C").replace("percent", "%").replace(/\*/g, "·")
+      .replace(/\bum\b/g, "µm").replace("^2", "²").replace("^3", "³").replace("^-1", "⁻¹");
   },
   plot(div, fig) {
     const go = () => window.Plotly.newPlot(div, fig.data, fig.layout,

@@ -36,7 +36,7 @@
     showSlice();
     const t = document.getElementById("analysis");
     t.replaceChildren(tw.el("tr", {}, tw.el("th", {}, "quantity"), tw.el("th", {}, "value"), tw.el("th", {}, "unit")),
-      ...s.analysis.map(r => tw.el("tr", {}, tw.el("td", {}, r.label), tw.el("td", {class: "n"}, tw.fmt(r.value)), tw.el("td", {}, r.unit))));
+      ...s.analysis.map(r => tw.el("tr", {}, tw.el("td", {}, r.label), tw.el("td", {class: "n"}, tw.fmt(r.value)), tw.el("td", {}, tw.unit(r.unit)))));
     document.getElementById("tiff-link").href = `/ui/viewer/${s.id}/structure.tif`;
     tw.plot(document.getElementById("volume"), s.figure);
     say(`phases: pore ${s.phases.pore} %, active material ${s.phases.active_material} %, CBD ${s.phases.carbon_binder_domain} %`);
