@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(),
                        reason="/usr/bin/chromium is missing (Debian package chromium; .ci/run "
                               "installs it)"),
-    pytest.mark.timeout(180) if hasattr(pytest.mark, "timeout") else pytest.mark.usefixtures(),
+    pytest.mark.timeout(300),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
@@ -71,6 +71,7 @@ def shoot(pg, tmp_path: Path, name: str) -> Path:
     return out
 
 
+@pytest.mark.slow  # ~8 s: the chain runs and Plotly draws four figures
 def test_calculator_runs_the_form_and_shows_results_with_units(page, base_url, tmp_path):
     page.goto(f"{base_url}/calculator")
     gap = page.locator("input[name='cathode.coating.gap']")
@@ -133,6 +134,7 @@ def test_explorer_filters_change_the_row_count(page, base_url, tmp_path):
     shoot(page, tmp_path, "explorer")
 
 
+@pytest.mark.slow  # ~13 s: generation, analysis and the 3D figure
 def test_viewer_slider_changes_the_slice(page, base_url, tmp_path):
     page.goto(f"{base_url}/viewer")
     page.fill("input[name='voxel_um']", "1.25")
