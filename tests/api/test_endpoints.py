@@ -6,7 +6,6 @@ import io
 import json
 
 import pytest
-
 from tests.api.conftest import AUTH, YAML
 
 
