@@ -189,6 +189,8 @@ class JobQueue:
     def _run(self, job: Job, work: Work, on_done: Callable[[Job], None] | None) -> None:
         from twinline.spec.errors import TwinlineError
 
+        if job.state == "failed":   # cancelled by close() as it was handed to this worker
+            return
         job.state, job.stage, job.updated = "running", "starting", _now()
         self._save(job)
         last = [time.monotonic()]
@@ -234,9 +236,10 @@ class JobQueue:
         return job
 
     def close(self, *, wait: bool = False) -> None:
-        """Stop taking jobs; cancel the queued ones (marked failed)."""
+        """Stop taking jobs: with ``wait``, finish every job first; else cancel the queued
+        ones (marked failed) and return at once (running ones end with the process)."""
         self._closed = True
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
         with self._lock:
             queued = [j for j in self._jobs.values() if j.state == "queued"]
         for j in queued:

@@ -292,9 +292,9 @@ async def post_structure(
 
     recipe = await _read_recipe(request)
     h, bxy = _length(voxel, "voxel"), _length(box, "box")
-    if electrode not in recipe.electrodes:
+    if electrode not in recipe.electrodes():
         raise StructureError(f"electrode = {quote(electrode)} is not in the recipe; allowed: "
-                             f"{sorted(recipe.electrodes)}")
+                             f"{sorted(recipe.electrodes())}")
     if bxy / h > 400:
         raise StructureError(f"box/voxel = {bxy / h:.0f} voxels per edge is too large; "
                              "allowed: <= 400")
