@@ -145,3 +145,12 @@ class StatsOut(BaseModel):
     edges: int
     settings: int
     measurements: int
+
+
+def errors_as_json(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a route whose success is not JSON (CSV, HTML, TIFF): documented
+    as ``application/json`` :class:`ErrorBody` (FastAPI would file them under the route's
+    media type)."""
+    table = {**ERRORS, **WRITE_ERRORS}
+    return {c: {"description": table[c]["description"], "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorBody"}}}} for c in codes}

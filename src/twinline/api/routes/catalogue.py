@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from twinline.api.errors import ApiError
-from twinline.api.models import ERRORS, ParameterOut
+from twinline.api.models import ERRORS, ParameterOut, errors_as_json
 
 router = APIRouter(tags=["catalogue"], responses=ERRORS)
 
@@ -58,7 +58,8 @@ def list_parameters(
 
 
 @router.get("/catalogue.csv", response_class=Response, summary="The catalogue as CSV",
-            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+            responses={**errors_as_json(400, 404, 422, 500),
+                       200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def catalogue_csv() -> Response:
     """The catalogue with the columns of ``catalogue.csv`` (``twinline spec export --format
     csv``)."""
@@ -69,7 +70,8 @@ def catalogue_csv() -> Response:
 
 
 @router.get("/catalogue.jsonld", response_class=Response, summary="The catalogue as JSON-LD",
-            responses={200: {"content": {"application/ld+json": {"schema": {
+            responses={**errors_as_json(400, 404, 422, 500),
+                       200: {"content": {"application/ld+json": {"schema": {
                 "type": "object"}}}}})
 def catalogue_jsonld() -> Response:
     """One ``skos:Concept`` per parameter (``twinline spec export --format jsonld``)."""

@@ -22,7 +22,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from twinline.api.errors import ApiError
-from twinline.api.models import ERRORS, WRITE_ERRORS, JobOut, RunOut, StructureResult
+from twinline.api.models import (
+    ERRORS,
+    WRITE_ERRORS,
+    JobOut,
+    RunOut,
+    StructureResult,
+    errors_as_json,
+)
 from twinline.api.routes import WRITE
 from twinline.api.routes.jobs import job_out
 from twinline.spec.errors import quote
@@ -218,7 +225,7 @@ def get_run(request: Request, run_id: str) -> Any:
 
 
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse,
-            responses={409: WRITE_ERRORS[409]}, summary="A run's HTML report")
+            responses=errors_as_json(400, 404, 409, 422, 500), summary="A run's HTML report")
 def get_report(request: Request, run_id: str) -> HTMLResponse:
     """The HTML report of ``twinline run`` (key results, warnings, step plots)."""
     from twinline.report.html import build_report
@@ -230,7 +237,7 @@ def get_report(request: Request, run_id: str) -> HTMLResponse:
 @router.get("/runs/{run_id}/structure.tif", response_class=Response,
             responses={200: {"content": {"image/tiff": {"schema": {"type": "string",
                                                                    "format": "binary"}}}},
-                       409: WRITE_ERRORS[409]},
+                       **errors_as_json(400, 404, 409, 422, 500)},
             summary="A run's 3D structure as a TIFF label image")
 def get_structure_tif(request: Request, run_id: str) -> Response:
     """The labelled 3D image (0 pore, 1 AM, 2 CBD; voxel size in the ImageJ metadata)."""
