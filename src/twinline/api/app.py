@@ -173,3 +173,22 @@ def create_app(*, db: str | Path | None = None, token: str | None = None, worker
     app.add_middleware(BodyLimit)
     return app
 
+
+
+def app_from_env() -> FastAPI:
+    """:func:`create_app` configured by the environment, for ``uvicorn --factory`` (several
+    worker processes): ``TWINLINE_API_DB`` (database), ``TWINLINE_API_TOKEN`` (required),
+    ``TWINLINE_API_JOB_WORKERS`` (threads per process, default 2).
+
+    With several processes each keeps its own jobs in memory; a job or run is found by the
+    others through the database only (set ``TWINLINE_API_DB``), its TIFF not at all.
+    """
+    import os
+
+    from twinline.api.security import TOKEN_ENV
+
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        raise ApiError(f"{TOKEN_ENV} is not set; app_from_env needs the token")
+    return create_app(db=os.environ.get("TWINLINE_API_DB") or None, token=token,
+                      workers=int(os.environ.get("TWINLINE_API_JOB_WORKERS", "2")))
