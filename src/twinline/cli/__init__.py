@@ -19,6 +19,7 @@ from twinline.cli import (
     materials,
     recipe,
     run,
+    serve,
     spec,
     structure,
 )
@@ -51,6 +52,7 @@ learn.register(app)
 calibrate.register(app)
 line_data.register(app)
 factory.register(app)
+serve.register(app)
 
 
 def main() -> None:

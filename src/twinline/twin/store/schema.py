@@ -17,6 +17,13 @@
     ``shear_rate=12.5 1/s``; empty when none). The natural key
     (source, object, parameter, time, conditions) is unique: storing the same sample twice
     stores it once.
+``jobs``
+    The server's jobs (:mod:`twinline.api.jobs`, ``twinline serve --db``): ``job_id``, ``kind``
+    (``run``, ``structure``, ``analyse``), ``state`` (``queued``, ``running``, ``done``,
+    ``failed``), ``progress`` 0..1, ``stage``, ``message`` (the one-line error of a failed
+    job), ``created``/``updated`` (UTC), the request (``params``, JSON text) and the
+    ``result`` (JSON text). A server that starts on a database holding ``queued`` or
+    ``running`` jobs marks them ``failed`` (they died with the previous process).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -79,3 +87,19 @@ records = Table(
     CheckConstraint("role IN ('setting', 'measurement')", name="role"),
 )
 Index("ix_records_object_parameter", records.c.object_pk, records.c.parameter)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("progress", Float, nullable=False, server_default="0"),
+    Column("stage", String(200), nullable=False, server_default=""),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Column("params", Text, nullable=False, server_default="{}"),
+    Column("result", Text, nullable=True),
+    CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+)
+Index("ix_jobs_state", jobs.c.state)

@@ -507,6 +507,23 @@ class Store:
                                 "object": entry.object_id, "depth": entry.depth}
         return out
 
+    def objects(self, *, kind: str | None = None, limit: int = 1000,
+                offset: int = 0) -> list[dict[str, Any]]:
+        """The objects (newest first): ``object``, ``kind``, ``created`` (ISO 8601),
+        ``source``; only ``kind`` when given (checked against the kinds)."""
+        from sqlalchemy import select
+
+        from twinline.twin.kinds import check_kind
+        from twinline.twin.store.schema import objects
+
+        q = select(objects.c.object_id, objects.c.kind, objects.c.created, objects.c.source)
+        if kind is not None:
+            q = q.where(objects.c.kind == check_kind(kind))
+        q = q.order_by(objects.c.created.desc(), objects.c.pk.desc()).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [{"object": r.object_id, "kind": r.kind, "created": utc(r.created).isoformat(),
+                     "source": r.source} for r in conn.execute(q)]
+
     # ------------------------------------------------------------------ health
     def stats(self) -> dict[str, int]:
         """Counts: ``objects``, ``edges``, ``settings``, ``measurements``."""
