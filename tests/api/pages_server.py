@@ -1,8 +1,7 @@
 """A uvicorn server of the browser pages for the tests: 127.0.0.1, a free port, in a thread.
 
-Until the app factory (:func:`twinline.api.app.create_app`) is on this branch, the pages are
-served by a minimal app: :data:`twinline.api.pages.router` plus the static files at
-``/static`` — exactly what the factory mounts.
+The pages are served by the server's own app (:func:`twinline.api.app.create_app`), which
+mounts :data:`twinline.api.pages.router` and the static files at ``/static``.
 """
 
 from __future__ import annotations
@@ -14,17 +13,13 @@ import time
 from collections.abc import Iterator
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 
 def pages_app() -> FastAPI:
-    """The pages router and its static files, nothing else."""
-    from twinline.api import pages
+    """The server's app (no database): pages, static files, API."""
+    from twinline.api.app import create_app
 
-    app = FastAPI(title="twinline pages (test)")
-    app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
-    return app
+    return create_app()
 
 
 @contextlib.contextmanager

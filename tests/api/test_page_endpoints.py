@@ -121,7 +121,7 @@ def test_calculator_run_returns_key_outputs_with_units_and_figures(client, value
 def test_calculator_bad_input_is_a_one_line_422(client, values, path, value, expect):
     r = client.post("/ui/calculator/run", json={"values": {**values, path: value}})
     assert r.status_code == 422
-    detail = r.json()["detail"]
+    detail = r.json()["error"]
     assert expect in detail and "\n" not in detail and "Traceback" not in detail
 
 
@@ -153,13 +153,13 @@ def test_recipe_upload_fills_the_form(client):
 ])
 def test_recipe_upload_refuses_bad_files_in_one_line(client, content, expect):
     r = client.post("/ui/recipe/form", files={"file": ("pouch.yaml", content, "text/yaml")})
-    assert r.status_code == 422 and expect in r.json()["detail"]
+    assert r.status_code == 422 and expect in r.json()["error"]
 
 
 def test_recipe_upload_is_size_limited(client):
     big = b"# " + b"x" * (1 << 20) + b"\n"
     r = client.post("/ui/recipe/form", files={"file": ("big.yaml", big, "text/yaml")})
-    assert r.status_code == 413 and "larger than 1 MiB" in r.json()["detail"]
+    assert r.status_code == 413 and "larger than" in r.json()["error"]
 
 
 def test_catalogue_downloads(client):
@@ -185,7 +185,7 @@ def test_viewer_generate_slice_tiff_and_upload(client, tmp_path):
     b = client.get(f"/ui/viewer/{s['id']}/slice.png", params={"axis": "y", "index": 9})
     assert a.headers["content-type"] == "image/png" and a.content != b.content
     bad = client.get(f"/ui/viewer/{s['id']}/slice.png", params={"axis": "z", "index": 32})
-    assert bad.status_code == 422 and bad.json()["detail"] == \
+    assert bad.status_code == 422 and bad.json()["error"] == \
         "slice index 32 along z: allowed 0 to 31"
     tif = client.get(f"/ui/viewer/{s['id']}/structure.tif")
     assert tif.status_code == 200 and tif.content[:2] in (b"II", b"MM")
@@ -196,15 +196,15 @@ def test_viewer_generate_slice_tiff_and_upload(client, tmp_path):
 
 def test_viewer_refusals(client):
     r = client.post("/ui/viewer/generate", json={"voxel_um": 0.1, "box_um": 300})
-    assert r.status_code == 422 and "at most 2000000 voxels" in r.json()["detail"]
+    assert r.status_code == 422 and "at most 2000000 voxels" in r.json()["error"]
     r = client.post("/ui/viewer/generate", json={"porosity_percent": 99})
     assert r.status_code == 422
     r = client.get("/ui/viewer/nosuchid/slice.png")
-    assert r.status_code == 404 and "is not held" in r.json()["detail"]
+    assert r.status_code == 404 and "is not held" in r.json()["error"]
     r = client.post("/ui/viewer/upload", files={"file": ("e.png", b"x", "image/png")})
-    assert r.status_code == 422 and r.json()["detail"] == "e.png: expected a .tif or .tiff file"
+    assert r.status_code == 422 and r.json()["error"] == "e.png: expected a .tif or .tiff file"
     r = client.post("/ui/viewer/upload", files={"file": ("e.tif", b"not a tiff", "image/tiff")})
-    assert r.status_code == 422 and "\n" not in r.json()["detail"]
+    assert r.status_code == 422 and "\n" not in r.json()["error"]
 
 
 def test_structure_cache_is_bounded():

@@ -21,7 +21,8 @@ Pages:
   orthogonal slices with a slider, a 3D view of the solid phases, its analysis, TIFF download;
 * ``/study`` and ``/line`` — placeholders naming the CLI verbs that do the work today.
 
-Bad input answers 422 with ``{"detail": "<one-line message>"}`` (the CLI's message); the
+Bad input answers 422 with ``{"error": "<one-line message>"}`` (the CLI's message; the app's
+error body, :class:`twinline.api.models.ErrorBody`); the
 pages show it in place.
 """
 
@@ -40,6 +41,7 @@ from pydantic import BaseModel, Field
 
 from twinline.api import forms
 from twinline.api import viewer as V
+from twinline.api.models import ErrorBody
 from twinline.spec.errors import TwinlineError
 
 #: Folder of the pages' CSS and JavaScript (mounted at ``/static`` by the app factory).
@@ -71,13 +73,7 @@ PAGES = (("/calculator", "Calculator"), ("/explorer", "Catalogue"), ("/viewer", 
          ("/study", "Study"), ("/line", "Line"))
 
 
-class Problem(BaseModel):
-    """A refused request: the one-line message names the setting, value, unit and range."""
-
-    detail: str
-
-
-_ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": Problem,
+_ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody,
                                                   "description": "bad input (one-line message)"}}
 
 
@@ -258,7 +254,13 @@ async def _read_limited(upload: UploadFile, limit: int, what: str) -> bytes:
     return data
 
 
-@router.post("/ui/recipe/form", response_class=HTMLResponse, responses=_ERRORS,
+_JSON_ERROR = {"content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+
+
+@router.post("/ui/recipe/form", response_class=HTMLResponse,
+             responses={413: {"description": "upload too large", **_JSON_ERROR},
+                        422: {"description": "bad input (one-line message)", **_JSON_ERROR}},
              summary="An uploaded recipe YAML as the calculator's form (HTML fragment)")
 async def recipe_form(request: Request, file: UploadFile = File(...)) -> HTMLResponse:
     """Parse the upload with the CLI's bounded YAML loader, validate it as a recipe and
@@ -353,7 +355,7 @@ def viewer_generate(req: GenerateRequest) -> StructureView:
 
 
 @router.post("/ui/viewer/upload", response_model=StructureView,
-             responses={413: {"model": Problem}, **_ERRORS},
+             responses={413: {"model": ErrorBody}, **_ERRORS},
              summary="Upload a labelled 3D TIFF (0 pore, 1 AM, 2 CBD) for the viewer")
 async def viewer_upload(file: UploadFile = File(...),
                         voxel_um: float | None = Form(None, gt=0, le=100)) -> StructureView:
@@ -391,7 +393,7 @@ def _held(sid: str) -> V.ViewedStructure:
 
 
 @router.get("/ui/viewer/{sid}/slice.png", responses={200: {"content": {"image/png": {}}},
-                                                     404: {"model": Problem}, **_ERRORS},
+                                                     404: {"model": ErrorBody}, **_ERRORS},
             summary="One slice of a held structure, coloured by phase (PNG)")
 def viewer_slice(sid: str, axis: str = Query("z", pattern="^[zyx]$"),
                  index: int = Query(0, ge=0, le=100_000)) -> Response:
@@ -404,7 +406,7 @@ def viewer_slice(sid: str, axis: str = Query("z", pattern="^[zyx]$"),
 
 
 @router.get("/ui/viewer/{sid}/structure.tif", responses={200: {"content": {"image/tiff": {}}},
-                                                         404: {"model": Problem}},
+                                                         404: {"model": ErrorBody}},
             summary="A held structure as a labelled 3D TIFF (download)")
 def viewer_tiff(sid: str) -> Response:
     from twinline.structure.io import save

@@ -9,10 +9,12 @@ const tw = {
     for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     return e;
   },
-  // The one-line message of a refused request ({"detail": "..."}; FastAPI's list form too).
+  // The one-line message of a refused request ({"error": "..."}, the server's error body;
+  // FastAPI's own {"detail": ...} forms too).
   async problem(resp) {
     try {
       const body = await resp.json();
+      if (typeof body.error === "string") return body.error;
       if (typeof body.detail === "string") return body.detail;
       if (Array.isArray(body.detail)) {
         return body.detail.map(d => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
