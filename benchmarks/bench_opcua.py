@@ -51,22 +51,25 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--lanes", type=int, default=36, help="36 lanes: 204 tags")
     ap.add_argument("--rate", type=float, default=10.0)
+    ap.add_argument("--catch-up", type=float, default=30.0,
+                    help="seconds the line keeps serving its history after its last sample")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_opcua_"))
     port = _free_port()
     sim = _twinline("line", "simulate", "--recipe", str(ROOT / "examples/nmc111_cathode.yaml"),
                     "--port", str(port), "--duration", f"{a.seconds}s", "--rate",
                     f"{a.rate}Hz", "--lanes", str(a.lanes), "--record", str(tmp / "rec.csv"),
-                    "--write-map", str(tmp / "tags.yaml"), log=tmp / "simulate.log")
+                    "--write-map", str(tmp / "tags.yaml"), "--linger", f"{a.catch_up:g}s",
+                    log=tmp / "simulate.log")
     while not (tmp / "rec.csv").exists():
         if sim.poll() is not None:
             sys.exit((tmp / "simulate.log").read_text())
         time.sleep(0.1)
-    # the ingester ends 1 s after the line stops publishing, while the server still lingers
-    # (3 s), so its final HistoryRead catch-up sees everything
+    # the line publishes for --seconds, then keeps serving its history for --catch-up s; the
+    # ingester runs until then and its last HistoryRead catch-up sees every published sample
     ing = _twinline("line", "ingest", "--from", f"opc.tcp://127.0.0.1:{port}", "--map",
                     str(tmp / "tags.yaml"), "--db", str(tmp / "line.db"), "--json",
-                    "--duration", f"{a.seconds + 1:g}s", log=tmp / "ingest.log")
+                    "--duration", f"{a.seconds + a.catch_up - 5:g}s", log=tmp / "ingest.log")
     t0 = time.monotonic()
     _, status, usage = os.wait4(ing.pid, 0)
     sim.wait(timeout=a.seconds + 120)

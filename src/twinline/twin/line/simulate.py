@@ -552,9 +552,11 @@ def simulate_line(recipe: str | Path, *, port: int = 4840, host: str = "127.0.0.
                   record: str | Path | None = None, write_map: str | Path | None = None,
                   defects: Sequence[Defect] = (), roll_every: float = 30.0, lanes: int = 1,
                   stop: asyncio.Event | None = None,
-                  ready: Callable[[str, PilotLine], None] | None = None) -> SimStats:
+                  ready: Callable[[str, PilotLine], None] | None = None,
+                  linger: float = 3.0) -> SimStats:
     """``twinline line simulate``: build the line of the recipe file, write its tag map,
-    serve it until ``duration`` s, ``stop`` or SIGINT/SIGTERM."""
+    serve it until ``duration`` s, ``stop`` or SIGINT/SIGTERM; after the last tick the server
+    stays up ``linger`` s (subscribers and history readers catch up)."""
     from twinline.spec.recipe import load_recipe
     from twinline.twin.ingest.opcua import run_until_signal
 
@@ -571,7 +573,7 @@ def simulate_line(recipe: str | Path, *, port: int = 4840, host: str = "127.0.0.
     try:
         return run_until_signal(lambda ev: serve(line, host=host, port=port,
                                                  duration=duration, record=record, stop=ev,
-                                                 ready=on_ready), stop)
+                                                 ready=on_ready, linger=linger), stop)
     except OSError as err:
         raise TwinError(f"--port {port}: cannot listen on {host}:{port} "
                         f"({err.strerror or err})") from None
