@@ -21,6 +21,7 @@ from twinline.cli import (
     run,
     spec,
     structure,
+    twin,
 )
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ learn.register(app)
 calibrate.register(app)
 line_data.register(app)
 factory.register(app)
+twin.register(app)
 
 
 def main() -> None:
