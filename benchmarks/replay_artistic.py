@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, required=True)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--batches", type=int, default=None, help="only the first N batches")
+    ap.add_argument("--gap-exponent", action="store_true",
+                    help="also calibrate the comma coater's gap exponent (line-wide)")
     args = ap.parse_args(argv)
     if not (args.data / "slurry_coating_batches.csv").is_file() or not (
             args.data / "electrode_discs.csv").is_file():
@@ -174,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     from twinline.spec.recipe import load_recipe
+    from twinline.twin.calibration import default_constants
     from twinline.twin.replay import replay
 
     table, ids, counts = long_table(args.data, args.batches)
@@ -195,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(tmp) / "artistic_long.csv"
         table.to_csv(path, index=False)
         t0 = time.perf_counter()
-        res = replay(path, load_recipe(RECIPE), batch_ids=ids)
+        constants = (default_constants("cathode", gap_exponent=True) if args.gap_exponent
+                     else None)
+        res = replay(path, load_recipe(RECIPE), batch_ids=ids, constants=constants)
         seconds = time.perf_counter() - t0
     seen: dict[str, int] = {}
     for r in res.rows:
@@ -205,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             r["_vis_index"] = 0
     out = goals(res.rows, gap_idx)
-    out.update({"counts": counts, "replayed_measurements": len(res.rows),
+    out.update({"gap_exponent_calibrated": args.gap_exponent, "counts": counts,
+                "replayed_measurements": len(res.rows),
                 "calibration_updates": res.updates, "alarms": res.alarms,
                 "seconds": round(seconds, 1), "summary": res.summary})
     if args.json:

@@ -176,3 +176,34 @@ def test_calibration_states_round_trip_through_the_store(store, recipe):
     back = Calibration.from_dict(store.calibration_state(cal.id))
     assert back.to_dict() == cal.to_dict()
     assert store.calibration_state() == cal.to_dict()
+
+
+def test_replicates_carry_the_information_of_their_mean():
+    from twinline.twin.calibration import _noise_sd
+    from twinline.twin.loop import replicate_std, shared_sd
+
+    par, pred, value, meas = KEY, 0.3, 0.31, 0.002
+    s = shared_sd(par, pred)
+    assert s == pytest.approx(0.03 * pred)
+    r2 = _noise_sd(par, pred, None) ** 2 + meas ** 2
+    for n in (1, 2, 8):
+        info = 0.0
+        for k in range(1, n + 1):
+            sd = replicate_std(par, value, meas, pred, k)
+            info += 1.0 / (sd ** 2 + _noise_sd(par, pred, None) ** 2)
+        assert info == pytest.approx(1.0 / (s ** 2 + r2 / n), rel=1e-9)
+    # an output without shared error: the measurement's own sd
+    assert replicate_std("cathode.calendering.thickness", 1e-4, 1e-6, 1e-4, 5) == 1e-6
+
+
+def test_the_coater_gap_exponent_is_a_calibration_constant(recipe):
+    from twinline.twin.calibration import default_constants
+
+    cal = Calibration.initial(recipe, default_constants("cathode", gap_exponent=True))
+    name = "cathode.coating.gap_exponent"
+    assert cal.values()[name] == 0.875
+    base = chain_outputs(recipe, cal.values(), cal.constants)[KEY][0]
+    steeper = dict(cal.values(), **{name: 0.975})
+    y = chain_outputs(recipe, steeper, cal.constants)[KEY][0]
+    gap, ref = recipe.cathode.coating.gap, 200e-6
+    assert y / base == pytest.approx((gap / ref) ** 0.1, rel=1e-9)

@@ -29,6 +29,17 @@ is :math:`u/\dot\gamma` (only the viscosity of that run is used; the rheology is
 :mod:`twinline.process.mixing`'s Krieger–Cross model). A slot die's recipe is left alone (its
 shear rate is not set by the gap): the viscosity is then predicted at its coating shear rate.
 
+**Replicates share the model's error.** The chain's structural error at one set of
+settings is the same for every replicate measured there (8 discs of one coated gap): it is not
+averaged out by measuring more discs. Each output has a *shared* structural sd :math:`s`
+(:data:`SHARED_NOISE`) besides the independent scatter :math:`r` (the calibration's
+:data:`~twinline.twin.calibration.MODEL_NOISE` and the measurement's own uncertainty). The
+:math:`k`-th replicate of the same (output, conditions, effective recipe, groups) enters the
+update with the variance :math:`v_k = 1/\Delta_k`, :math:`\Delta_1 = 1/(s^2+r^2)`,
+:math:`\Delta_k = 1/(s^2+r^2/k) - 1/(s^2+r^2/(k-1))`, so that :math:`n` replicates carry
+exactly the information of their mean, :math:`1/(s^2 + r^2/n)`; and every prediction's sd
+includes :math:`s`. (Replicates are counted by the loop object: a new loop counts anew.)
+
 **The prior's date.** The drift of the constants (a random walk in time) counts from the
 calibration's time; a prior created before any measurement is re-dated to the first
 measurement it meets (same mean and covariance), so the years before the first data do not
@@ -49,6 +60,9 @@ from twinline.twin.calibration import (
     ChainModel,
     ConstantSpec,
     Observation,
+    OutputNoise,
+    _is_log,
+    _noise_sd,
     predict,
     update,
     z_score,
@@ -61,10 +75,64 @@ PHASE_ONE = 20
 #: beyond 2σ, 6: four of five beyond 1σ). Rules 4, 7 and 8 test for stratification and
 #: over-control, which a standardised residual does not have to show.
 SPC_RULES = (1, 2, 3, 5, 6)
+#: Shared structural error per output (catalogue id without electrode; SI, ln units for a
+#: viscosity), see the module docstring. AM loading 3 % of the value: a free per-batch factor
+#: leaves 2.4 % median absolute error on the ARTISTIC line (issue 15; about 3.6 % sd), of
+#: which 1.7 % is the replicate scatter, sqrt(3.6² − 1.7²) ≈ 3.1 %. Porosity after drying and
+#: viscosity: assumed equal to their replicate scatter (0.5 points; 0.02 in log10 η).
+SHARED_NOISE: dict[str, OutputNoise] = {
+    "coating.am_loading": OutputNoise(relative=0.03),
+    "coating.loading": OutputNoise(relative=0.03),
+    "coating.wet_film_thickness": OutputNoise(relative=0.03),
+    "coating.areal_capacity": OutputNoise(relative=0.03),
+    "drying.porosity": OutputNoise(absolute=0.005),
+    "mixing.viscosity": OutputNoise(absolute=0.02 * math.log(10.0)),
+}
 #: Kinds of object whose id is an electrode roll (the ``roll`` group), nearest first.
 ROLL_KINDS = ("calendered_roll", "dried_roll", "coated_roll")
 #: Kind whose id is the ``batch`` group.
 BATCH_KIND = "slurry_batch"
+
+
+def _short(parameter: str) -> str:
+    return parameter.split(".", 1)[1] if parameter.count(".") >= 2 else parameter
+
+
+def shared_sd(parameter: str, mean: float, table: Mapping[str, OutputNoise] | None = None
+              ) -> float:
+    """The shared structural sd of ``parameter`` at prediction ``mean``, in SI
+    (:data:`SHARED_NOISE`; 0 for an output it does not list)."""
+    n = (SHARED_NOISE if table is None else table).get(_short(parameter))
+    if n is None:
+        return 0.0
+    if _is_log(parameter):
+        return math.hypot(n.absolute, n.relative) * abs(mean)
+    return n.sd(mean)
+
+
+def with_shared(parameter: str, prediction: tuple[float, float],
+                table: Mapping[str, OutputNoise] | None = None) -> tuple[float, float]:
+    """``(mean, std)`` with the shared structural sd added in quadrature."""
+    mean, std = prediction
+    return mean, math.hypot(std, shared_sd(parameter, mean, table))
+
+
+def replicate_std(parameter: str, value: float, measured_std: float, predicted: float, k: int,
+                  table: Mapping[str, OutputNoise] | None = None) -> float:
+    """The measurement sd (SI) that makes the ``k``-th replicate (1, 2, ...) carry its share
+    of the information of a mean of replicates (module docstring), given the calibration's
+    independent model noise at ``predicted``."""
+    log = _is_log(parameter)
+    scale = abs(value) if log else 1.0
+    meas = measured_std / scale if scale > 0 else 0.0
+    r2 = _noise_sd(parameter, predicted, None) ** 2 + meas ** 2
+    s = shared_sd(parameter, predicted, table)
+    s2 = (s / abs(predicted)) ** 2 if log and predicted else s ** 2
+    if s2 == 0.0:
+        return measured_std
+    info = 1.0 / (s2 + r2) if k <= 1 else 1.0 / (s2 + r2 / k) - 1.0 / (s2 + r2 / (k - 1))
+    extra = max(1.0 / info - r2, 0.0)
+    return math.sqrt(meas ** 2 + extra) * scale
 
 
 # ----------------------------------------------------------------------------- settings
@@ -323,8 +391,11 @@ class TwinLoop:
     def __init__(self, store: Any, base_recipe: Any, *,
                  constants: Sequence[ConstantSpec] | None = None, seed: int = 0,
                  samples: int = 0, batch_ids: Mapping[str, str] | None = None,
-                 learn: bool = True, materials: Any = None) -> None:
+                 learn: bool = True, materials: Any = None,
+                 shared: Mapping[str, OutputNoise] | None = None) -> None:
         self.store, self.base_recipe = store, base_recipe
+        self.shared = SHARED_NOISE if shared is None else dict(shared)
+        self._replicates: dict[Any, int] = {}
         self.seed, self.samples, self.learn = int(seed), int(samples), learn
         self.batch_ids = dict(batch_ids or {})
         self.materials = materials
@@ -347,8 +418,9 @@ class TwinLoop:
                  outputs: Iterable[str] | None = None, conditions: str = "",
                  parameter: str = "") -> dict[str, tuple[float, float]]:
         recipe = at_shear_rate(ctx.recipe, parameter, conditions) if conditions else ctx.recipe
-        return predict(recipe, calibration, group_ids=ctx.groups, samples=self.samples,
-                       seed=self.seed, outputs=outputs, materials=self.materials)
+        out = predict(recipe, calibration, group_ids=ctx.groups, samples=self.samples,
+                      seed=self.seed, outputs=outputs, materials=self.materials)
+        return {k: with_shared(k, v, self.shared) for k, v in out.items()}
 
     def predict_object(self, object_id: str, *, store: bool = True,
                        context: ObjectContext | None = None
@@ -441,7 +513,10 @@ class TwinLoop:
                                   "residual": resid, "z": z,
                                   "calibration": pred["calibration"]})
             recipe = at_shear_rate(ctx.recipe, par, cond)
-            observations.append(Observation(par, value, meas_sd, recipe=recipe,
+            key = (par, cond, recipe.model_dump_json(), tuple(sorted(ctx.groups.items())))
+            k = self._replicates[key] = self._replicates.get(key, 0) + 1
+            eff_sd = replicate_std(par, value, meas_sd, pred["mean"], k, self.shared)
+            observations.append(Observation(par, value, eff_sd, recipe=recipe,
                                              groups=dict(ctx.groups), object_id=obj,
                                              time=_epoch(rec["time"])))
         self.store.add_residuals(residual_rows)

@@ -119,7 +119,7 @@ def _replay(prep: Any, base_recipe: Any, store: Any, constants: Any, seed: int, 
     import pandas as pd
 
     from twinline.twin.calibration import Calibration, predict
-    from twinline.twin.loop import TwinLoop, at_shear_rate, prediction_conditions
+    from twinline.twin.loop import TwinLoop, at_shear_rate, prediction_conditions, with_shared
     from twinline.twin.store.rows import EdgeRow, ObjectRow, RecordRow
 
     loop = TwinLoop(store, base_recipe, constants=constants, seed=seed, samples=samples,
@@ -182,7 +182,7 @@ def _replay(prep: Any, base_recipe: Any, store: Any, constants: Any, seed: int, 
                 if skey not in static_cache:
                     static_cache[skey] = predict(recipe, static, group_ids=ctx.groups,
                                                  samples=samples, seed=seed)
-                st = static_cache[skey][r.parameter]
+                st = with_shared(r.parameter, static_cache[skey][r.parameter], loop.shared)
                 pending.append({"object": oid, "parameter": r.parameter,
                                 "conditions": r.conditions, "time": r.time.isoformat(),
                                 "measured": r.value, "measured_std": r.uncertainty or 0.0,
