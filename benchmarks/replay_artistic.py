@@ -84,15 +84,15 @@ def long_table(data: Path, max_batches: int | None = None):
             batch_of[r["object"]] = r["parent"]  # the electrode; resolved below
     disc_parent = {o: p for o, p in batch_of.items() if is_disc(o)}
     ce_with_discs = set(disc_parent.values())
-    batches = sorted({o for o in t["object"] if o.startswith("SB-") and
-                      t.loc[t["object"] == o, "kind"].iat[0] == "slurry_batch"},
-                     key=lambda o: (t.loc[t["object"] == o, "time"].iat[0], o))
+    sb_rows = t[t["kind"] == "slurry_batch"].groupby("object", sort=False)["time"].first()
+    batches = sorted(sb_rows.index, key=lambda o: (sb_rows[o], o))
     if max_batches:
         batches = batches[:max_batches]
+    by_object = {o: g for o, g in t.groupby("object", sort=False)}
     rows = []
     for sb in batches:
-        t0 = pd.Timestamp(t.loc[t["object"] == sb, "time"].iat[0])
-        mine = t[t["object"] == sb]
+        t0 = pd.Timestamp(sb_rows[sb])
+        mine = by_object[sb]
         rows += [(t0, r) for _, r in mine[mine["role"] == "setting"].iterrows()]
         ces = sorted({o for o, p in batch_of.items() if p == sb and is_electrode(o)},
                      key=lambda o: int(o.rsplit("-G", 1)[1]))
@@ -103,7 +103,7 @@ def long_table(data: Path, max_batches: int | None = None):
             vis = mine[(mine["role"] == "measurement") & (mine["conditions"].str.contains(
                 f"shear_rate={_g(rate)} ", regex=False))]
             rows += [(tg, r) for _, r in vis.iterrows()]
-            ce_rows = t[t["object"] == ce]
+            ce_rows = by_object[ce]
             keep = ce_rows[(ce_rows["role"] == "setting")
                            | (ce_rows["parameter"] == "cathode.drying.coating_thickness")
                            | ((ce not in ce_with_discs) & (ce_rows["role"] == "measurement"))]
@@ -112,7 +112,7 @@ def long_table(data: Path, max_batches: int | None = None):
                            key=lambda o: int(o.rsplit("-D", 1)[1]))
             for di, d in enumerate(discs):
                 rows += [(tg + pd.Timedelta(minutes=2 + di), r)
-                         for _, r in t[t["object"] == d].iterrows()]
+                         for _, r in by_object[d].iterrows()]
     out = pd.DataFrame([r for _, r in rows])
     out["time"] = [ts.strftime("%Y-%m-%dT%H:%M:%SZ") for ts, _ in rows]
     return out, {k: v for k, v in ids.items() if k in batches}, counts
