@@ -22,6 +22,7 @@ from twinline.cli import (
     serve,
     spec,
     structure,
+    twin,
 )
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ calibrate.register(app)
 line_data.register(app)
 factory.register(app)
 serve.register(app)
+twin.register(app)
 
 
 def main() -> None:
