@@ -187,36 +187,34 @@ def analyse(
     _table(res)
 
 
-_AXIS_NAME = {"0": "axis 0, through the thickness", "1": "axis 1, in-plane",
-              "2": "axis 2, in-plane"}
+_AXIS_NAME = {"0": "axis 0 (through the thickness)", "1": "axis 1 (in-plane)",
+              "2": "axis 2 (in-plane)"}
 
 
 def _table(res) -> None:
     from rich.table import Table
 
+    axes = list(res.directions) or [str(res.axis)]
     t = Table(title=f"structure analysis ({res.shape[0]}×{res.shape[1]}×{res.shape[2]} voxels "
                     f"of {res.voxel_size_m * 1e6:g} µm, {res.wall_s:.2f} s)")
-    t.add_column("quantity")
-    t.add_column("value", justify="right")
-    t.add_column("unit")
-    rows = [
+    t.add_column("quantity", no_wrap=True)
+    for ax in axes:
+        t.add_column(f"axis {ax}" if len(axes) > 1 else "value", justify="right",
+                     min_width=9)
+    plain = [
         ("porosity", res.porosity, "-"),
         ("AM volume fraction", res.am_fraction, "-"),
         ("CBD volume fraction", res.cbd_fraction, "-"),
     ]
-    for ax, d in res.directions.items():
-        where = _AXIS_NAME[ax]
-        rows += [
-            (f"tortuosity factor ε·D₀/D_eff, pore ({where})", d["tortuosity_factor_pore"], "-"),
-            (f"tortuosity factor ε·D₀/D_eff, solid AM ∪ CBD ({where})",
-             d["tortuosity_factor_solid"], "-"),
-            (f"√ tortuosity factor, pore ({where})", d["tortuosity_pore"], "-"),
-            (f"√ tortuosity factor, solid ({where})", d["tortuosity_solid"], "-"),
-            (f"effective ionic conductivity σ_bulk·ε/τ_f ({where})", d["sigma_eff_S_per_m"],
-             "S/m"),
-            (f"Bruggeman exponent, pore ({where})", d["bruggeman_exponent"], "-"),
-        ]
-    rows += [
+    along = [
+        ("tortuosity factor ε·D₀/D_eff, pore", "tortuosity_factor_pore", "-"),
+        ("tortuosity factor ε·D₀/D_eff, solid", "tortuosity_factor_solid", "-"),
+        ("√ tortuosity factor, pore", "tortuosity_pore", "-"),
+        ("√ tortuosity factor, solid", "tortuosity_solid", "-"),
+        ("σ_eff = σ_bulk·ε/τ_f", "sigma_eff_S_per_m", "S/m"),
+        ("Bruggeman exponent, pore", "bruggeman_exponent", "-"),
+    ]
+    rest = [
         ("CC covered by AM", 100 * res.cc_coverage_am, "%"),
         ("CC covered by CBD", 100 * res.cc_coverage_cbd, "%"),
         ("active surface (AM facing pore)", 100 * res.active_surface_fraction, "%"),
@@ -224,14 +222,21 @@ def _table(res) -> None:
         ("specific surface area", res.specific_surface_area_per_m, "1/m"),
         ("percolating pore", 100 * res.percolating_fraction_pore, "%"),
         ("percolating solid", 100 * res.percolating_fraction_solid, "%"),
-        ("pore diameter d50 (local thickness)", res.pore_diameter_d50_m * 1e6, "µm"),
+        ("pore diameter d50, local thickness", res.pore_diameter_d50_m * 1e6, "µm"),
     ]
-    for name, v, unit in rows:
-        t.add_row(name, f"{v:.4g}", unit)
+    blank = [""] * (len(axes) - 1)
+    for name, v, unit in plain:
+        t.add_row(f"{name} [{unit}]", f"{v:.4g}", *blank)
+    for name, key, unit in along:
+        t.add_row(f"{name} [{unit}]", *(f"{res.directions[ax][key]:.4g}" for ax in axes))
+    for name, v, unit in rest:
+        t.add_row(f"{name} [{unit}]", f"{v:.4g}", *blank)
     console.print(t)
-    console.print("tortuosity factor = ε·D₀/D_eff, TauFactor's `tau` and PoreSpy's "
-                  "`tortuosity`; √ tortuosity factor is a geometric tortuosity only under "
-                  "Epstein's model.", soft_wrap=True)
+    console.print("tortuosity factor τ_f = ε·D₀/D_eff (solid: AM ∪ CBD), TauFactor's `tau` and "
+                  "PoreSpy's `tortuosity`; √ tortuosity factor is a geometric tortuosity only "
+                  "under Epstein's model. Transport values along "
+                  + ", ".join(_AXIS_NAME[ax] for ax in axes) + "; the CC coverage at the face "
+                  "of axis 0.", soft_wrap=True, highlight=False)
     for ax, d in res.directions.items():
         for phase in ("pore", "solid"):
             s = d["solver"][phase]
