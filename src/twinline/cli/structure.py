@@ -68,6 +68,8 @@ def generate(
 ) -> None:
     """Generate a labelled 3D electrode (0 pore, 1 AM, 2 CBD).
 
+    First run: numba compiles its kernels once, cached in ~/.cache/twinline/numba.
+
     Example: twinline structure generate --porosity 0.35 --am-mass-fraction 0.96
     --thickness 80um --voxel 0.5um --seed 1 --out electrode.tif
     """
