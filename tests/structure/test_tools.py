@@ -229,7 +229,7 @@ def test_converged_states_residual_and_flux_spread(electrode):
     pore = (electrode.labels == 0).view(np.uint8)
     r = solve_conductivity(pore, tol=1e-4)
     assert r.converged and r.residual <= r.tolerance == 1e-4
-    assert r.flux_spread <= r.flux_spread_threshold == 1e-2
+    assert r.flux_spread <= r.flux_spread_threshold == 5e-2
     assert "flux spread" in r.criterion and "residual" in r.criterion
     # a tighter flux threshold tightens the residual until the fluxes balance
     tight = solve_conductivity(pore, tol=1e-2, flux_tol=1e-5)

@@ -141,20 +141,6 @@ def rbgs(u, b, gx, gy, gz, inv_diag, color):  # pragma: no cover - compiled
 
 
 @_dual
-def rbgs_from_zero(u, b, gx, gy, gz, inv_diag):  # pragma: no cover - compiled
-    """Red half sweep starting from u = 0 (writes every cell: red = b/d, black = 0)."""
-    n0, n1, n2 = u.shape
-    for i in prange(n0):
-        for j in range(n1):
-            k0 = (i + j) % 2
-            for k in range(n2):
-                if (k - k0) % 2 == 0:
-                    u[i, j, k] = b[i, j, k] * inv_diag[i, j, k]
-                else:
-                    u[i, j, k] = 0.0
-
-
-@_dual
 def residual_restrict(u, b, gx, gy, gz, diag, rc):  # pragma: no cover - compiled
     """rc = Pᵀ (b − A u) without storing the fine residual."""
     n0, n1, n2 = u.shape
