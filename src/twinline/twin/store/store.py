@@ -158,6 +158,13 @@ class Store:
 
         cfg = _alembic_config()
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Python's sqlite3 opens no transaction before CREATE/ALTER, so each DDL
+                # statement would commit on its own: a kill -9 mid-migration left tables
+                # without a schema version, a database Store.open then refused for good.
+                # An explicit BEGIN makes the migration all or nothing (SQLite DDL is
+                # transactional), and IMMEDIATE serialises two processes creating one file.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             before = _current_revision(conn)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
