@@ -73,8 +73,10 @@ PAGES = (("/calculator", "Calculator"), ("/explorer", "Catalogue"), ("/viewer", 
          ("/study", "Study"), ("/line", "Line"))
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {422: {"model": ErrorBody,
-                                                  "description": "bad input (one-line message)"}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a body that is not what the page sends"},
+    413: {"model": ErrorBody, "description": "a body over the size limit"},
+    422: {"model": ErrorBody, "description": "bad input (one-line message)"}}
 
 
 def _refuse(err: Exception, status: int = 422) -> HTTPException:
@@ -259,7 +261,8 @@ _JSON_ERROR = {"content": {"application/json": {
 
 
 @router.post("/ui/recipe/form", response_class=HTMLResponse,
-             responses={413: {"description": "upload too large", **_JSON_ERROR},
+             responses={400: {"description": "a body that is not a form", **_JSON_ERROR},
+                        413: {"description": "upload too large", **_JSON_ERROR},
                         422: {"description": "bad input (one-line message)", **_JSON_ERROR}},
              summary="An uploaded recipe YAML as the calculator's form (HTML fragment)")
 async def recipe_form(request: Request, file: UploadFile = File(...)) -> HTMLResponse:
