@@ -22,6 +22,9 @@ from tests.api.conftest import AUTH, TOKEN  # noqa: E402
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
+#: Seconds one fuzzed request may take: generating a 3D electrode compiles the numba kernels
+#: on a fresh machine (tens of seconds on 2 loaded cores), far beyond the client's default 10 s.
+TIMEOUT = 600
 
 
 def _app():
@@ -49,7 +52,7 @@ def _stop_jobs():
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),
           derandomize=True)
 def test_fuzz_no_5xx_and_schema_conformance(case):
-    case.call_and_validate(headers=AUTH, checks=CHECKS)
+    case.call_and_validate(headers=AUTH, checks=CHECKS, timeout=TIMEOUT)
 
 
 @pytest.mark.slow
@@ -57,4 +60,4 @@ def test_fuzz_no_5xx_and_schema_conformance(case):
 @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck),
           derandomize=True)
 def test_fuzz_long(case):
-    case.call_and_validate(headers=AUTH, checks=CHECKS)
+    case.call_and_validate(headers=AUTH, checks=CHECKS, timeout=TIMEOUT)
