@@ -59,7 +59,7 @@ def status_of(err: TwinlineError) -> int:
 
 def error_body(message: str, **extra: Any) -> dict[str, Any]:
     """``{"error": one line, ...}``."""
-    from twinline.cli.common import one_line
+    from twinline.spec.errors import one_line
 
     return {"error": one_line(message), **extra}
 

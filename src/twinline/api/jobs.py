@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from twinline.api.errors import ApiError
+from twinline.twin.store.rows import utc
 
 log = logging.getLogger("twinline.api")
 
@@ -74,10 +75,6 @@ class Job:
                 "progress": self.progress, "stage": self.stage, "message": self.message,
                 "created": self.created.isoformat(), "updated": self.updated.isoformat(),
                 "result": self.result}
-
-
-def _utc(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 class JobQueue:
@@ -128,7 +125,7 @@ class JobQueue:
             return None
         return Job(id=r["job_id"], kind=r["kind"], state=r["state"],
                    progress=float(r["progress"]), stage=r["stage"], message=r["message"],
-                   created=_utc(r["created"]), updated=_utc(r["updated"]),
+                   created=utc(r["created"]), updated=utc(r["updated"]),
                    params=json.loads(r["params"] or "{}"),
                    result=None if r["result"] is None else json.loads(r["result"]))
 
@@ -206,7 +203,7 @@ class JobQueue:
         try:
             result = work(progress)
         except TwinlineError as err:
-            from twinline.cli.common import one_line
+            from twinline.spec.errors import one_line
 
             job.state, job.message = "failed", one_line(str(err))
         except Exception as err:  # a bug: the job fails, the server lives, the log has it

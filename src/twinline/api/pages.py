@@ -80,10 +80,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _refuse(err: Exception, status: int = 422) -> HTTPException:
-    from twinline.spec.errors import elide
+    from twinline.spec.errors import one_line
 
-    text = str(err).replace("\r", "\\r").replace("\n", "\\n")
-    return HTTPException(status_code=status, detail=elide(text, 2000))
+    return HTTPException(status_code=status, detail=one_line(str(err)))
 
 
 def _page(request: Request, name: str, **context: Any) -> HTMLResponse:

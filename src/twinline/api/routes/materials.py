@@ -17,18 +17,7 @@ router = APIRouter(tags=["materials"], responses=ERRORS)
 
 def material_out(m: Any) -> dict[str, Any]:
     """A :class:`~twinline.materials.Material` as :class:`MaterialOut` (values in SI)."""
-    from twinline.materials import PROPERTY_UNITS
-
-    props: dict[str, Any] = {}
-    for k, v in m.properties.items():
-        unit = PROPERTY_UNITS.get(k)
-        entry: dict[str, Any] = {"value": v}
-        if unit is not None and isinstance(v, int | float) and not isinstance(v, bool):
-            entry["unit"] = unit or "dimensionless"
-        if m.source(k):
-            entry["source"] = m.source(k)
-        props[k] = entry
-    return {"name": m.name, "kind": m.kind, "description": m.description, "properties": props}
+    return m.to_dict()
 
 
 @cache

@@ -218,9 +218,10 @@ class _Timeline:
 
 
 def _utc(ts: datetime | None) -> datetime | None:
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    """A server timestamp as aware UTC (:func:`twinline.twin.store.rows.utc`); None stays."""
+    from twinline.twin.store.rows import utc
+
+    return None if ts is None else utc(ts)
 
 
 class OpcUaIngester:
