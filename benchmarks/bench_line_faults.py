@@ -36,7 +36,6 @@ import platform
 import random
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +44,8 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from linekit import free_port, instant
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYBAMM_OPTOUT_TELEMETRY="true")
@@ -87,16 +88,6 @@ def _kill9(proc: subprocess.Popen) -> bool:
     return True
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _instant(text: str) -> datetime:
-    """A time as an aware UTC datetime, whatever its text form."""
-    t = datetime.fromisoformat(text.strip().replace(" ", "T").replace("Z", "+00:00"))
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _stored(db: Path) -> list[tuple[str, str, datetime, str]]:
@@ -107,7 +98,7 @@ def _stored(db: Path) -> list[tuple[str, str, datetime, str]]:
                            "JOIN objects o ON o.pk = r.object_pk").fetchall()
     finally:
         con.close()
-    return [(o, p, _instant(t), c) for o, p, t, c in rows]
+    return [(o, p, instant(t), c) for o, p, t, c in rows]
 
 
 def _count(db: Path) -> tuple[int, int]:
@@ -154,7 +145,7 @@ def file_part(tmp: Path, rows: int, kills: int, seed: int) -> Outcome:
     df = synthetic_long_table(rows, seed=seed)
     path = tmp / "line.csv"
     df.to_csv(path, index=False)
-    published = {(o, p, _instant(t), canonical_conditions(c if isinstance(c, str) else ""))
+    published = {(o, p, instant(t), canonical_conditions(c if isinstance(c, str) else ""))
                  for o, p, t, c in zip(df["object"], df["parameter"], df["time"],
                                        df["conditions"], strict=True)}
     n_objects = len(set(df["object"]))
@@ -204,7 +195,7 @@ def _startup_seconds(tmp: Path) -> float:
     tags = tmp / "probe.yaml"
     PilotLine.from_recipe(load_recipe(ROOT / "examples/nmc111_cathode.yaml")).write_map(tags)
     t = time.monotonic()
-    subprocess.run(_cmd("line", "ingest", "--from", f"opc.tcp://127.0.0.1:{_free_port()}",
+    subprocess.run(_cmd("line", "ingest", "--from", f"opc.tcp://127.0.0.1:{free_port()}",
                         "--map", str(tags), "--db", str(tmp / "probe.db")), env=ENV,
                    capture_output=True, timeout=300)
     return time.monotonic() - t
@@ -223,7 +214,7 @@ def opcua_part(tmp: Path, kills: int, seed: int, lanes: int, rate: float) -> Out
     final_live = startup + 15.0  # s of line left for the last, uninterrupted run
     startup_guess = 3.0  # s from starting the simulator to its first tick
     seconds = round(sum(a + b for a, b in schedule) + final_live + startup_guess)
-    port = _free_port()
+    port = free_port()
     rec, tags, db = tmp / "rec.csv", tmp / "tags.yaml", tmp / "opcua.db"
     sim = _start("line", "simulate", "--recipe", str(ROOT / "examples/nmc111_cathode.yaml"),
                  "--port", str(port), "--duration", f"{seconds}s", "--rate", f"{rate:g}Hz",
@@ -236,7 +227,7 @@ def opcua_part(tmp: Path, kills: int, seed: int, lanes: int, rate: float) -> Out
                 sys.exit("simulator did not start: " + (tmp / "simulate.log").read_text())
             time.sleep(0.1)
         with open(rec, newline="") as fh:
-            first_tick = _instant(next(csv.DictReader(fh))["time"])
+            first_tick = instant(next(csv.DictReader(fh))["time"])
         last_tick = first_tick + timedelta(seconds=seconds)
         endpoint = f"opc.tcp://127.0.0.1:{port}"
         log = tmp / "ingest_opcua.log"
@@ -274,7 +265,7 @@ def opcua_part(tmp: Path, kills: int, seed: int, lanes: int, rate: float) -> Out
                 except subprocess.TimeoutExpired:
                     p.kill()
     with open(rec, newline="") as fh:
-        published = {(r["object"], r["parameter"], _instant(r["time"]), r["conditions"])
+        published = {(r["object"], r["parameter"], instant(r["time"]), r["conditions"])
                      for r in csv.DictReader(fh)}
     _compare(out, published, db, tmp / "ingest_opcua.log")
     out.seconds = time.monotonic() - t_start

@@ -13,22 +13,17 @@ import argparse
 import csv
 import os
 import platform
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from linekit import free_port, instant
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _twinline(*args: str, log: Path) -> subprocess.Popen:
@@ -38,12 +33,6 @@ def _twinline(*args: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "from twinline.cli import main; main()",
                              *args], env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
 
-
-def _instant(text: str) -> datetime:
-    """A time as an aware UTC datetime, whatever its text form (``T`` or space, with or
-    without zero microseconds or an offset)."""
-    t = datetime.fromisoformat(text.strip().replace(" ", "T"))
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def main() -> None:
@@ -55,7 +44,7 @@ def main() -> None:
                     help="seconds the line keeps serving its history after its last sample")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_opcua_"))
-    port = _free_port()
+    port = free_port()
     sim = _twinline("line", "simulate", "--recipe", str(ROOT / "examples/nmc111_cathode.yaml"),
                     "--port", str(port), "--duration", f"{a.seconds}s", "--rate",
                     f"{a.rate}Hz", "--lanes", str(a.lanes), "--record", str(tmp / "rec.csv"),
@@ -76,12 +65,12 @@ def main() -> None:
     wall = time.monotonic() - t0
     ing.returncode = os.waitstatus_to_exitcode(status)
     with open(tmp / "rec.csv", newline="") as fh:
-        published = {(r["object"], r["parameter"], _instant(r["time"]), r["conditions"])
+        published = {(r["object"], r["parameter"], instant(r["time"]), r["conditions"])
                      for r in csv.DictReader(fh)}
     db = sqlite3.connect(tmp / "line.db")
     rows = db.execute("SELECT o.object_id, r.parameter, r.time, r.conditions FROM records r "
                       "JOIN objects o ON o.pk = r.object_pk").fetchall()
-    stored = {(o, p, _instant(t), c) for o, p, t, c in rows}
+    stored = {(o, p, instant(t), c) for o, p, t, c in rows}
     n_tags = sum(1 for line in (tmp / "tags.yaml").read_text().splitlines()
                  if line.lstrip().startswith("- node:"))
     cpu = usage.ru_utime + usage.ru_stime
