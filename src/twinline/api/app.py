@@ -127,7 +127,7 @@ def create_app(*, db: str | Path | None = None, token: str | None = None, worker
         Finished runs kept in memory (report, TIFF); older ones are rebuilt from ``db``.
     """
     from twinline.api.jobs import JobQueue
-    from twinline.api.routes import catalogue, jobs, line, materials, runs
+    from twinline.api.routes import catalogue, jobs, line, materials, runs, twin
     from twinline.api.security import BodyLimit, new_token
 
     store = None
@@ -161,7 +161,7 @@ def create_app(*, db: str | Path | None = None, token: str | None = None, worker
     app.state.runs = runs.RunCache(keep_runs)
     app.state.interrupted = interrupted
     _install_handlers(app)
-    for module in (catalogue, materials, runs, jobs, line):
+    for module in (catalogue, materials, runs, jobs, line, twin):
         app.include_router(module.router, prefix=API_PREFIX)
     if importlib.util.find_spec("twinline.api.pages") is not None:
         pages = importlib.import_module("twinline.api.pages")

@@ -1,4 +1,5 @@
-"""The browser pages of ``twinline serve``: calculator, catalogue explorer, 3D viewer.
+"""The browser pages of ``twinline serve``: calculator, catalogue explorer, 3D viewer, study
+and design, line dashboard.
 
 :data:`router` is a FastAPI :class:`~fastapi.APIRouter` that the app factory
 (:func:`twinline.api.app.create_app`) includes, together with the static files of
@@ -19,7 +20,11 @@ Pages:
   filterable table, CSV and JSON-LD downloads (:mod:`twinline.spec.export`);
 * ``/viewer`` — a generated or uploaded 3D electrode (:mod:`twinline.api.viewer`):
   orthogonal slices with a slider, a 3D view of the solid phases, its analysis, TIFF download;
-* ``/study`` and ``/line`` — placeholders naming the CLI verbs that do the work today.
+* ``/study`` — a reduced calendering study as a job with a progress bar, its R² table,
+  equations and Sobol indices, and inverse design on its surrogate (:mod:`twinline.api.study`);
+* ``/line`` — the line dashboard over ``/api/v1/twin`` and ``/api/v1/line``: the line now,
+  control charts with alarms, residuals, calibration history, trace/track as a genealogy
+  graph; it polls every few seconds.
 
 Bad input answers 422 with ``{"error": "<one-line message>"}`` (the CLI's message; the app's
 error body, :class:`twinline.api.models.ErrorBody`); the
@@ -119,17 +124,19 @@ def viewer_page(request: Request) -> HTMLResponse:
     return _page(request, "viewer.html", path="/viewer")
 
 
-@router.get("/study", response_class=HTMLResponse, summary="Study and design (not yet)")
+@router.get("/study", response_class=HTMLResponse, summary="Study and design")
 def study(request: Request) -> HTMLResponse:
-    return _page(request, "later.html", path="/study", title="Study and design",
-                 verbs=["twinline learn study RECIPE --out DIR",
-                        "twinline learn design TARGETS --out DIR"])
+    """A reduced calendering study as a job (progress bar), its R² table, equations and
+    Sobol indices; inverse design against targets (:mod:`twinline.api.study`)."""
+    return _page(request, "study.html", path="/study")
 
 
-@router.get("/line", response_class=HTMLResponse, summary="Line dashboard (not yet)")
+@router.get("/line", response_class=HTMLResponse, summary="Line dashboard")
 def line(request: Request) -> HTMLResponse:
-    return _page(request, "later.html", path="/line", title="Line dashboard",
-                 verbs=["twinline line simulate --db DB", "twinline spc --db DB"])
+    """The live line, control charts with alarms, residuals, calibration history, trace
+    and track (the ``/api/v1/twin`` and ``/api/v1/line`` endpoints, polled)."""
+    return _page(request, "line.html", path="/line",
+                 has_store=request.app.state.store is not None)
 
 
 @router.get("/ui/plotly.min.js", summary="Plotly's JavaScript, from the installed package",
@@ -420,3 +427,13 @@ def viewer_tiff(sid: str) -> Response:
     return Response(data, media_type="image/tiff",
                     headers={"Content-Disposition": 'attachment; filename="structure.tif"'})
 
+
+
+# -- study and design ---------------------------------------------------------------------
+def _include_study() -> None:
+    from twinline.api.study import router as study_router
+
+    router.include_router(study_router)
+
+
+_include_study()
