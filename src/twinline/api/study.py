@@ -50,14 +50,15 @@ DISPLAY: dict[str, tuple[str, float]] = {"thickness": ("µm", 1e6), "pressure": 
 
 
 class StudyRequest(BaseModel):
-    """A reduced calendering study (units in the names)."""
+    """A reduced calendering study (units in the names); bounded so that one takes about a
+    minute on two cores (the full study is ``twinline study``)."""
 
     points: int = Field(
-        8, ge=4, le=40, description="training points (Latin hypercube); as many validation points"
+        8, ge=4, le=24, description="training points (Latin hypercube); as many validation points"
     )
-    replicates: int = Field(1, ge=1, le=3, description="structures per point, averaged")
-    voxel_um: float = Field(4.0, ge=2.0, le=5.0, description="voxel edge [µm]")
-    box_um: float = Field(20.0, ge=12.0, le=50.0, description="in-plane box edge [µm]")
+    replicates: int = Field(1, ge=1, le=2, description="structures per point, averaged")
+    voxel_um: float = Field(4.0, ge=3.0, le=5.0, description="voxel edge [µm]")
+    box_um: float = Field(20.0, ge=12.0, le=30.0, description="in-plane box edge [µm]")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
 
 
@@ -161,7 +162,15 @@ def study_result(res: Any) -> dict[str, Any]:
     ]
     labels = {k: v[1] for k, v in OUTPUTS.items()}
     fig = lf.sobol_figure(res.sobol, labels)
-    fig.update_layout(margin=dict(l=60, r=10, t=50, b=40), legend=dict(orientation="h", y=-0.12))
+    short = {"am_mass_fraction": "AM fraction", "porosity_before": "ε before"}
+    fig.for_each_trace(lambda t: t.update(x=[short.get(x, x) for x in t.x]))
+    rows = -(-len(res.sobol.outputs) // 4)
+    fig.update_layout(
+        height=290 * rows + 60,
+        margin=dict(l=60, r=10, t=40, b=60),
+        legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.06, yanchor="top"),
+    )
+    fig.update_xaxes(tickangle=0, tickfont_size=10)
     fig.update_annotations(font_size=12)
     sobol = json.loads(fig.to_json())
     outputs = list(res.surrogate.outputs)

@@ -56,15 +56,18 @@
     $("r2-note").textContent = `(best on validation: ${res.best_surrogate}; ${res.n_train} training, ${res.n_validation} validation points, voxel ${res.voxel_um} µm)`;
     const f2 = x => x === null ? "–" : x.toFixed(3);
     const f1 = x => x === null ? "–" : x.toFixed(1);
-    $("r2").replaceChildren(tw.el("tr", {}, ...["surrogate", "output", "test R² [-]", "validation R² [-]", "validation MAPE [%]"].map(h => tw.el("th", {}, h))),
+    // test R² comes from cross-validation, which a study of few points skips: its column then goes
+    const cv = res.scores.some(s => s.test_r2 !== null);
+    const head = ["surrogate", "output", ...(cv ? ["test R² [-]"] : []), "validation R² [-]", "validation MAPE [%]"];
+    $("r2").replaceChildren(tw.el("tr", {}, ...head.map(h => tw.el("th", {}, h))),
       ...res.scores.map(s => tw.el("tr", {class: s.surrogate === res.best_surrogate ? "best" : ""},
-        tw.el("td", {}, s.surrogate), tw.el("td", {}, s.label), tw.el("td", {class: "n"}, f2(s.test_r2)),
+        tw.el("td", {}, s.surrogate), tw.el("td", {}, s.label), ...(cv ? [tw.el("td", {class: "n"}, f2(s.test_r2))] : []),
         tw.el("td", {class: "n"}, f2(s.validation_r2)), tw.el("td", {class: "n"}, f1(s.validation_mape)))));
     $("equations").replaceChildren(tw.el("tr", {}, ...["output", "equation", "R² (training) [-]", "RMSE [output unit]"].map(h => tw.el("th", {}, h))),
       ...res.equations.map(q => tw.el("tr", {}, tw.el("td", {}, q.output), tw.el("td", {}, tw.el("code", {}, q.equation)),
         tw.el("td", {class: "n"}, f2(q.r2)), tw.el("td", {class: "n"}, tw.fmt(q.rmse)))));
     const fig = res.sobol_figure;
-    fig.layout.autosize = true; delete fig.layout.width;
+    delete fig.layout.width;
     $("sobol").replaceChildren();
     tw.plot($("sobol"), fig);
     designForm(res);
@@ -81,7 +84,7 @@
           tw.el("td", {}, tw.el("input", {type: "number", step: "any", class: "hi", value: val(p.high)})),
           tw.el("td", {}, tw.unit(u.display_unit)));
       }));
-    const defaults = [["porosity", "target", 0.30, 0.02], ["sigma_eff", "max", "", ""], ["active_surface", "max", "", ""]];
+    const defaults = [["porosity", "target", 0.35, 0.02], ["sigma_eff", "max", "", ""], ["active_surface", "max", "", ""]];
     const rows = defaults.map(([name, goal, t, tol]) => {
       const pick = res.outputs.includes(name) ? name : "";
       const sel = tw.el("select", {class: "out"}, tw.el("option", {value: ""}, "—"), ...res.outputs.map(o => tw.el("option", {value: o}, o)));
@@ -134,8 +137,12 @@
   function pareto(res) {
     state.result.units = Object.assign({}, state.result.units, res.units);
     $("design-results").hidden = false;
-    const objs = res.objectives.map(o => o.name);
-    const x = objs[0], y = objs.length > 1 ? objs[1] : Object.keys(res.trials[0] || {})[0];
+    // the axes: the objectives that vary over the trials (a constant one, e.g. σ_eff = 0 when
+    // the pore phase of coarse voxels does not percolate, says nothing), then the inputs
+    const varies = k => new Set(res.trials.map(t => t[k])).size > 1;
+    const objs = res.objectives.map(o => o.name).filter(varies);
+    const axes = [...objs, ...Object.keys(res.trials[0] || {}).filter(k => !objs.includes(k) && k !== "feasible" && k !== "extrapolation" && varies(k))];
+    const x = axes[0], y = axes[1];
     const col = k => rows => rows.map(r => shown(k, r[k]));
     const data = [
       {x: col(x)(res.trials.filter(t => !t.feasible)), y: col(y)(res.trials.filter(t => !t.feasible)), mode: "markers",
@@ -143,13 +150,13 @@
       {x: col(x)(res.trials.filter(t => t.feasible)), y: col(y)(res.trials.filter(t => t.feasible)), mode: "markers",
        name: "feasible trials", marker: {size: 4, color: "#9ecae1"}},
       {x: col(x)(res.front), y: col(y)(res.front), mode: "markers", name: "Pareto front",
-       marker: objs.length > 2 ? {size: 10, color: col(objs[2])(res.front), colorscale: "Plasma", showscale: true,
-                                  colorbar: {title: {text: labelOf(objs[2]), side: "right"}, thickness: 12}}
+       marker: axes.length > 2 ? {size: 10, color: col(axes[2])(res.front), colorscale: "Plasma", showscale: true,
+                                  colorbar: {title: {text: labelOf(axes[2]), side: "right"}, thickness: 12}}
                                : {size: 10, color: "#d62728"}}];
     if (res.best[x] !== undefined) data.push({x: [shown(x, res.best[x])], y: [shown(y, res.best[y])], mode: "markers",
       name: "best compromise", marker: {size: 16, symbol: "star", color: "#2e7d32", line: {width: 1, color: "#000"}}});
-    window.Plotly.react($("pareto"), data, {height: 420, margin: {l: 70, r: 20, t: 20, b: 50},
-      xaxis: {title: {text: labelOf(x)}}, yaxis: {title: {text: labelOf(y)}}, legend: {orientation: "h", y: -0.2}},
+    window.Plotly.react($("pareto"), data, {height: 440, margin: {l: 70, r: 20, t: 20, b: 90},
+      xaxis: {title: {text: labelOf(x)}}, yaxis: {title: {text: labelOf(y)}}, legend: {orientation: "h", y: -0.25}},
       {responsive: true, displaylogo: false});
     const cols = Object.keys(res.front[0] || res.best).filter(k => k !== "feasible" && k !== "extrapolation");
     $("front").replaceChildren(tw.el("tr", {}, ...cols.map(k => tw.el("th", {}, labelOf(k)))),
