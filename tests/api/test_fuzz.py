@@ -8,6 +8,8 @@ body schema). The quick variant runs a few examples per operation; the slow one 
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -35,7 +37,17 @@ def _app():
 
     folder = Path(tempfile.mkdtemp(prefix="twinline-fuzz-"))
     # small queue: fuzzed long runs are refused (503, documented) instead of piling up
-    return create_app(db=folder / "fuzz.db", token=TOKEN, workers=1, max_pending=2)
+    app = create_app(db=folder / "fuzz.db", token=TOKEN, workers=1, max_pending=2)
+    # schemathesis runs the app's lifespan (startup and shutdown) around a call, and the
+    # shutdown closes the job queue: every job submitted after it was a 503 "shutting down"
+    # (found by fuzzing POST /ui/study/run). The queue is closed once, by _stop_jobs below.
+    app.router.lifespan_context = _no_lifespan
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _no_lifespan(_app):
+    yield
 
 
 APP = _app()

@@ -38,6 +38,14 @@ PAR = "cathode.coating.wet_film_thickness"
 DEFECT_S = 6.0
 
 
+def _tablet(pg, tmp_path: Path, name: str) -> None:
+    """At a tablet's width (820 px) the page has no horizontal scroll; screenshot it."""
+    pg.set_viewport_size({"width": 820, "height": 1180})
+    pg.wait_for_timeout(800)  # Plotly's responsive relayout
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 820
+    shoot(pg, tmp_path, name)
+
+
 @pytest.fixture(scope="module")
 def study_url():
     from tests.api.pages_server import pages_app, serve
@@ -84,7 +92,9 @@ def test_study_runs_a_reduced_study_and_shows_r2_sobol_and_pareto(page, study_ur
     for text in page.locator(f"#front tr td:nth-child({col + 1})").all_inner_texts():
         assert abs(float(text) - 0.35) <= 0.02 + 1e-9  # every front point meets the band
     page.wait_for_function("document.querySelectorAll('#pareto .main-svg').length > 0")
+    page.wait_for_timeout(800)  # Plotly's responsive relayout of the figures above settles
     shoot(page, tmp_path, "study-design")
+    _tablet(page, tmp_path, "study-tablet")
 
 
 def _free_port() -> int:
@@ -210,3 +220,4 @@ def test_line_dashboard_shows_an_alarm_when_the_line_gets_a_defect(page, tmp_pat
         assert "µm" in page.inner_text("#chart")
         assert page.locator("#genealogy svg .node").count() >= 2
         shoot(page, tmp_path, "line")
+        _tablet(page, tmp_path, "line-tablet")

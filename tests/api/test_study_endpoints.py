@@ -37,6 +37,8 @@ def test_reduced_study_job_then_design_meets_the_targets(client):
     assert r.status_code == 202, r.text
     job = r.json()
     assert job["kind"] == "study" and job["state"] in ("queued", "running")
+    again = client.post("/ui/study/run", json={"points": 4})  # one study at a time
+    assert again.status_code == 409 and job["id"] in again.json()["error"]
     seen = wait_job(client, job["id"], timeout=400)
     done = seen[-1]
     assert done["state"] == "done", done["message"]

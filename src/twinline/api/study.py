@@ -35,7 +35,9 @@ from twinline.spec.errors import TwinlineError
 router = APIRouter(tags=["pages"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "a body that is not what the page sends"},
     404: {"model": ErrorBody, "description": "unknown or unfinished study"},
+    409: {"model": ErrorBody, "description": "a study is already queued or running"},
     422: {"model": ErrorBody, "description": "bad input (one-line message)"},
     503: {"model": ErrorBody, "description": "job queue full"},
 }
@@ -208,6 +210,21 @@ def study_run(req: StudyRequest, request: Request) -> Any:
     from twinline.api.jobs import new_id
     from twinline.api.routes.jobs import job_out
 
+    # one study at a time: it takes the job queue's worker for a minute or more
+    running = getattr(request.app.state, "study_job", None)
+    if running is not None:
+        from twinline.api.errors import ApiError
+
+        try:
+            state = request.app.state.jobs.get(running).state
+        except ApiError:
+            state = "gone"
+        if state in ("queued", "running"):
+            raise ApiError(
+                f"study {running} is {state}; one study runs at a time: poll "
+                f"/api/v1/jobs/{running} and start the next when it is done",
+                status=409,
+            )
     job_id = new_id()
     folder = _folder(request) / job_id
 
@@ -234,6 +251,7 @@ def study_run(req: StudyRequest, request: Request) -> Any:
         return study_result(res) | {"study": job_id}
 
     job = request.app.state.jobs.submit("study", work, params=req.model_dump(), job_id=job_id)
+    request.app.state.study_job = job.id
     return JSONResponse(job_out(job), status_code=202)
 
 
