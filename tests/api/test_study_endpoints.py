@@ -51,7 +51,11 @@ def test_reduced_study_job_then_design_meets_the_targets(client):
         assert s["validation_r2"] is None or s["validation_r2"] <= 1.0
     assert any(e["output"] == "porosity" for e in res["equations"])
     bars = [t for t in res["sobol_figure"]["data"] if t["type"] == "bar"]
-    assert bars and all(0 <= v <= 1.05 or v != v for t in bars for v in t["y"] if v is not None)
+    # S1 and ST of each learned output over the three inputs (Saltelli estimates may stray a
+    # little outside [0, 1] with few samples: their values are not pinned here)
+    learned = {s["output"] for s in res["scores"]}
+    assert len(bars) == 2 * len(learned)
+    assert all(list(t["x"]) == ["AM fraction", "ε before", "pressure"] for t in bars)
     assert res["units"]["pressure"]["display_unit"] == "MPa"
     assert res["units"]["thickness"]["display_unit"] == "µm"
 
