@@ -524,6 +524,7 @@ class TwinLoop:
             out.calibration = self._learn(observations)
         params = sorted({r["parameter"] for r in out.residuals})
         out.alarms = self.watch(params)
+        out.alarms += self.watch_specs({r["parameter"] for r in records})
         return out
 
     def unobserved(self) -> list[dict[str, Any]]:
@@ -595,6 +596,22 @@ class TwinLoop:
             if (a["object"], a["parameter"], a["series"], a["rule"], a["time"]) not in before:
                 new.append(a)
         return new
+
+    def watch_specs(self, parameters: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Specification-limit and capability alarms (:mod:`twinline.twin.capability`) of
+        ``parameters`` against the base recipe's ``spec_limits``; stores and returns the new
+        ones."""
+        from twinline.twin.capability import watch_specs
+
+        limits = getattr(self.base_recipe, "spec_limits", None) or {}
+        return watch_specs(self.store, limits, parameters) if limits else []
+
+    def capability(self) -> list[Any]:
+        """:math:`C_p`, :math:`C_{pk}` of every measured parameter with specification limits
+        (:func:`twinline.twin.capability.capability_table`)."""
+        from twinline.twin.capability import capability_table
+
+        return capability_table(self.store, getattr(self.base_recipe, "spec_limits", {}) or {})
 
     # ------------------------------------------------------------------ versions
     def rollback(self, version: str) -> Calibration:
