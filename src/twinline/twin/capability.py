@@ -17,8 +17,9 @@ each such parameter (one series per measurement conditions, in time order):
 * **Alarms** (stored with the SPC alarms, :meth:`~twinline.twin.store.Store.add_alarms`):
   ``spec:above-upper`` / ``spec:below-lower`` (series ``spec``) for every measurement outside
   its limits, and ``capability:cpk<1.33`` (series ``capability``) at the measurement where the
-  running :math:`C_{pk}` of the series (its first :data:`MIN_CAPABILITY_POINTS` points and
-  more) falls below :data:`CPK_REQUIRED`, again only after it has recovered. 1.33 is the usual
+  running :math:`C_{pk}` of the series (over its last :data:`CAPABILITY_WINDOW` points, once
+  it has :data:`MIN_CAPABILITY_POINTS`) falls below :data:`CPK_REQUIRED`, again only after it
+  has recovered. 1.33 is the usual
   requirement for an existing process (Montgomery 2019, Table 8.2: 1.33 two-sided, 1.25
   one-sided; we use 1.33 for both). The running index at a point depends only on the points
   before it, so a longer series gives the same alarms at the old points and an alarm is not
@@ -44,6 +45,9 @@ from twinline.twin.spc import D2, capability
 CPK_REQUIRED = 1.33
 #: Points a series needs before its running :math:`C_{pk}` may raise an alarm.
 MIN_CAPABILITY_POINTS = 20
+#: The running :math:`C_{pk}` of the alarms is taken over the last this many points (the
+#: current capability; over all points a late drift would be diluted by the early ones).
+CAPABILITY_WINDOW = 30
 
 
 def _limits(spec: Any) -> tuple[float | None, float | None]:
@@ -137,15 +141,24 @@ def capability_table(store: Any, spec_limits: Mapping[str, Any]) -> list[Capabil
     return rows
 
 
-def running_cpk(x: np.ndarray, lower: float | None, upper: float | None) -> np.ndarray:
-    r""":math:`C_{pk}` of the points ``x[:i+1]`` for every ``i`` (nan before two points or
-    without spread), by cumulative sums: O(n)."""
+def running_cpk(
+    x: np.ndarray, lower: float | None, upper: float | None, window: int | None = None
+) -> np.ndarray:
+    r""":math:`C_{pk}` at every point ``i`` of the points ``x[:i+1]`` (``window``: only the
+    last ``window`` of them), nan before two points or without spread; O(n) by cumulative
+    sums."""
     x = np.asarray(x, dtype=float)
-    n = np.arange(1, x.size + 1)
-    mean = np.cumsum(x) / n
-    mr = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(x)))])
+    idx = np.arange(x.size)
+    w = x.size if window is None else int(window)
+    if w < 2:
+        raise ValueError(f"capability window = {w}: needs at least 2 points")
+    start = np.maximum(idx - w + 1, 0)
+    cs = np.concatenate([[0.0], np.cumsum(x)])
+    n = idx + 1 - start
+    mean = (cs[idx + 1] - cs[start]) / n
+    mr = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(x)))])  # mr[k] = MR_1 + ... + MR_k
     with np.errstate(divide="ignore", invalid="ignore"):
-        sigma = np.where(n > 1, mr / np.maximum(n - 1, 1) / D2, np.nan)
+        sigma = np.where(n > 1, (mr[idx] - mr[start]) / np.maximum(n - 1, 1) / D2, np.nan)
         sides = []
         if upper is not None:
             sides.append((upper - mean) / (3 * sigma))
@@ -190,7 +203,8 @@ def spec_alarms(
                         )
             if len(ms) < MIN_CAPABILITY_POINTS:
                 continue
-            cpk = running_cpk(np.array([m["value"] for m in ms], dtype=float), lo, hi)
+            x = np.array([m["value"] for m in ms], dtype=float)
+            cpk = running_cpk(x, lo, hi, CAPABILITY_WINDOW)
             low = cpk < CPK_REQUIRED  # nan compares False
             low[: MIN_CAPABILITY_POINTS - 1] = False
             for i in np.flatnonzero(low & ~np.concatenate([[False], low[:-1]])):
@@ -204,8 +218,8 @@ def spec_alarms(
                         "time": m["time"],
                         "value": float(cpk[i]),
                         "message": f"{label}: Cpk = {cpk[i]:.3g} < {CPK_REQUIRED:g} over "
-                        f"{i + 1} measurements (limits {_shown(par, lo)} .. "
-                        f"{_shown(par, hi)}) at {m['object']}",
+                        f"the last {min(i + 1, CAPABILITY_WINDOW)} measurements (limits "
+                        f"{_shown(par, lo)} .. {_shown(par, hi)}) at {m['object']}",
                     }
                 )
     return rows
