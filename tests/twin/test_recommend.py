@@ -88,7 +88,7 @@ def test_targets_and_windows_parse_with_units():
     ]:
         with pytest.raises(TwinError, match=msg):
             parse_target(bad)
-    with pytest.raises(TwinError, match="PATH=LOW..HIGH"):
+    with pytest.raises(TwinError, match=r"PATH=LOW\.\.HIGH"):
         parse_window("cathode.calendering.line_load=5 kN/cm")
 
 
@@ -229,7 +229,7 @@ def test_an_object_starts_from_its_effective_settings_and_batch(store_url, recip
         recommend(recipe, [f"{AM}=30 mg/cm^2 ± 0.1 mg/cm^2"], object_id="CR1")
     with pytest.raises(TwinError, match="no default setting to adjust for the drying step"):
         recommend(recipe, ["cathode.drying.porosity=0.45±0.01"])
-    with pytest.raises(TwinError, match="--adjust cathode.coating.gapp: recipe path"):
+    with pytest.raises(TwinError, match=r"--adjust cathode\.coating\.gapp: recipe path"):
         recommend(recipe, [f"{AM}=30 mg/cm^2 ± 0.1 mg/cm^2"], adjust=["cathode.coating.gapp"])
 
 
