@@ -97,19 +97,27 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
 def predict_cmd(object_id: str = typer.Argument(..., metavar="OBJECT", help="the line's id"),
                 recipe: Path = typer.Option(..., "--recipe", help="base recipe YAML"),
                 db: str = typer.Option("twinline.db", "--db", help=DB_HELP),
+                samples: int = typer.Option(64, "--samples", help="Monte Carlo samples over "
+                                            "the recipe's machine tolerances (0: none)"),
+                seed: int = typer.Option(0, "--seed", help="seed of the Monte Carlo"),
                 as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Predict every catalogue output of an object from its effective settings with the
-    active calibration, and store the predictions with the calibration version.
+    active calibration, and store the predictions with the calibration version. The
+    uncertainty combines the calibration's posterior, the model's error and the machine
+    tolerances (Monte Carlo).
 
     Example: twinline twin predict CR-0001 --recipe examples/nmc111_cathode.yaml --db line.db
     """
     with handle_errors():
+        from twinline.twin.errors import TwinError
         from twinline.twin.loop import TwinLoop
 
         base = _recipe(recipe)
         with _open(db) as store:
             store.trace(object_id)  # an unknown object: one-line error before any work
-            loop = TwinLoop(store, base)
+            if samples < 0:
+                raise TwinError(f"--samples = {samples}: must be >= 0")
+            loop = TwinLoop(store, base, samples=samples, seed=seed)
             ctx = loop.context(object_id)
             result = loop.predict_object(object_id, context=ctx)
             version = loop.calibration.id
