@@ -20,11 +20,12 @@ with :math:`y_i` the deterministic chain's output at the calibrated constants, :
 \pm \delta_i` the targets and :math:`u^0` the current settings; the small :math:`\lambda`
 (:data:`STAY_WEIGHT`) picks, among equally good settings, those nearest the current ones.
 Trust-region reflective least squares (Branch, Coleman & Li 1999; ``scipy.optimize.
-least_squares``) with finite-difference Jacobians, from the current settings and, if that
-leaves a target unmet, from the window's centre. A target is **reached** when
-:math:`|y_i - y_i^*| \le \delta_i`. An unreached target is refused with the reason: the best
-reachable value (the same solve for that target alone) and the settings at a bound of their
-window, or, when it is reachable alone, that it conflicts with the other targets.
+least_squares``) with finite-difference Jacobians, from the current settings and, with two or
+more settings and a target left unmet, again from the window's centre. A target is
+**reached** when :math:`|y_i - y_i^*| \le \delta_i`. An unreached target is refused with the
+reason: the best reachable value (the same solve for that target alone, or a corner of the
+window when no worse) and the settings at a bound of their window, or, when it is reachable
+alone, that it conflicts with the other targets.
 
 **Machine window.** Each adjustable setting's window defaults to the admissible range of its
 recipe field (:func:`twinline.spec.fields.field_at`; an open end is moved inside by
@@ -123,6 +124,8 @@ def parse_target(text: str) -> Target:
             tol_text: Any = {"value": float(parts[1]), "unit": _unit_of(parts[0])}
         except ValueError:  # a tolerance with its own unit
             tol_text = parts[1]
+        if isinstance(tol_text, dict) and not tol_text["unit"]:
+            tol_text = parts[1]
         tolerance = parse_quantity(tol_text, si, name=f"--target {name} tolerance")
         unit = tol_text["unit"] if isinstance(tol_text, dict) else _unit_of(tol_text)
         if unit:  # a tolerance is a difference: no offset (°C)
@@ -155,7 +158,7 @@ def parse_window(text: str) -> tuple[str, tuple[float, float]]:
         out = []
         for e, other in zip(ends, given[::-1], strict=True):
             try:
-                v: Any = {"value": float(e), "unit": other}
+                v: Any = {"value": float(e), "unit": other} if other else e
             except ValueError:
                 v = e
             out.append(parse_quantity(v, unit, name=f"--window {path}"))
@@ -165,10 +168,15 @@ def parse_window(text: str) -> tuple[str, tuple[float, float]]:
 
 
 def _unit_of(text: str) -> str:
-    """The unit written in a quantity text (``""`` for a plain number)."""
+    """The unit written in a quantity text (``""`` for a plain number or text pint cannot
+    read: the caller's :func:`~twinline.spec.units.parse_quantity` then says what is wrong)."""
+    from twinline.learn.campaign import quantity_errors
     from twinline.spec.units import ureg
 
-    q = ureg().Quantity(text.strip())
+    try:
+        q = ureg().Quantity(text.strip())
+    except quantity_errors():
+        return ""
     return f"{q.units}" if isinstance(q, ureg().Quantity) and not q.unitless else ""
 
 
@@ -459,12 +467,17 @@ def recommend(
             )
     u0 = np.clip((np.array([current[p] for p in paths]) - lo) / (hi - lo), 0.0, 1.0)
 
+    cache: dict[tuple[float, ...], dict[str, tuple[float, float]] | None] = {}
+
     def outputs(u: np.ndarray) -> dict[str, tuple[float, float]] | None:
-        rec = _with(recipe, dict(zip(paths, lo + np.asarray(u) * (hi - lo), strict=True)))
-        try:
-            return chain_outputs(rec, values, specs, materials=materials)
-        except TwinlineError:
-            return None
+        key = tuple(float(x) for x in u)
+        if key not in cache:
+            rec = _with(recipe, dict(zip(paths, lo + np.asarray(u) * (hi - lo), strict=True)))
+            try:
+                cache[key] = chain_outputs(rec, values, specs, materials=materials)
+            except TwinlineError:
+                cache[key] = None
+        return cache[key]
 
     def solve(which: Sequence[Target], start: np.ndarray) -> np.ndarray:
         def fun(u: np.ndarray) -> np.ndarray:
@@ -496,7 +509,7 @@ def recommend(
         return [t for t in which if abs(out[t.parameter][0] - t.value) > t.tolerance]
 
     u = solve(goals, u0)
-    if misses(u, goals):
+    if misses(u, goals) and len(paths) > 1:  # one setting: the corners are checked below
         alt = solve(goals, np.full(len(paths), 0.5))
         if len(misses(alt, goals)) < len(misses(u, goals)):
             u = alt
