@@ -272,3 +272,33 @@ def test_cli_recommend_writes_json_refuses_with_exit_1_and_bad_input_with_2(tmp_
         "Example: twinline twin recommend"
         in runner.invoke(app, ["twin", "recommend", "--help"]).stdout
     )
+
+
+def test_any_recipe_setting_can_be_adjusted_and_an_insensitive_one_is_named(recipe, prior):
+    # the AM fraction: the other fractions close the sum (the loop's apply_settings);
+    # a higher AM fraction raises the calender's porosity floor (process.calendering)
+    am = "cathode.formulation.active_material.mass_fraction"
+    rec = recommend(
+        recipe,
+        [f"{POR}=0.27±0.002"],
+        adjust=[am],
+        windows={am: (0.90, 0.98)},
+        calibration=prior,
+        samples=0,
+    )
+    assert rec.reachable and 0.90 < rec.settings[am] < 0.98
+    assert rec.predicted[POR] == pytest.approx(0.27, abs=0.002)
+    # the drying porosity of this model does not depend on the air temperature of a zone
+    zone = "cathode.drying.zones.0.temperature"
+    rec = recommend(
+        recipe,
+        ["cathode.drying.porosity=0.40±0.005"],
+        adjust=[zone],
+        windows={zone: (320.0, 400.0)},
+        calibration=prior,
+        samples=0,
+    )
+    assert not rec.reachable
+    assert "the model's output does not respond to these settings" in rec.messages[0]
+    with pytest.raises(TwinError, match="not an adjusted setting"):
+        recommend(recipe, [f"{POR}=0.30±0.01"], windows={"cathode.coating.gap": (1e-4, 2e-4)})

@@ -251,18 +251,21 @@ def _get(recipe: Any, path: str) -> float | None:
 
 
 def _with(recipe: Any, values: Mapping[str, float]) -> Any:
-    """The recipe with the settings ``values`` (recipe paths, SI); a line load replaces a
-    pressure and back (the calender takes one of them)."""
-    from twinline.twin.loop import _set
+    """The recipe with the settings ``values`` (recipe paths, SI), through the loop's
+    :func:`~twinline.twin.loop.apply_settings` (a formulation mass fraction set: the others
+    close the sum as before); a line load replaces a pressure and back (the calender takes
+    one of them)."""
+    from twinline.twin.loop import _set, apply_settings
 
-    for path, v in values.items():
+    for path in values:
         parts = path.split(".")
-        el = getattr(recipe, parts[0])
-        if parts[1:] == ["calendering", "line_load"]:
-            el = _set(el, ["calendering", "pressure"], None)
-        elif parts[1:] == ["calendering", "pressure"]:
-            el = _set(el, ["calendering", "line_load"], None)
-        recipe = recipe.model_copy(update={parts[0]: _set(el, parts[1:], float(v))})
+        other = {"line_load": "pressure", "pressure": "line_load"}.get(parts[-1])
+        if parts[1:-1] == ["calendering"] and other is not None:
+            el = _set(getattr(recipe, parts[0]), ["calendering", other], None)
+            recipe = recipe.model_copy(update={parts[0]: el})
+    recipe, _, skipped = apply_settings(recipe, {p: {"value": float(v)} for p, v in values.items()})
+    if skipped:
+        raise TwinError(f"--adjust {skipped[0]}: sets no field of this recipe")
     return recipe
 
 
@@ -446,6 +449,9 @@ def recommend(
             raise TwinError(f"--adjust {p}: {err}") from None
         if getattr(recipe, p.split(".", 1)[0], None) is None:
             raise TwinError(f"--adjust {p}: the recipe has no {p.split('.', 1)[0]}")
+    for p in windows or {}:
+        if p not in paths:
+            raise TwinError(f"--window {p}: not an adjusted setting (adjusted: {paths})")
     bounds = {p: _window(p, windows) for p in paths}
     lo = np.array([bounds[p][0] for p in paths])
     hi = np.array([bounds[p][1] for p in paths])
@@ -519,9 +525,10 @@ def recommend(
         # best reachable: this target alone, or a corner of the window when no worse (an
         # output that levels off near a bound, e.g. calendering's minimum porosity)
         alone = solve([t], u) if len(goals) > 1 else u
-        best, gap = math.nan, math.inf
+        best, gap, seen = math.nan, math.inf, []
         for k, cand in enumerate([*corners, alone]):
             y = (outputs(cand) or {}).get(t.parameter, (math.nan,))[0]
+            seen.append(y)
             d = abs(y - t.value)
             if math.isfinite(d) and d < gap - (1e-3 * t.tolerance if k == len(corners) else 0):
                 best, gap, alone = y, d, cand
@@ -542,11 +549,13 @@ def recommend(
             for j, (p, x) in enumerate(zip(paths, alone, strict=True))
             if x <= 1e-3 or x >= 1 - 1e-3
         ]
-        why = (
-            ("with " + " and ".join(at_bound))
-            if at_bound
-            else "inside the window, where the output levels off"
-        )
+        finite = [y for y in seen if math.isfinite(y)]
+        if finite and max(finite) - min(finite) <= 1e-6 * t.tolerance:
+            why = "the model's output does not respond to these settings"
+        elif at_bound:
+            why = "with " + " and ".join(at_bound)
+        else:
+            why = "inside the window, where the output levels off"
         messages.append(
             f"{what} is not reachable by adjusting {knobs} within the machine "
             f"window: the best reachable value is "
