@@ -1,6 +1,7 @@
-"""The twin loop's verbs: ``twinline twin replay|predict|alarms`` and ``twinline twin
-calibration list|show|rollback`` (thin layers over :mod:`twinline.twin.loop` and
-:mod:`twinline.twin.replay`)."""
+"""The twin loop's verbs: ``twinline twin replay|predict|alarms|capability|recommend`` and
+``twinline twin calibration list|show|rollback`` (thin layers over :mod:`twinline.twin.loop`,
+:mod:`twinline.twin.replay`, :mod:`twinline.twin.capability` and
+:mod:`twinline.twin.recommend`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from twinline.cli.common import QUIET_HELP, console, handle_errors, progress_bar
 DB_HELP = ("database: an SQLite file (default twinline.db in the working folder) or an "
            "SQLAlchemy URL such as postgresql+psycopg://user@host:5432/line")
 
-app = typer.Typer(help="The twin loop: predict before measure, learn from the line, watch it.",
+app = typer.Typer(help="The twin loop: predict before measure, learn from the line, watch it, "
+                       "recommend settings.",
                   no_args_is_help=True)
 calibration_app = typer.Typer(help="The calibration's stored versions: list, show, roll back.",
                               no_args_is_help=True)
