@@ -1,6 +1,7 @@
-"""The twin loop's verbs: ``twinline twin replay|predict|alarms`` and ``twinline twin
-calibration list|show|rollback`` (thin layers over :mod:`twinline.twin.loop` and
-:mod:`twinline.twin.replay`)."""
+"""The twin loop's verbs: ``twinline twin replay|predict|alarms|capability|recommend`` and
+``twinline twin calibration list|show|rollback`` (thin layers over :mod:`twinline.twin.loop`,
+:mod:`twinline.twin.replay`, :mod:`twinline.twin.capability` and
+:mod:`twinline.twin.recommend`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from twinline.cli.common import QUIET_HELP, console, handle_errors, progress_bar
 DB_HELP = ("database: an SQLite file (default twinline.db in the working folder) or an "
            "SQLAlchemy URL such as postgresql+psycopg://user@host:5432/line")
 
-app = typer.Typer(help="The twin loop: predict before measure, learn from the line, watch it.",
+app = typer.Typer(help="The twin loop: predict before measure, learn from the line, watch it, "
+                       "recommend settings.",
                   no_args_is_help=True)
 calibration_app = typer.Typer(help="The calibration's stored versions: list, show, roll back.",
                               no_args_is_help=True)
@@ -97,19 +99,27 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
 def predict_cmd(object_id: str = typer.Argument(..., metavar="OBJECT", help="the line's id"),
                 recipe: Path = typer.Option(..., "--recipe", help="base recipe YAML"),
                 db: str = typer.Option("twinline.db", "--db", help=DB_HELP),
+                samples: int = typer.Option(64, "--samples", help="Monte Carlo samples over "
+                                            "the recipe's machine tolerances (0: none)"),
+                seed: int = typer.Option(0, "--seed", help="seed of the Monte Carlo"),
                 as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Predict every catalogue output of an object from its effective settings with the
-    active calibration, and store the predictions with the calibration version.
+    active calibration, and store the predictions with the calibration version. The
+    uncertainty combines the calibration's posterior, the model's error and the machine
+    tolerances (Monte Carlo).
 
     Example: twinline twin predict CR-0001 --recipe examples/nmc111_cathode.yaml --db line.db
     """
     with handle_errors():
+        from twinline.twin.errors import TwinError
         from twinline.twin.loop import TwinLoop
 
         base = _recipe(recipe)
         with _open(db) as store:
             store.trace(object_id)  # an unknown object: one-line error before any work
-            loop = TwinLoop(store, base)
+            if samples < 0:
+                raise TwinError(f"--samples = {samples}: must be >= 0")
+            loop = TwinLoop(store, base, samples=samples, seed=seed)
             ctx = loop.context(object_id)
             result = loop.predict_object(object_id, context=ctx)
             version = loop.calibration.id
@@ -213,6 +223,146 @@ def alarms_cmd(db: str = typer.Option("twinline.db", "--db", help=DB_HELP),
         for a in alarms:
             typer.echo(f"{a['time']}  {a['object']}  {a['parameter']} ({a['series']})  "
                        f"{a['rule']}: {a['message']}")
+
+
+@app.command("capability")
+def capability_cmd(recipe: Path = typer.Option(..., "--recipe", help="recipe YAML whose "
+                                               "spec_limits section gives the limits"),
+                   db: str = typer.Option("twinline.db", "--db", help=DB_HELP),
+                   as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Print Cp and Cpk of every measured parameter with specification limits (moving-range
+    sigma; n, mean and the limits in the catalogue's units).
+
+    Example: twinline twin capability --recipe line_recipe.yaml --db line.db
+    """
+    with handle_errors():
+        from twinline.twin.capability import CPK_REQUIRED, capability_table
+        from twinline.twin.errors import TwinError
+
+        base = _recipe(recipe)
+        if not base.spec_limits:
+            raise TwinError(f"{recipe}: the recipe has no spec_limits section (e.g. "
+                            "spec_limits: {cathode.calendering.porosity: {lower: 28 %, "
+                            "upper: 32 %}})")
+        with _open(db) as store:
+            rows = capability_table(store, base.spec_limits)
+        if as_json:
+            typer.echo(json.dumps([r.to_dict() for r in rows]))
+            return
+        if not rows:
+            typer.echo(f"no measurements of {sorted(base.spec_limits)} in {db}")
+            return
+        from rich.table import Table
+
+        from twinline.spec.spec_limits import output_parameter
+
+        def shown(par: str, x: float | None) -> str:
+            return "-" if x is None or x != x else f"{output_parameter(par).from_si(x):.4g}"
+
+        def index(x: float) -> str:
+            low = f" (< {CPK_REQUIRED:g})" if x < CPK_REQUIRED else ""
+            return "-" if x != x else f"{x:.2f}{low}"
+
+        table = Table(title=f"capability against the specification limits of {recipe.name}")
+        for col in ("parameter", "unit", "n", "LSL", "USL", "mean", "sigma (MR)", "Cp",
+                    "Cpk"):
+            table.add_column(col)
+        for r in rows:
+            label = f"{r.parameter} [{r.conditions}]" if r.conditions else r.parameter
+            p = output_parameter(r.parameter)  # a spread converts without the offset
+            sigma = "-" if r.sigma != r.sigma else f"{p.from_si(r.sigma) - p.from_si(0.0):.3g}"
+            table.add_row(label, r.shown_unit or "-", str(r.n), shown(r.parameter, r.lower),
+                          shown(r.parameter, r.upper), shown(r.parameter, r.mean), sigma,
+                          "-" if r.cp != r.cp else f"{r.cp:.2f}", index(r.cpk))
+        console.print(table)
+
+
+@app.command("recommend")
+def recommend_cmd(recipe: Path = typer.Option(..., "--recipe", help="base recipe YAML"),
+                  target: list[str] = typer.Option(..., "--target", help="NAME=VALUE±TOL "
+                                                   "with units, e.g. "
+                                                   "cathode.calendering.porosity=0.30±0.01; "
+                                                   "repeat for more"),
+                  adjust: str | None = typer.Option(None, "--adjust", help="recipe paths of "
+                                                    "the settings to adjust, comma-separated "
+                                                    "(default: the gap for coating targets, "
+                                                    "the line load or pressure for "
+                                                    "calendering targets)"),
+                  db: str | None = typer.Option(None, "--db", help=DB_HELP + "; its active "
+                                                "calibration is used (none: the package "
+                                                "defaults)"),
+                  object_id: str | None = typer.Option(None, "--object", help="start from "
+                                                       "this object's effective settings and "
+                                                       "batch"),
+                  window: list[str] = typer.Option([], "--window", help="machine window "
+                                                   "PATH=LOW..HIGH with units (default: the "
+                                                   "field's admissible range)"),
+                  samples: int = typer.Option(64, "--samples", help="Monte Carlo samples "
+                                              "over the machine tolerances (uncertainty)"),
+                  seed: int = typer.Option(0, "--seed", help="seed of the Monte Carlo"),
+                  out: Path | None = typer.Option(None, "--json", help="write the "
+                                                  "recommendation as JSON to this file")
+                  ) -> None:
+    """Propose settings for the next object that reach target outputs with the calibrated
+    twin; refuse, saying why, targets the adjustable settings cannot reach. Exit code 1 when
+    a target is refused.
+
+    Example: twinline twin recommend --recipe examples/nmc111_cathode.yaml --db line.db
+    --target cathode.calendering.porosity=0.30±0.01 --adjust cathode.calendering.line_load
+    """
+    with handle_errors():
+        from twinline.twin.recommend import _fmt, parse_window, recommend
+
+        base = _recipe(recipe)
+        windows = dict(parse_window(w) for w in window)
+        paths = [p.strip() for p in adjust.split(",") if p.strip()] if adjust else None
+        if out is not None:
+            from twinline.outdir import check_writable_output
+
+            check_writable_output(out, "file")
+        if db is None:
+            rec = recommend(base, target, adjust=paths, windows=windows, samples=samples,
+                            seed=seed)
+        else:
+            with _open(db) as store:
+                if object_id is not None:
+                    store.trace(object_id)  # an unknown object: one-line error
+                rec = recommend(base, target, adjust=paths, store=store, object_id=object_id,
+                                windows=windows, samples=samples, seed=seed)
+        if out is not None:
+            from twinline.atomic import write_atomic
+
+            write_atomic(out, json.dumps(rec.to_dict(), indent=1))
+        from rich.table import Table
+
+        title = (f"recommendation ({'reachable' if rec.reachable else 'REFUSED'}), "
+                 f"calibration {rec.calibration_version}"
+                 + (f", object {rec.object} {rec.groups}" if rec.object else ""))
+        table = Table(title=title)
+        for col in ("setting", "current", "recommended", "machine window"):
+            table.add_column(col)
+        for p, v in rec.settings.items():
+            u = rec.units.get(p, "")
+            lo, hi = rec.windows[p]
+            table.add_row(p, _fmt(p, rec.current[p], u), _fmt(p, v, u),
+                          f"{_fmt(p, lo, u)} .. {_fmt(p, hi, u)}")
+        console.print(table)
+        outputs = Table()
+        for col in ("target output", "target", "predicted ± sd", "met"):
+            outputs.add_column(col)
+        for t in rec.targets:
+            m, sd = rec.predicted[t.parameter], rec.uncertainty[t.parameter]
+            outputs.add_row(t.parameter, f"{_fmt(t.parameter, t.value, t.unit)} ± "
+                            f"{_fmt(t.parameter, t.tolerance, t.unit)}",
+                            f"{_fmt(t.parameter, m, t.unit)} ± "
+                            f"{_fmt(t.parameter, sd, t.unit)}",
+                            "yes" if abs(m - t.value) <= t.tolerance else "no")
+        console.print(outputs)
+        for msg in rec.messages:
+            console.print(("[red]refused:[/red] " if "reach" in msg or "conflicts" in msg
+                           else "note: ") + msg, soft_wrap=True)
+        if not rec.reachable:
+            raise typer.Exit(code=1)
 
 
 def register(main: typer.Typer) -> None:

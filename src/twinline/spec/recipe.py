@@ -15,10 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from twinline.spec.cell_recipe import CellSection, FillingSection, FormationSection
 from twinline.spec.quantity import SI, Fraction
+from twinline.spec.spec_limits import SpecLimit
 
 
 class Section(BaseModel):
@@ -190,7 +191,19 @@ class Recipe(Section):
         default_factory=dict,
         description="machine-parameter tolerances (1 standard deviation) for Monte Carlo, "
                     "keyed by recipe path, e.g. 'cathode.coating.gap': '5 um'")
+    spec_limits: dict[str, SpecLimit] = Field(
+        default_factory=dict,
+        description="specification limits of measured outputs, keyed by the stored "
+                    "parameter, e.g. 'cathode.calendering.porosity': {lower: '28 %', upper: "
+                    "'32 %'} (either side may be omitted); see twinline.spec.spec_limits")
     source_path: str | None = Field(None, exclude=True)
+
+    @field_validator("spec_limits", mode="before")
+    @classmethod
+    def _spec_limits_in_si(cls, value: Any) -> Any:
+        from twinline.spec.spec_limits import parse_spec_limits
+
+        return parse_spec_limits(value)  # a RecipeError is a ValueError: one line, on its path
 
     @model_validator(mode="after")
     def _has_an_electrode(self) -> Recipe:

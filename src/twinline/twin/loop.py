@@ -18,7 +18,9 @@ r"""The twin loop over the line's store: predict before measure, learn, watch.
   uncertainty) and over the raw measurements of each (parameter, conditions) (phase-I centre
   and moving-range sigma from the first :data:`PHASE_ONE` points): new alarms are stored, old
   ones are not stored twice (their natural key is unique and the charts of a longer series
-  give the same signals at the old points).
+  give the same signals at the old points); and, when the base recipe states
+  ``spec_limits``, the measurements outside them and a running :math:`C_{pk}` below 1.33
+  (:mod:`twinline.twin.capability`).
 * :meth:`TwinLoop.rollback` — make an earlier version active again; predictions made after it
   use it (the version's content is stored, so any past prediction can be reproduced).
 
@@ -69,6 +71,10 @@ from twinline.twin.calibration import (
 )
 from twinline.twin.errors import TwinError
 
+#: Monte Carlo samples over the machine tolerances per prediction (issue 15: a prediction's
+#: uncertainty is the model's plus the propagated machine tolerances; 64 samples give the sd
+#: to about ±9 % (1/sqrt(2·64)) for a few ms per prediction).
+DEFAULT_SAMPLES = 64
 #: Points of a raw measurement series that fix its centre and sigma (phase I).
 PHASE_ONE = 20
 #: Nelson rules applied (1: beyond 3σ, 2: nine on one side, 3: trend of six, 5: two of three
@@ -381,7 +387,9 @@ class TwinLoop:
     seed : int
         Seed of the chain's Monte Carlo over the machine tolerances (with ``samples`` > 0).
     samples : int
-        Monte Carlo samples of each prediction (0: the tolerances are not propagated).
+        Monte Carlo samples over the machine tolerances of each prediction (default
+        :data:`DEFAULT_SAMPLES`; 0: the tolerances are not propagated, the uncertainty is the
+        calibration's and the model's only).
     batch_ids : mapping, optional
         Slurry-batch object id → batch group id (default: the object id).
     update : bool
@@ -390,7 +398,7 @@ class TwinLoop:
 
     def __init__(self, store: Any, base_recipe: Any, *,
                  constants: Sequence[ConstantSpec] | None = None, seed: int = 0,
-                 samples: int = 0, batch_ids: Mapping[str, str] | None = None,
+                 samples: int = DEFAULT_SAMPLES, batch_ids: Mapping[str, str] | None = None,
                  learn: bool = True, materials: Any = None,
                  shared: Mapping[str, OutputNoise] | None = None) -> None:
         self.store, self.base_recipe = store, base_recipe
@@ -524,6 +532,7 @@ class TwinLoop:
             out.calibration = self._learn(observations)
         params = sorted({r["parameter"] for r in out.residuals})
         out.alarms = self.watch(params)
+        out.alarms += self.watch_specs({r["parameter"] for r in records})
         return out
 
     def unobserved(self) -> list[dict[str, Any]]:
@@ -595,6 +604,22 @@ class TwinLoop:
             if (a["object"], a["parameter"], a["series"], a["rule"], a["time"]) not in before:
                 new.append(a)
         return new
+
+    def watch_specs(self, parameters: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Specification-limit and capability alarms (:mod:`twinline.twin.capability`) of
+        ``parameters`` against the base recipe's ``spec_limits``; stores and returns the new
+        ones."""
+        from twinline.twin.capability import watch_specs
+
+        limits = getattr(self.base_recipe, "spec_limits", None) or {}
+        return watch_specs(self.store, limits, parameters) if limits else []
+
+    def capability(self) -> list[Any]:
+        """:math:`C_p`, :math:`C_{pk}` of every measured parameter with specification limits
+        (:func:`twinline.twin.capability.capability_table`)."""
+        from twinline.twin.capability import capability_table
+
+        return capability_table(self.store, getattr(self.base_recipe, "spec_limits", {}) or {})
 
     # ------------------------------------------------------------------ versions
     def rollback(self, version: str) -> Calibration:

@@ -41,8 +41,9 @@
     (SI) and ``z`` = residual / sqrt(measurement var + prediction var). Unique per record and
     prediction.
 ``alarms``
-    An SPC rule that fired: ``object``, ``parameter``, ``series`` (``measurement`` or
-    ``residual``), ``rule`` (e.g. ``imr.individual``, ``nelson.2``, ``ewma``, ``cusum``),
+    An SPC rule that fired: ``object``, ``parameter``, ``series`` (``measurement``,
+    ``residual``, ``spec`` or ``capability``), ``rule`` (e.g. ``imr.individual``,
+    ``nelson.2``, ``ewma``, ``cusum``, ``spec:above-upper``, ``capability:cpk<1.33``),
     ``time`` (the measurement's), ``value`` and a one-line ``message``. Unique per (object,
     parameter, series, rule, time): an alarm is stored once.
 """

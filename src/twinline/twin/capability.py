@@ -1,0 +1,239 @@
+r"""Process capability and specification alarms of the line's measurements.
+
+A recipe's ``spec_limits`` (:mod:`twinline.spec.spec_limits`) give the lower and upper
+specification limits (LSL, USL, SI) of measured outputs. For the stored measurements of
+each such parameter (one series per measurement conditions, in time order):
+
+* **Capability** (Montgomery 2019, §8.2): with the short-term sigma of the moving range
+  :math:`\hat\sigma = \overline{MR}/d_2` (:func:`twinline.twin.spc.moving_range_sigma`) and
+  the mean :math:`\bar x`,
+
+  .. math:: C_p = \frac{USL-LSL}{6\hat\sigma},\qquad
+            C_{pk} = \min\left(\frac{USL-\bar x}{3\hat\sigma},
+                               \frac{\bar x-LSL}{3\hat\sigma}\right)
+
+  (:math:`C_p` needs both limits; a one-sided specification has :math:`C_{pk}` of its side
+  only). :func:`capability_table` gives them with ``n`` and the limits.
+* **Alarms** (stored with the SPC alarms, :meth:`~twinline.twin.store.Store.add_alarms`):
+  ``spec:above-upper`` / ``spec:below-lower`` (series ``spec``) for every measurement outside
+  its limits, and ``capability:cpk<1.33`` (series ``capability``) at the measurement where the
+  running :math:`C_{pk}` of the series (over its last :data:`CAPABILITY_WINDOW` points, once
+  it has :data:`MIN_CAPABILITY_POINTS`) falls below :data:`CPK_REQUIRED`, again only after it
+  has recovered. 1.33 is the usual
+  requirement for an existing process (Montgomery 2019, Table 8.2: 1.33 two-sided, 1.25
+  one-sided; we use 1.33 for both). The running index at a point depends only on the points
+  before it, so a longer series gives the same alarms at the old points and an alarm is not
+  stored twice.
+
+References
+----------
+.. [1] D. C. Montgomery, Introduction to Statistical Quality Control, 8th ed., Wiley (2019).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from twinline.twin.spc import D2, capability
+
+#: Minimum :math:`C_{pk}` of a capable process (Montgomery 2019, Table 8.2).
+CPK_REQUIRED = 1.33
+#: Points a series needs before its running :math:`C_{pk}` may raise an alarm.
+MIN_CAPABILITY_POINTS = 20
+#: The running :math:`C_{pk}` of the alarms is taken over the last this many points (the
+#: current capability; over all points a late drift would be diluted by the early ones).
+CAPABILITY_WINDOW = 30
+
+
+def _limits(spec: Any) -> tuple[float | None, float | None]:
+    if isinstance(spec, Mapping):
+        return spec.get("lower"), spec.get("upper")
+    return spec.lower, spec.upper
+
+
+def _shown(parameter: str, x: float | None) -> str:
+    """An SI value of ``parameter`` written in its catalogue unit (e.g. ``0.3 mg/cm^2``)."""
+    from twinline.spec.errors import TwinlineError
+    from twinline.spec.spec_limits import output_parameter
+
+    if x is None:
+        return "-"
+    try:
+        p = output_parameter(parameter)
+        return f"{p.from_si(x):.4g}{' ' + p.unit if p.unit else ''}"
+    except TwinlineError:  # a label only: an odd key is written in SI
+        return f"{x:.4g} (SI)"
+
+
+@dataclass(frozen=True)
+class CapabilityRow:
+    """Capability of one (parameter, conditions) series: ``n`` measurements, their ``mean``
+    and moving-range ``sigma`` (SI), ``cp`` and ``cpk`` (``nan`` when not defined: fewer
+    than two points, zero spread, or ``cp`` with one limit), the limits (SI) and the
+    parameter's SI ``unit`` and display ``shown_unit``."""
+
+    parameter: str
+    conditions: str
+    n: int
+    mean: float
+    sigma: float
+    cp: float
+    cpk: float
+    lower: float | None
+    upper: float | None
+    unit: str
+    shown_unit: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict (``nan`` written as None)."""
+
+        def f(x: float | None) -> float | None:
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        return {
+            "parameter": self.parameter,
+            "conditions": self.conditions,
+            "n": self.n,
+            "mean": f(self.mean),
+            "sigma": f(self.sigma),
+            "cp": f(self.cp),
+            "cpk": f(self.cpk),
+            "lower": self.lower,
+            "upper": self.upper,
+            "unit": self.unit,
+            "shown_unit": self.shown_unit,
+        }
+
+
+def _series(store: Any, parameter: str) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for m in store.measurements(parameter=parameter):
+        out.setdefault(m["conditions"] or "", []).append(m)
+    return out
+
+
+def capability_table(store: Any, spec_limits: Mapping[str, Any]) -> list[CapabilityRow]:
+    """:math:`C_p`, :math:`C_{pk}` of every stored series of a parameter with limits."""
+    from twinline.spec.spec_limits import output_parameter
+
+    rows = []
+    for par in sorted(spec_limits):
+        lo, hi = _limits(spec_limits[par])
+        p = output_parameter(par)
+        for cond, ms in sorted(_series(store, par).items()):
+            x = np.array([m["value"] for m in ms], dtype=float)
+            mean = float(np.mean(x))
+            sigma = float(np.mean(np.abs(np.diff(x))) / D2) if x.size > 1 else math.nan
+            cp = cpk = math.nan
+            if sigma > 0:
+                c = capability(x, lsl=lo, usl=hi, sigma=sigma)
+                cp, cpk = c.cp, c.cpk
+            rows.append(
+                CapabilityRow(
+                    par, cond, int(x.size), mean, sigma, cp, cpk, lo, hi, p.si_unit, p.unit
+                )
+            )
+    return rows
+
+
+def running_cpk(
+    x: np.ndarray, lower: float | None, upper: float | None, window: int | None = None
+) -> np.ndarray:
+    r""":math:`C_{pk}` at every point ``i`` of the points ``x[:i+1]`` (``window``: only the
+    last ``window`` of them), nan before two points or without spread; O(n) by cumulative
+    sums."""
+    x = np.asarray(x, dtype=float)
+    idx = np.arange(x.size)
+    w = x.size if window is None else int(window)
+    if w < 2:
+        raise ValueError(f"capability window = {w}: needs at least 2 points")
+    start = np.maximum(idx - w + 1, 0)
+    cs = np.concatenate([[0.0], np.cumsum(x)])
+    n = idx + 1 - start
+    mean = (cs[idx + 1] - cs[start]) / n
+    mr = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(x)))])  # mr[k] = MR_1 + ... + MR_k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = np.where(n > 1, (mr[idx] - mr[start]) / np.maximum(n - 1, 1) / D2, np.nan)
+        sides = []
+        if upper is not None:
+            sides.append((upper - mean) / (3 * sigma))
+        if lower is not None:
+            sides.append((mean - lower) / (3 * sigma))
+        cpk = np.minimum.reduce(sides) if sides else np.full(x.size, np.nan)
+    return np.where(sigma > 0, cpk, np.nan)
+
+
+def spec_alarms(
+    store: Any, spec_limits: Mapping[str, Any], parameters: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """The alarm rows (not stored) of the measurements of ``parameters`` (default: every
+    parameter with limits) against ``spec_limits`` (see the module docstring)."""
+    rows: list[dict[str, Any]] = []
+    wanted = (
+        sorted(spec_limits) if parameters is None else sorted(set(parameters) & set(spec_limits))
+    )
+    for par in wanted:
+        lo, hi = _limits(spec_limits[par])
+        for cond, ms in _series(store, par).items():
+            label = f"{par} [{cond}]" if cond else par
+            for m in ms:
+                v = float(m["value"])
+                for rule, out, lim, word in (
+                    ("spec:above-upper", hi is not None and v > hi, hi, "above the upper"),
+                    ("spec:below-lower", lo is not None and v < lo, lo, "below the lower"),
+                ):
+                    if out:
+                        rows.append(
+                            {
+                                "object": m["object"],
+                                "parameter": par,
+                                "series": "spec",
+                                "rule": rule,
+                                "time": m["time"],
+                                "value": v,
+                                "message": f"{label} = {_shown(par, v)} at {m['object']}: "
+                                f"{word} specification limit "
+                                f"{_shown(par, lim)}",
+                            }
+                        )
+            if len(ms) < MIN_CAPABILITY_POINTS:
+                continue
+            x = np.array([m["value"] for m in ms], dtype=float)
+            cpk = running_cpk(x, lo, hi, CAPABILITY_WINDOW)
+            low = cpk < CPK_REQUIRED  # nan compares False
+            low[: MIN_CAPABILITY_POINTS - 1] = False
+            for i in np.flatnonzero(low & ~np.concatenate([[False], low[:-1]])):
+                m = ms[int(i)]
+                rows.append(
+                    {
+                        "object": m["object"],
+                        "parameter": par,
+                        "series": "capability",
+                        "rule": f"capability:cpk<{CPK_REQUIRED:g}",
+                        "time": m["time"],
+                        "value": float(cpk[i]),
+                        "message": f"{label}: Cpk = {cpk[i]:.3g} < {CPK_REQUIRED:g} over "
+                        f"the last {min(i + 1, CAPABILITY_WINDOW)} measurements (limits "
+                        f"{_shown(par, lo)} .. {_shown(par, hi)}) at {m['object']}",
+                    }
+                )
+    return rows
+
+
+def watch_specs(
+    store: Any, spec_limits: Mapping[str, Any], parameters: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Store the specification and capability alarms of ``parameters``; returns those not
+    stored before (as :meth:`~twinline.twin.store.Store.alarms` gives them)."""
+    rows = spec_alarms(store, spec_limits, parameters)
+    if not rows:
+        return []
+    key = ("object", "parameter", "series", "rule", "time")
+    before = {tuple(a[k] for k in key) for a in store.alarms()}
+    store.add_alarms(rows)
+    return [a for a in store.alarms() if tuple(a[k] for k in key) not in before]
