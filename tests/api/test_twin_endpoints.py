@@ -274,3 +274,62 @@ def test_without_a_database_the_twin_is_404():
         for url in ("/api/v1/twin/line", "/api/v1/twin/alarms", "/api/v1/twin/calibrations"):
             r = c.get(url)
             assert r.status_code == 404 and "--db" in r.json()["error"]
+
+
+def test_recommend_reaches_a_porosity_and_matches_the_library(client, line):
+    from twinline.spec.recipe import load_recipe
+    from twinline.twin.calibration import Calibration
+    from twinline.twin.recommend import recommend
+
+    target = "cathode.calendering.porosity=0.30±0.01"
+    r = client.post("/api/v1/twin/recommend", json={"targets": [target], "samples": 0})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["reachable"] is True and d["calibration_version"] == line["second"]
+    (path,) = d["settings"]
+    assert path.startswith("cathode.calendering.")
+    assert abs(d["predicted"]["cathode.calendering.porosity"] - 0.30) <= 0.01
+    assert d["recipe"] == "ARTISTIC NMC111 cathode"
+    # a thin layer: the library with the same recipe and calibration gives the same answer
+    from twinline.api.routes.twin import DEFAULT_RECIPE
+
+    state = client.app.state.store.calibration_state()
+    lib = recommend(
+        load_recipe(DEFAULT_RECIPE), [target], samples=0, calibration=Calibration.from_dict(state)
+    )
+    assert d["settings"][path] == pytest.approx(lib.settings[path], rel=1e-9)
+
+
+def test_recommend_refuses_an_unreachable_target_with_the_reason(client, line):
+    r = client.post(
+        "/api/v1/twin/recommend",
+        json={"targets": ["cathode.calendering.porosity=0.10±0.01"], "samples": 0},
+    )
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["reachable"] is False
+    assert any("not reachable" in m and "0.1" in m for m in d["messages"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "names"),
+    [
+        ({"targets": ["cathode.calendering.porosty=0.3±0.01"]}, 400, "porosty"),
+        ({"targets": ["porosity 0.3"]}, 400, "porosity 0.3"),
+        ({"targets": []}, 422, "targets"),
+        ({"targets": ["cathode.calendering.porosity=0.3±0.01"], "samples": 1000}, 422, "samples"),
+        ({"targets": ["cathode.calendering.porosity=0.3±0.01"], "object": "NOPE"}, 404, "NOPE"),
+        (
+            {
+                "targets": ["cathode.calendering.porosity=0.3±0.01"],
+                "adjust": ["cathode.coating.gapp"],
+            },
+            400,
+            "gapp",
+        ),
+    ],
+)
+def test_recommend_bad_input_names_it(client, line, body, status, names):
+    r = client.post("/api/v1/twin/recommend", json={"samples": 0, **body})
+    assert r.status_code == status, r.text
+    assert names in r.json()["error"]

@@ -161,3 +161,53 @@ class CalibrationOut(BaseModel):
     active: bool | None
     constants: list[ConstantOut]
     groups: list[GroupOffsetOut]
+
+
+class RecommendRequest(BaseModel):
+    """Targets for the next object (``twinline twin recommend``'s options)."""
+
+    targets: list[str] = Field(
+        min_length=1,
+        max_length=4,
+        description="NAME=VALUE±TOL with units",
+        examples=[["cathode.calendering.porosity=0.30±0.01"]],
+    )
+    adjust: list[str] | None = Field(
+        None,
+        max_length=3,
+        description="recipe paths of the settings to adjust (default: the gap for coating "
+        "targets, the line load or pressure for calendering targets)",
+        examples=[["cathode.calendering.line_load"]],
+    )
+    object: str | None = Field(
+        None,
+        max_length=200,
+        description="start from this object's effective settings and batch",
+    )
+    windows: list[str] = Field(
+        default_factory=list,
+        max_length=3,
+        description="machine windows PATH=LOW..HIGH with units",
+        examples=[["cathode.calendering.line_load=5 kN/cm..30 kN/cm"]],
+    )
+    samples: int = Field(32, ge=0, le=256, description="Monte Carlo samples (uncertainty)")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+
+
+class RecommendationOut(BaseModel):
+    """A recommendation (``Recommendation.to_dict()``; SI values, ``units`` per key)."""
+
+    settings: dict[str, float | None] = Field(description="recommended value per setting")
+    predicted: dict[str, float | None] = Field(description="every output at those settings")
+    uncertainty: dict[str, float | None] = Field(description="its standard deviation")
+    calibration_version: str
+    reachable: bool = Field(description="every target within its tolerance")
+    messages: list[str] = Field(description="why a target is refused; notes")
+    targets: list[dict[str, Any]]
+    current: dict[str, float | None] = Field(description="the settings before")
+    windows: dict[str, list[float | None]] = Field(description="machine window [low, high]")
+    units: dict[str, str] = Field(description="SI unit of every setting and output")
+    object: str | None
+    groups: dict[str, str]
+    wall_s: float
+    recipe: str = Field(description="the base recipe's name")

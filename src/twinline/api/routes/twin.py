@@ -12,6 +12,7 @@ naming it; times are ISO 8601 (``2026-12-01T10:00:00Z``).
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path as Path_
 from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -26,6 +27,8 @@ from twinline.api.twin_models import (
     CalibrationOut,
     LineStepOut,
     PredictionOut,
+    RecommendationOut,
+    RecommendRequest,
     ResidualOut,
     SpcChartOut,
     TwinParameterOut,
@@ -280,3 +283,58 @@ async def rollback(request: Request, version: str = _VERSION) -> Any:
     except StoreError as err:
         raise ApiError(str(err), status=404) from None
     return _json(_version(request, version))
+
+
+#: The base recipe of recommendations when the server was given none: the calculator's
+#: default (the ARTISTIC NMC111 cathode, as the simulated line's example).
+DEFAULT_RECIPE = Path_(__file__).parents[1] / "web" / "default_recipe.yaml"
+
+
+def _base_recipe(request: Request) -> Any:
+    recipe = getattr(request.app.state, "recipe", None)
+    if recipe is None:
+        from twinline.spec.recipe import load_recipe
+
+        recipe = request.app.state.recipe = load_recipe(DEFAULT_RECIPE)
+    return recipe
+
+
+def _recommend(request: Request, req: RecommendRequest) -> dict[str, Any]:
+    from twinline.twin.errors import StoreError
+    from twinline.twin.recommend import parse_window, recommend
+
+    store = request.app.state.store
+    if req.object is not None:
+        if store is None:
+            _store(request)
+        try:
+            store.trace(req.object)
+        except StoreError as err:
+            raise ApiError(str(err), status=404) from None
+    base = _base_recipe(request)
+    windows = dict(parse_window(w) for w in req.windows)
+    rec = recommend(
+        base,
+        req.targets,
+        adjust=req.adjust,
+        store=store,
+        object_id=req.object,
+        windows=windows,
+        samples=req.samples,
+        seed=req.seed,
+    )
+    return rec.to_dict() | {"recipe": base.name}
+
+
+@router.post(
+    "/twin/recommend",
+    response_model=RecommendationOut,
+    summary="Settings for the next object that reach target outputs (calibrated twin)",
+)
+async def recommend(request: Request, req: RecommendRequest) -> Any:
+    """``twinline twin recommend``: the active calibration applied to the object's effective
+    settings (or the base recipe), a bounded least-squares solve over the adjusted settings,
+    every output predicted there with its uncertainty; an unreachable target is refused with
+    the reason (``reachable`` false, ``messages``). Reads only: no token needed. The base
+    recipe is the server's (the calculator's default recipe when it has none)."""
+    return _json(await run_in_threadpool(_recommend, request, req))

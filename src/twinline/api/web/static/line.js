@@ -182,6 +182,7 @@
     if (!id) return;
     state.object = id;
     $("object").value = id;
+    $("rec-object").value = id;
     const enc = encodeURIComponent(id);
     let up, down;
     try { [up, down] = await Promise.all([get(`/line/objects/${enc}/trace`), get(`/line/objects/${enc}/track`)]); }
@@ -230,6 +231,54 @@
     document.querySelectorAll(".step").forEach(el => el.classList.toggle("sel", el.querySelector(".oid").textContent === id));
   }
 
+  // -- recommendation --------------------------------------------------------------------
+  const SHOW = {"Pa": ["MPa", 1e-6, 0], "m": ["µm", 1e6, 0], "N/m": ["kN/m", 1e-3, 0], "kg/m^2": ["mg/cm²", 100, 0],
+                "m/s": ["m/min", 60, 0], "K": ["°C", 1, -273.15], "1/s": ["1/s", 1, 0], "s": ["s", 1, 0], "": ["–", 1, 0]};
+  const shown = (v, u) => { const [name, a, b] = SHOW[u] || [u, 1, 0]; return [v === null ? null : v * a + b, name, a]; };
+  const rec = {version: null, at: 0, busy: false};
+  async function recommend() {
+    const targets = $("targets").value.split("\n").map(t => t.trim()).filter(Boolean);
+    if (!targets.length || rec.busy) return;
+    const body = {targets, samples: 32};
+    const adjust = $("adjust").value.split(",").map(t => t.trim()).filter(Boolean);
+    if (adjust.length) body.adjust = adjust;
+    if ($("rec-object").value.trim()) body.object = $("rec-object").value.trim();
+    rec.busy = true; rec.at = Date.now();
+    $("recommend-button").disabled = true;
+    $("rec-status").textContent = "solving…";
+    try {
+      const r = await fetch(API + "/twin/recommend", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+      if (!r.ok) throw new Error(await tw.problem(r));
+      const d = await r.json();
+      rec.version = d.calibration_version;
+      $("rec-status").replaceChildren(tw.el("span", {class: d.reachable ? "ok" : "bad"}, d.reachable ? "reachable" : "REFUSED"),
+        ` · calibration ${d.calibration_version} · ${d.object ? "from " + d.object : "base recipe " + d.recipe} · ${d.wall_s.toFixed(1)} s`,
+        ...d.messages.map(m => tw.el("div", {class: "warn"}, m)));
+      $("rec-settings").replaceChildren(tw.el("tr", {}, ...["setting", "current", "recommended", "machine window", "unit"].map(h => tw.el("th", {}, h))),
+        ...Object.entries(d.settings).map(([k, v]) => {
+          const u = d.units[k] || "";
+          const [rv, name] = shown(v, u), [cv] = shown(d.current[k], u), w = d.windows[k] || [null, null];
+          return tw.el("tr", {}, tw.el("td", {}, k), tw.el("td", {class: "n"}, tw.fmt(cv)), tw.el("td", {class: "n"}, tw.fmt(rv)),
+            tw.el("td", {class: "n"}, `${tw.fmt(shown(w[0], u)[0])} – ${tw.fmt(shown(w[1], u)[0])}`), tw.el("td", {}, name));
+        }));
+      $("rec-targets").replaceChildren(tw.el("tr", {}, ...["target output", "target", "predicted ± sd", "unit"].map(h => tw.el("th", {}, h))),
+        ...d.targets.map(t => {
+          const u = t.unit || d.units[t.parameter] || "";
+          const [tv, name, a] = shown(t.value, u), [pv] = shown(d.predicted[t.parameter], u);
+          const sd = d.uncertainty[t.parameter];
+          return tw.el("tr", {}, tw.el("td", {}, t.parameter), tw.el("td", {class: "n"}, `${tw.fmt(tv)} ± ${tw.fmt(t.tolerance * a)}`),
+            tw.el("td", {class: "n"}, `${tw.fmt(pv)} ± ${tw.fmt(sd === null ? null : sd * a)}`), tw.el("td", {}, name));
+        }));
+    } catch (e) {
+      $("rec-status").replaceChildren(tw.el("span", {class: "error"}, e.message));
+    } finally { rec.busy = false; $("recommend-button").disabled = false; }
+  }
+  $("recommend-form").addEventListener("submit", e => { e.preventDefault(); recommend(); });
+  function maybeRecommend(cals) {
+    const active = (cals.find(v => v.active) || {}).version;
+    if ($("rec-live").checked && active && active !== rec.version && Date.now() - rec.at > 20000) recommend();
+  }
+
   // -- polling -----------------------------------------------------------------------------
   async function refresh() {
     if (state.busy) return;
@@ -237,7 +286,7 @@
     try {
       const [steps, pars, al, cals] = await Promise.all([get("/twin/line"), get("/twin/parameters"),
         get("/twin/alarms?limit=200"), get("/twin/calibrations?limit=40")]);
-      lineNow(steps); parameters(pars); alarms(al); calibration(cals);
+      lineNow(steps); parameters(pars); alarms(al); calibration(cals); maybeRecommend(cals);
       await Promise.all([chart(), residuals()]);
       $("line-status").textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC · ${steps.reduce((a, s) => a + s.objects, 0)} objects · ${pars.length} measured parameters · ${al.length} alarms`;
       $("line-status").classList.remove("error");
