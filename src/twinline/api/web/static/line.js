@@ -20,7 +20,9 @@
   function plot(div, data, layout) {
     const el = $(div);
     if (!window.Plotly) return;
-    window.Plotly.react(el, data, Object.assign({}, LAYOUT, layout),
+    const full = Object.assign({}, LAYOUT, layout);
+    el.style.height = `${full.height}px`;  // the box follows the figure (no overlap on resize)
+    window.Plotly.react(el, data, full,
                         {responsive: true, displaylogo: false});
   }
 

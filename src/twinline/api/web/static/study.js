@@ -68,6 +68,7 @@
         tw.el("td", {class: "n"}, f2(q.r2)), tw.el("td", {class: "n"}, tw.fmt(q.rmse)))));
     const fig = res.sobol_figure;
     delete fig.layout.width;
+    $("sobol").style.height = `${fig.layout.height}px`;  // the box follows the figure
     $("sobol").replaceChildren();
     tw.plot($("sobol"), fig);
     designForm(res);
@@ -155,6 +156,7 @@
                                : {size: 10, color: "#d62728"}}];
     if (res.best[x] !== undefined) data.push({x: [shown(x, res.best[x])], y: [shown(y, res.best[y])], mode: "markers",
       name: "best compromise", marker: {size: 16, symbol: "star", color: "#2e7d32", line: {width: 1, color: "#000"}}});
+    $("pareto").style.height = "440px";
     window.Plotly.react($("pareto"), data, {height: 440, margin: {l: 70, r: 20, t: 20, b: 90},
       xaxis: {title: {text: labelOf(x)}}, yaxis: {title: {text: labelOf(y)}}, legend: {orientation: "h", y: -0.25}},
       {responsive: true, displaylogo: false});
