@@ -203,6 +203,9 @@ def test_calibrations_list_show_and_rollback(client, line):
     cals = client.get("/api/v1/twin/calibrations").json()
     assert [c["version"] for c in cals] == [line["first"], line["second"]]
     assert [c["active"] for c in cals] == [False, True]
+    lean = client.get("/api/v1/twin/calibrations", params={"groups": "false"}).json()
+    assert [c["groups"] for c in lean] == [[], []]
+    assert [c["constants"] for c in lean] == [c["constants"] for c in cals]
     c = client.get(f"/api/v1/twin/calibrations/{line['first']}").json()
     ratio = next(k for k in c["constants"] if k["name"].endswith("wet_film_ratio"))
     # the prior: median at the library value, 90 % interval exp(±1.645 sd) around it (log)

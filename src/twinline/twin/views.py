@@ -474,11 +474,30 @@ def calibration_view(state: dict[str, Any], *, active: bool | None = None) -> di
     }
 
 
-def calibration_history(store: Any, *, limit: int = 200) -> list[dict[str, Any]]:
-    """:func:`calibration_view` of the newest ``limit`` stored versions, oldest first."""
-    listed = store.calibrations()[-limit:]
-    return [
-        calibration_view(store.calibration_state(c["version"]), active=c["active"])
-        | {"created": c["created"]}
-        for c in listed
-    ]
+#: Views of calibration versions already read, by (database URL, version): a version's
+#: content never changes (its id is a hash of it), so a dashboard polling the history
+#: parses each version once. Bounded by :data:`CACHE_VERSIONS`.
+_VIEWS: dict[tuple[str, str], dict[str, Any]] = {}
+CACHE_VERSIONS = 2000
+
+
+def calibration_history(
+    store: Any, *, limit: int = 200, groups: bool = True
+) -> list[dict[str, Any]]:
+    """:func:`calibration_view` of the newest ``limit`` stored versions, oldest first, with
+    ``active`` and ``created``; without the group offsets unless ``groups``."""
+    out = []
+    for c in store.calibrations()[-limit:]:
+        key = (str(store.url), c["version"])
+        view = _VIEWS.get(key)
+        if view is None:
+            view = calibration_view(store.calibration_state(c["version"]))
+            if len(_VIEWS) >= CACHE_VERSIONS:
+                _VIEWS.clear()
+            _VIEWS[key] = view
+        out.append(
+            view
+            | {"active": c["active"], "created": c["created"]}
+            | ({} if groups else {"groups": []})
+        )
+    return out

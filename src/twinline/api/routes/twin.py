@@ -232,13 +232,14 @@ def alarms(
 def calibrations(
     request: Request,
     limit: int = Query(50, ge=1, le=500, description="the newest this many"),
+    groups: bool = Query(True, description="include the batch/roll offsets of each version"),
 ) -> Any:
     """Each version: its parent, time, the number of measurements that made it, whether it
     is active, and each constant's posterior median with its 90 % interval (SI)."""
     from twinline.twin.views import calibration_history
 
     store = _store(request)
-    return _json(calibration_history(store, limit=limit))
+    return _json(calibration_history(store, limit=limit, groups=groups))
 
 
 def _version(request: Request, version: str) -> dict[str, Any]:

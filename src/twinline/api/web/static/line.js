@@ -287,7 +287,7 @@
     state.busy = true;
     try {
       const [steps, pars, al, cals] = await Promise.all([get("/twin/line"), get("/twin/parameters"),
-        get("/twin/alarms?limit=200"), get("/twin/calibrations?limit=40")]);
+        get("/twin/alarms?limit=200"), get("/twin/calibrations?limit=40&groups=false")]);
       lineNow(steps); parameters(pars); alarms(al); calibration(cals); maybeRecommend(cals);
       await Promise.all([chart(), residuals()]);
       $("line-status").textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC · ${steps.reduce((a, s) => a + s.objects, 0)} objects · ${pars.length} measured parameters · ${al.length} alarms`;
