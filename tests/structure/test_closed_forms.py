@@ -158,7 +158,7 @@ def test_report_states_porosity_against_resolved_pores():
 
 #: Grid of recipes across the in-silico paper's range (porosity 0.29-0.42, 93-96 wt % AM) and
 #: the example's porosity (0.265); seeds 21, 22 (the fit used 1000+, 2000+).
-GRID = [(0.27, 0.96), (0.31, 0.93), (0.36, 0.955), (0.42, 0.94)]
+GRID = [(0.27, 0.96), (0.34, 0.93), (0.42, 0.955)]
 
 
 @pytest.mark.slow
@@ -202,5 +202,7 @@ def test_closed_form_agrees_with_the_3d_model_within_15_percent():
         ):
             ref = float(np.mean([getattr(r, field) for r in res]))
             errors.append((eps, w, key, est[key] / ref - 1.0))
+    for e in errors:  # shown with pytest -s
+        print(f"eps {e[0]:.2f} w_AM {e[1]:.3f} {e[2]}: {100 * e[3]:+.1f} %")
     worst = max(errors, key=lambda e: abs(e[3]))
     assert abs(worst[3]) < 0.15, worst
