@@ -41,8 +41,9 @@ Outside the fitted range (porosity, CBD share, particle d50) the estimate is mar
 * Tortuosity factor of a phase of volume fraction :math:`\varepsilon`, Bruggeman (1935):
   :math:`\tau = \varepsilon^{1-b}` (:math:`b = 1.5` for spheres), so that
   :math:`D_{eff}/D = \varepsilon/\tau = \varepsilon^{b}` (:func:`bruggeman_tortuosity_factor`).
-  For these calendered NMC electrodes it is far off: 1.9 where the 3D model (and the
-  in-silico data of Duquesnoy et al. 2020, 3.7-39.8 at porosity 0.29-0.42) gives 4-40.
+  For these calendered NMC electrodes it is far off: 1.9 for the pore phase of the example
+  cathode (porosity 0.265) where the 3D model gives 16, and 1.5-1.9 at porosity 0.29-0.42
+  where the in-silico data of Duquesnoy et al. 2020 give 3.7-39.8.
 * Active surface of spheres of radius :math:`r`: :math:`a = 3\,\varepsilon_{AM}/r` [m² m⁻³].
 * Current-collector coverage by each phase = its volume fraction (Delesse's principle for an
   isotropic random medium: area fraction on a plane = volume fraction; Delesse 1847).
