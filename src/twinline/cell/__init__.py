@@ -108,8 +108,9 @@ def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
                 ) -> tuple[dict[str, float], str]:
     """PyBaMM inputs from the design and the calendered electrodes (SI).
 
-    The cathode's tortuosity factors come from the structure analysis when it is given
-    (``tortuosity_factor_pore``/``_solid``), else Bruggeman
+    The cathode's tortuosity factors come from ``structure`` when it is given
+    (``tortuosity_factor_pore``/``_solid``: a 3D analysis, or the chain's closed form fitted to
+    the 3D model, which names itself by ``tortuosity_source``), else Bruggeman
     (:func:`~twinline.structure.closed_forms.bruggeman_tortuosity_factor`); the separator's
     from its MacMullin number :math:`N_M = \\tau/\\varepsilon`.
     """
@@ -141,7 +142,8 @@ def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
     if structure is not None and _finite(getattr(structure, "tortuosity_factor_pore", None)):
         inp["Positive electrode tortuosity factor (electrolyte)"] = float(
             structure.tortuosity_factor_pore)
-        source = "structure"
+        # a 3D analysis, or the chain's closed form fitted to it (it names itself)
+        source = str(getattr(structure, "tortuosity_source", "structure"))
         if _finite(getattr(structure, "tortuosity_factor_solid", None)):
             inp["Positive electrode tortuosity factor (electrode)"] = float(
                 structure.tortuosity_factor_solid)

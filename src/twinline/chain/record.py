@@ -58,6 +58,10 @@ class Run:
     sensitivity: list[dict[str, Any]] = field(default_factory=list)
     cell: Any = None
     created: str = ""
+    #: ``electrode → {"porosity_total", "resolved_pore_fraction", "unresolved_pore_fraction",
+    #: "source", "sentence"}``: the total porosity against the pore fraction a 3D image
+    #: resolves (the CBD holds the rest), see :func:`twinline.chain.structure.porosity_note`.
+    porosity_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: 3D images (``electrode → Mesostructure``) of a ``structure=True`` run; kept in memory
     #: and in pickles for figures, not written to JSON (the analysis is, in ``products``).
     mesostructures: dict[str, Any] = field(default_factory=dict, repr=False)

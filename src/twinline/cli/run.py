@@ -20,7 +20,9 @@ def run(
                                 help="Monte Carlo samples of the machine tolerances"),
     seed: int = typer.Option(0, "--seed", help="random seed (Monte Carlo, 3D structure)"),
     structure: bool = typer.Option(False, "--structure",
-                                   help="generate and analyse a 3D cathode structure"),
+                                   help="generate and analyse a 3D cathode structure (without "
+                                   "it the structure parameters come from a closed form "
+                                   "fitted to the 3D model)"),
     cell: bool = typer.Option(False, "--cell", help="simulate the cell with PyBaMM"),
     materials: list[Path] = typer.Option([], "--materials", "-m",
                                          help="extra materials file(s) (YAML)"),
