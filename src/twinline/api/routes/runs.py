@@ -177,7 +177,7 @@ async def post_run(
                                      cell=cell, progress=progress)
             app.state.runs.put(run_id, run=run, recipe=recipe, lib=lib, tiff=tiff)
             return {**run_urls(run_id, structure=tiff is not None),
-                    "run": json.loads(run.to_json(indent=None))}
+                    "run": run.to_jsonable()}
 
         job = app.state.jobs.submit("run", work, params=params, job_id=run_id)
         return JSONResponse(job_out(job), status_code=202,
@@ -187,7 +187,7 @@ async def post_run(
     from twinline.api.jobs import new_id
 
     run_id = new_id()
-    out = {**run_urls(run_id, structure=False), "run": json.loads(run.to_json(indent=None))}
+    out = {**run_urls(run_id, structure=False), "run": run.to_jsonable()}
     app.state.runs.put(run_id, run=run, recipe=recipe, lib=lib, tiff=None)
     await run_in_threadpool(app.state.jobs.record, "run", out, params=params, job_id=run_id)
     return JSONResponse(out)
@@ -221,7 +221,7 @@ def get_run(request: Request, run_id: str) -> Any:
     entry = _finished(request, run_id)
     run = entry["run"]
     return JSONResponse({**run_urls(run_id, structure=entry.get("tiff") is not None),
-                         "run": json.loads(run.to_json(indent=None))})
+                         "run": run.to_jsonable()})
 
 
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse,
