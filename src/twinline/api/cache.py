@@ -113,12 +113,29 @@ class AnswerCache:
     def get(self, key: Hashable, make: Callable[[], Cached]) -> Cached:
         """The entry of ``key``, made by ``make()`` on a miss (an exception caches
         nothing)."""
+        hit = self.peek(key)
+        return hit if hit is not None else self._put(key, make())
+
+    async def aget(self, key: Hashable, make: Callable[[], Cached]) -> Cached:
+        """:meth:`get` for an ``async`` endpoint: a miss is made in the thread pool, so that
+        the first request (which loads the catalogue or the material library, seconds)
+        does not stall the event loop; a hit is answered on the loop at once."""
+        hit = self.peek(key)
+        if hit is not None:
+            return hit
+        from starlette.concurrency import run_in_threadpool
+
+        return self._put(key, await run_in_threadpool(make))
+
+    def peek(self, key: Hashable) -> Cached | None:
+        """The entry of ``key`` (now the most recent), or ``None``."""
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
-                return hit
-        made = make()
+            return hit
+
+    def _put(self, key: Hashable, made: Cached) -> Cached:
         with self._lock:
             self._items[key] = made
             while len(self._items) > self.size:

@@ -71,8 +71,8 @@ async def list_parameters(
 ) -> Any:
     """The parameters of the data specification (``twinline spec list``)."""
     key = ("catalogue", step, category, online, (q or "").lower())
-    return request.app.state.answers.get(key, lambda: Cached.json(
-        select_parameters(step, category, online, q))).respond(request)
+    return (await request.app.state.answers.aget(key, lambda: Cached.json(
+        select_parameters(step, category, online, q)))).respond(request)
 
 
 @router.get("/catalogue.csv", response_class=Response, summary="The catalogue as CSV",
@@ -83,9 +83,9 @@ async def catalogue_csv(request: Request) -> Response:
     csv``)."""
     from twinline.spec.export import catalogue_csv as csv_text
 
-    return request.app.state.answers.get(("catalogue.csv",), lambda: Cached.raw(
+    return (await request.app.state.answers.aget(("catalogue.csv",), lambda: Cached.raw(
         csv_text().encode("utf-8"), "text/csv; charset=utf-8",
-        content_disposition='attachment; filename="catalogue.csv"')).respond(request)
+        content_disposition='attachment; filename="catalogue.csv"'))).respond(request)
 
 
 @router.get("/catalogue.jsonld", response_class=Response, summary="The catalogue as JSON-LD",
@@ -98,24 +98,26 @@ async def catalogue_jsonld(request: Request) -> Response:
 
     from twinline.spec.export import catalogue_jsonld as jsonld
 
-    return request.app.state.answers.get(("catalogue.jsonld",), lambda: Cached.raw(
+    return (await request.app.state.answers.aget(("catalogue.jsonld",), lambda: Cached.raw(
         json.dumps(jsonld()).encode("utf-8"), "application/ld+json",
-        content_disposition='attachment; filename="catalogue.jsonld"')).respond(request)
+        content_disposition='attachment; filename="catalogue.jsonld"'))).respond(request)
 
 
 @router.get("/catalogue/{parameter_id}", response_model=ParameterOut,
             responses=NOT_MODIFIED, summary="One parameter of the catalogue")
 async def get_parameter(request: Request, parameter_id: str) -> Any:
     """One parameter by id (``coating.wet_thickness``); 404 with close matches if unknown."""
-    from twinline.spec.catalogue import catalogue
-    from twinline.spec.errors import SpecError
+    def render() -> Cached:
+        from twinline.spec.catalogue import catalogue
+        from twinline.spec.errors import SpecError
 
-    try:
-        p = catalogue()[parameter_id]
-    except SpecError as err:
-        raise ApiError(str(err).strip("'\""), status=404) from None
-    return request.app.state.answers.get(("parameter", p.id), lambda: Cached.json(
-        parameter_out(p))).respond(request)
+        try:
+            return Cached.json(parameter_out(catalogue()[parameter_id]))
+        except SpecError as err:
+            raise ApiError(str(err).strip("'\""), status=404) from None
+
+    return (await request.app.state.answers.aget(("parameter", parameter_id),
+                                                 render)).respond(request)
 
 
 @router.get("/schema/recipe", summary="The JSON Schema of a recipe",
@@ -124,5 +126,5 @@ async def recipe_schema(request: Request) -> Any:
     """The JSON Schema (draft 2020-12) of a recipe (``twinline recipe schema``)."""
     from twinline.spec.export import recipe_json_schema
 
-    return request.app.state.answers.get(("schema/recipe",), lambda: Cached.json(
-        recipe_json_schema())).respond(request)
+    return (await request.app.state.answers.aget(("schema/recipe",), lambda: Cached.json(
+        recipe_json_schema()))).respond(request)

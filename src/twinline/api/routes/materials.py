@@ -43,20 +43,24 @@ async def list_materials(request: Request,
 
     if kind is not None and kind not in KINDS:
         raise MaterialError(f"kind: unknown kind {quote(kind)}; kinds are {', '.join(KINDS)}")
-    return request.app.state.answers.get(("materials", kind), lambda: Cached.json(
-        [m for m in _all().values() if kind is None or m["kind"] == kind])).respond(request)
+    return (await request.app.state.answers.aget(("materials", kind), lambda: Cached.json(
+        [m for m in _all().values() if kind is None or m["kind"] == kind]))).respond(request)
 
 
 @router.get("/materials/{name}", response_model=MaterialOut, responses=NOT_MODIFIED,
             summary="One material with the source of each value")
 async def get_material(request: Request, name: str) -> Any:
     """One material (case-insensitive name); 404 naming the known ones if unknown."""
-    from twinline.materials import builtin_library
-    from twinline.spec.errors import MaterialError
+    def render() -> Cached:
+        from twinline.materials import builtin_library
+        from twinline.spec.errors import MaterialError
 
-    try:
-        m = builtin_library()[name]
-    except MaterialError as err:
-        raise ApiError(str(err).strip("'\""), status=404) from None
-    return request.app.state.answers.get(("material", m.name), lambda: Cached.json(
-        _all()[m.name])).respond(request)
+        try:
+            m = builtin_library()[name]
+        except MaterialError as err:
+            raise ApiError(str(err).strip("'\""), status=404) from None
+        return Cached.json(_all()[m.name])
+
+    # keyed by the name as asked (NMC111, nmc111: two entries of the same bytes)
+    return (await request.app.state.answers.aget(("material", name), render)
+            ).respond(request)
