@@ -124,8 +124,13 @@ def load_run(path: str | Path) -> Run:
         raise TwinlineError(f"{p}: not a twinline run.json ({err})") from None
 
 
+_PLAIN = frozenset({float, int, str, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """JSON-able copy of a product, dataclass, array or container (SI floats)."""
+    if type(value) in _PLAIN:   # exact types: a NumPy scalar (a float subclass) goes on
+        return value
     if hasattr(value, "to_dict"):
         return to_plain(value.to_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
