@@ -16,7 +16,10 @@ time of the server's processes (``/proc/<pid>/stat`` of the server and its worke
 processes) over the case, divided by the requests answered. On a machine others share,
 requests/s follow the load average; CPU ms/request does not (much): 1000 req/s on 2 cores
 means <= 2 ms per GET, 50 runs/s <= 40 ms per run (server side, the load generator
-apart).
+apart). The load generator's own CPU per request is printed beside it ("gen"), and
+"CPU-bound req/s" = min(CPUs x 1000 / (server + generator ms per request), server processes
+x 1000 / server ms per request): the rate the machine would reach if the two had its cores
+to themselves (one server process uses one core at most).
 3. 100 concurrent clients polling ``/api/v1/jobs/{id}`` while 4 Monte Carlo jobs (100 000
    samples each) run: errors and lost jobs (target 0 and 0).
 4. Faults: a server killed (SIGKILL) during a job and restarted on the same database
@@ -160,12 +163,24 @@ def load(method: str, url: str, duration: int, connections: int, *, body: str | 
     """One load case; with ``server`` (its pid) also the server's CPU ms per request and
     the 1-minute load average before and after."""
     cpu0, la0 = (server_cpu_seconds(server) if server else None), os.getloadavg()[0]
+    gen0 = _generator_cpu_seconds()
     res = _load(method, url, duration, connections, body=body, headers=headers)
+    gen1 = _generator_cpu_seconds()
     cpu1 = server_cpu_seconds(server) if server else None
-    res["cpu_ms_per_request"] = (None if cpu0 is None or cpu1 is None or not res["requests"]
-                                 else (cpu1 - cpu0) / res["requests"] * 1000)
+    n = res["requests"]
+    res["cpu_ms_per_request"] = (None if cpu0 is None or cpu1 is None or not n
+                                 else (cpu1 - cpu0) / n * 1000)
+    res["generator_cpu_ms_per_request"] = (gen1 - gen0) / n * 1000 if n else None
     res["load_average"] = (la0, os.getloadavg()[0])
     return res
+
+
+def _generator_cpu_seconds() -> float:
+    """CPU time [s] of the load generator: wrk (a finished child) or this process."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _load(method: str, url: str, duration: int, connections: int, *, body: str | None = None,
@@ -283,12 +298,19 @@ def main() -> None:
         return
     print(f"twinline serve --workers {a.workers}; {os.cpu_count()} CPUs; load average now "
           f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'case':34} {'req/s':>7} {'p99 ms':>8} {'CPU ms/req':>10} {'non-2xx':>8} "
-          f"{'target':>6} {'load avg':>11}  tool")
+    print(f"{'case':34} {'req/s':>7} {'p99 ms':>8} {'CPU ms/req':>10} {'gen ms/req':>10} "
+          f"{'CPU-bound req/s':>15} {'non-2xx':>8} {'target':>6} {'load avg':>11}  tool")
     for name, r, target in rows:
-        cpu = r["cpu_ms_per_request"]
+        cpu, gen = r["cpu_ms_per_request"], r["generator_cpu_ms_per_request"]
+        # what the CPUs could answer if the server and the load generator had them alone
+        # (a server process uses one core at most: the GIL)
+        cores = os.cpu_count() or 1
+        bound = (min(cores * 1000 / (cpu + gen), min(a.workers or cores, cores) * 1000 / cpu)
+                 if cpu and gen else None)
         print(f"{name:34} {r['rps']:7.0f} {r['p99_ms']:8.1f} "
-              f"{'n/a' if cpu is None else f'{cpu:.2f}':>10} {r['non2xx']:8d} {target:>6} "
+              f"{'n/a' if cpu is None else f'{cpu:.2f}':>10} "
+              f"{'n/a' if gen is None else f'{gen:.2f}':>10} "
+              f"{'n/a' if bound is None else f'{bound:.0f}':>15} {r['non2xx']:8d} {target:>6} "
               f"{r['load_average'][0]:5.1f}-{r['load_average'][1]:<5.1f}  {r['tool']} "
               f"{r['socket_errors']}")
     if jobs is not None:
