@@ -114,6 +114,11 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
     electrodes = recipe.electrodes()
     for i, (name, electrode) in enumerate(electrodes.items()):
         report(f"{name} chain", i / max(len(electrodes), 1))
+        if electrode.measured is not None:
+            raise RecipeError(f"{name}.measured: a measured electrode bypasses the electrode "
+                              f"steps; `twinline run` needs machine settings. Simulate the "
+                              f"cell with twinline.chain.measured.measured_products and "
+                              f"twinline.chain.cell.simulate_cell (benchmarks/validate_cells.py)")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ValidityWarning)
             comp = resolve_composition(electrode, materials, POLARITY[name])

@@ -34,14 +34,21 @@ from twinline.spec.errors import CellError, warn_validity
 
 CITATIONS: tuple[str, ...] = ("Schnell2019",)
 
-#: Cylindrical cans: inner diameter [m], usable inner height [m], outer diameter, height,
-#: wall thickness [m] (nickel-plated steel, density 7850 kg m⁻³). Typical catalogue values.
+#: Cylindrical cans: inner diameter [m], usable inner height for the separator (can height
+#: less the bottom, the crimped cap/CID stack and two wall thicknesses) [m], outer diameter,
+#: height, wall thickness [m] (nickel-plated steel, density 7850 kg m⁻³). The name is the
+#: outer size (diameter mm, height in tenths of mm: 21700 = 21 x 70.0 mm); the usable height
+#: is the height less ~2 mm (crimped header above the separator, bottom), as in the
+#: teardowns: the LG M50's 65 mm electrode (69 mm separator) sits in a 70 mm 21700
+#: (Chen2020). 26650: 26 x 65 mm (A123 ANR26650 class); 4680: 46 x 80 mm (Tesla 2020).
 CANS: dict[str, dict[str, float]] = {
-    "18650": {"inner_diameter": 17.5e-3, "inner_height": 59e-3, "diameter": 18.3e-3,
+    "18650": {"inner_diameter": 17.5e-3, "inner_height": 63.0e-3, "diameter": 18.3e-3,
               "height": 65.0e-3, "wall": 0.25e-3},
-    "21700": {"inner_diameter": 20.4e-3, "inner_height": 64e-3, "diameter": 21.2e-3,
+    "21700": {"inner_diameter": 20.4e-3, "inner_height": 68.0e-3, "diameter": 21.2e-3,
               "height": 70.0e-3, "wall": 0.3e-3},
-    "4680": {"inner_diameter": 45.0e-3, "inner_height": 74e-3, "diameter": 46.0e-3,
+    "26650": {"inner_diameter": 25.2e-3, "inner_height": 63.0e-3, "diameter": 26.0e-3,
+              "height": 65.0e-3, "wall": 0.35e-3},
+    "4680": {"inner_diameter": 45.0e-3, "inner_height": 78.0e-3, "diameter": 46.0e-3,
              "height": 80.0e-3, "wall": 0.5e-3},
 }
 #: Coin cases: gasket inner diameter [m], inner stack height available beside spacer and

@@ -9,7 +9,7 @@ Formats (``cell.format``)
   ``layers + 1`` anode sheets (the outer anodes coated on one side), ``2·layers``
   separator sheets (z-folded), sealed in an aluminium-laminate pouch.
 * ``cylindrical``: one wound cathode of ``cathode_length`` × ``cathode_width`` (the width
-  is the electrode height along the can axis) in a ``can`` (18650, 21700, 4680).
+  is the electrode height along the can axis) in a ``can`` (18650, 21700, 26650, 4680).
 * ``coin``: one single-sided cathode disc of ``cathode_diameter`` against an anode disc of
   ``cathode_diameter + 2·overhang`` in a ``coin_case`` (CR2032, CR2025, CR2016).
 """
@@ -52,7 +52,7 @@ class CellSection(_Section):
                          "whose worst-case overhang is smaller is scrap")
     n_p_min: SI("", gt=0, le=5) = Field(1.0, description="lowest accepted N/P ratio [-]")
     n_p_max: SI("", gt=0, le=5) = Field(2.0, description="highest accepted N/P ratio [-]")
-    can: Literal["18650", "21700", "4680"] = Field("18650", description="cylindrical can")
+    can: Literal["18650", "21700", "26650", "4680"] = Field("18650", description="cylindrical can")
     coin_case: Literal["CR2032", "CR2025", "CR2016"] = Field("CR2032", description="coin case")
     mandrel_diameter: SI("m", ge=0, le=0.02) = Field(
         2e-3, description="winding mandrel (core) diameter [m] (cylindrical)")

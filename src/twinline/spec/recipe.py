@@ -158,19 +158,50 @@ class PostDryingSection(Section):
         3e-4, description="residual-moisture target, mass fraction [-] (300 ppm)")
 
 
+class MeasuredElectrode(Section):
+    """A measured (e.g. torn-down) electrode: it bypasses the electrode steps.
+
+    Per coated side: ``thickness`` of the coating [m], ``porosity`` [-] and dry coating
+    ``loading`` [kg m⁻²]; the formulation gives the active-material mass
+    (loading × AM mass fraction).
+    """
+
+    thickness: SI("m", gt=0, le=1e-3) = Field(description="coating thickness per side [m]")
+    porosity: Fraction = Field(description="coating porosity [-]")
+    loading: SI("kg/m^2", gt=0, le=1.0) = Field(
+        description="dry coating mass per area and side [kg/m²]")
+    width: SI("m", gt=0, le=3) = Field(0.25, description="slit electrode width [m]")
+
+
 class ElectrodeRecipe(Section):
-    """Everything that makes one electrode: formulation, foil and each step's settings."""
+    """Everything that makes one electrode: formulation, foil and each step's settings.
+
+    Either the machine settings (``coating``, ``drying``, ``calendering``; the electrode
+    steps run) or ``measured`` (a measured electrode; the electrode steps are bypassed).
+    """
 
     formulation: Formulation
     current_collector: str = Field(description="foil material name (Al, Cu)")
     current_collector_thickness: SI("m", gt=0, le=1e-4) | None = Field(
         None, description="foil thickness [m]; default: the material's")
+    measured: MeasuredElectrode | None = Field(
+        None, description="a measured electrode (thickness, porosity, loading per side)")
     mixing: MixingSection = MixingSection()
-    coating: CoatingSection
-    drying: DryingSection
-    calendering: CalenderingSection
+    coating: CoatingSection | None = None
+    drying: DryingSection | None = None
+    calendering: CalenderingSection | None = None
     slitting: SlittingSection = SlittingSection()
     post_drying: PostDryingSection = PostDryingSection()
+
+    @model_validator(mode="after")
+    def _settings_or_measured(self) -> ElectrodeRecipe:
+        if self.measured is None:
+            missing = [k for k in ("coating", "drying", "calendering")
+                       if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"give the sections {missing} (machine settings) or "
+                                 f"'measured' (thickness, porosity, loading)")
+        return self
 
 
 class Recipe(Section):

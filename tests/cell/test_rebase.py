@@ -1,0 +1,43 @@
+"""A parameter set used as fitted reproduces PyBaMM run directly (issue 17 part 1)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("PYBAMM_OPTOUT_TELEMETRY", "true")
+pybamm = pytest.importorskip("pybamm")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pset", ["Chen2020", "Ecker2015"])
+def test_set_as_fitted_reproduces_pybamm_direct(pset):
+    from twinline.cell import electrochemistry as ec
+    from twinline.cell.rebase import as_fitted_inputs
+
+    inputs, q_li = as_fitted_inputs(pset)
+    conc, window, _ = ec.balance(inputs, pset, lithium_inventory=q_li)
+    q = float(ec.base_parameter_values(pset)["Nominal cell capacity [A.h]"])
+    got = ec.discharge(ec.built_simulation("DFN", pset), {**inputs, **conc}, 0.05, q)
+    p = pybamm.ParameterValues(pset)
+    p["Current function [A]"] = q * 0.05
+    sol = pybamm.Simulation(pybamm.lithium_ion.DFN(), parameter_values=p).solve(
+        [0, 3600 * 26], initial_soc=1.0)
+    direct = float(sol["Discharge capacity [A.h]"].entries[-1])
+    assert abs(got.capacity / direct - 1) < 0.005
+
+
+def test_rebased_max_concentration_is_the_sets_own_when_the_capacity_is():
+    from twinline.cell.rebase import FARADAY, rebased_max_concentration
+
+    assert rebased_max_concentration(4750.0, 720000.0, 0.5) == pytest.approx(
+        4750.0 * 720000.0 / (FARADAY * 0.5))
+
+
+def test_21700_can_takes_the_m50_electrode():
+    from twinline.process.cell_design import CANS
+
+    assert CANS["21700"]["height"] == pytest.approx(70e-3)
+    assert 65e-3 + 2 * 0.5e-3 + 2 * 0.75e-3 <= CANS["21700"]["inner_height"]
+    assert {"18650", "21700", "26650", "4680"} <= set(CANS)
