@@ -17,7 +17,7 @@ def test_set_as_fitted_reproduces_pybamm_direct(pset):
     from twinline.cell.rebase import as_fitted_inputs
 
     inputs, q_li = as_fitted_inputs(pset)
-    conc, window, _ = ec.balance(inputs, pset, lithium_inventory=q_li)
+    conc, _, _ = ec.balance(inputs, pset, lithium_inventory=q_li)
     q = float(ec.base_parameter_values(pset)["Nominal cell capacity [A.h]"])
     got = ec.discharge(ec.built_simulation("DFN", pset), {**inputs, **conc}, 0.05, q)
     p = pybamm.ParameterValues(pset)
