@@ -13,22 +13,17 @@ import argparse
 import csv
 import os
 import platform
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
+
+from linekit import free_port, instant
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _twinline(*args: str, log: Path) -> subprocess.Popen:
@@ -39,46 +34,43 @@ def _twinline(*args: str, log: Path) -> subprocess.Popen:
                              *args], env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
 
 
-def _instant(text: str) -> datetime:
-    """A time as an aware UTC datetime, whatever its text form (``T`` or space, with or
-    without zero microseconds or an offset)."""
-    t = datetime.fromisoformat(text.strip().replace(" ", "T"))
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--lanes", type=int, default=36, help="36 lanes: 204 tags")
     ap.add_argument("--rate", type=float, default=10.0)
+    ap.add_argument("--catch-up", type=float, default=30.0,
+                    help="seconds the line keeps serving its history after its last sample")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench_opcua_"))
-    port = _free_port()
+    port = free_port()
     sim = _twinline("line", "simulate", "--recipe", str(ROOT / "examples/nmc111_cathode.yaml"),
                     "--port", str(port), "--duration", f"{a.seconds}s", "--rate",
                     f"{a.rate}Hz", "--lanes", str(a.lanes), "--record", str(tmp / "rec.csv"),
-                    "--write-map", str(tmp / "tags.yaml"), log=tmp / "simulate.log")
+                    "--write-map", str(tmp / "tags.yaml"), "--linger", f"{a.catch_up:g}s",
+                    log=tmp / "simulate.log")
     while not (tmp / "rec.csv").exists():
         if sim.poll() is not None:
             sys.exit((tmp / "simulate.log").read_text())
         time.sleep(0.1)
-    # the ingester ends 1 s after the line stops publishing, while the server still lingers
-    # (3 s), so its final HistoryRead catch-up sees everything
+    # the line publishes for --seconds, then keeps serving its history for --catch-up s; the
+    # ingester runs until then and its last HistoryRead catch-up sees every published sample
     ing = _twinline("line", "ingest", "--from", f"opc.tcp://127.0.0.1:{port}", "--map",
                     str(tmp / "tags.yaml"), "--db", str(tmp / "line.db"), "--json",
-                    "--duration", f"{a.seconds + 1:g}s", log=tmp / "ingest.log")
+                    "--duration", f"{a.seconds + a.catch_up - 5:g}s", log=tmp / "ingest.log")
     t0 = time.monotonic()
     _, status, usage = os.wait4(ing.pid, 0)
     sim.wait(timeout=a.seconds + 120)
     wall = time.monotonic() - t0
     ing.returncode = os.waitstatus_to_exitcode(status)
     with open(tmp / "rec.csv", newline="") as fh:
-        published = {(r["object"], r["parameter"], _instant(r["time"]), r["conditions"])
+        published = {(r["object"], r["parameter"], instant(r["time"]), r["conditions"])
                      for r in csv.DictReader(fh)}
     db = sqlite3.connect(tmp / "line.db")
     rows = db.execute("SELECT o.object_id, r.parameter, r.time, r.conditions FROM records r "
                       "JOIN objects o ON o.pk = r.object_pk").fetchall()
-    stored = {(o, p, _instant(t), c) for o, p, t, c in rows}
+    stored = {(o, p, instant(t), c) for o, p, t, c in rows}
     n_tags = sum(1 for line in (tmp / "tags.yaml").read_text().splitlines()
                  if line.lstrip().startswith("- node:"))
     cpu = usage.ru_utime + usage.ru_stime

@@ -12,8 +12,7 @@ import time
 import pytest
 
 from cli.clikit import CATHODE, cli_error, nothing_written, one_line_error, run_subprocess
-from twinline.cli.common import MAX_LINE, one_line
-from twinline.spec.errors import MaterialError, RecipeError, quote
+from twinline.spec.errors import MAX_LINE, MaterialError, RecipeError, one_line, quote
 from twinline.spec.recipe import load_recipe, parse_recipe
 from twinline.spec.yamlfile import MAX_BYTES, read_yaml
 

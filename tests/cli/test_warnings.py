@@ -22,8 +22,10 @@ def test_validity_warning_of_a_verb_is_one_readable_line(tmp_path):
     proc, _ = run_subprocess("cell", "export-bpx", recipe, "--out", out, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-    assert lines == ["warning: assembly: n_p_ratio = 1.416 is outside the model's validity "
-                     "range [1.05, 1.3]"], lines
+    # every line a readable warning (the thicker anode also leaves the dryer wet)
+    assert lines and all(ln.startswith("warning: ") for ln in lines), lines
+    assert ("warning: cell: assembly: n_p_ratio = 1.416 is outside the model's validity "
+            "range [1.05, 1.3]") in lines, lines
     assert "ValidityWarning" not in proc.stderr and ".py:" not in proc.stderr
     assert out.exists()
 

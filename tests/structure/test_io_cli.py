@@ -62,7 +62,7 @@ def test_cli_generate_then_analyse_json(tmp_path):
                       "tortuosity_pore", "tortuosity_solid", "sigma_eff_S_per_m",
                       "cc_coverage_am", "cc_coverage_cbd", "active_surface_fraction",
                       "specific_surface_area_per_m", "percolating_fraction_pore",
-                      "bruggeman_exponent"}
+                      "bruggeman_exponent", "axis", "directions", "solver", "definitions"}
     assert 0 < d["porosity"] < 1 and d["tortuosity_factor_pore"] >= 1
     assert d["sigma_eff_S_per_m"] == pytest.approx(1.119 * d["porosity"]
                                                    / d["tortuosity_factor_pore"], rel=1e-9)

@@ -19,8 +19,10 @@ from twinline.cli import (
     materials,
     recipe,
     run,
+    serve,
     spec,
     structure,
+    twin,
 )
 
 app = typer.Typer(
@@ -51,6 +53,8 @@ learn.register(app)
 calibrate.register(app)
 line_data.register(app)
 factory.register(app)
+serve.register(app)
+twin.register(app)
 
 
 def main() -> None:

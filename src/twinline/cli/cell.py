@@ -27,12 +27,18 @@ def _parse_rates(text: str) -> tuple[float, ...]:
 
 
 def _simulate(recipe: Path, rates: tuple[float, ...], model: str, structure: bool, seed: int):
-    """The cell of the same chain run as ``twinline run --cell [--structure]``."""
+    """The cell of the same chain run as ``twinline run --cell [--structure]``; the run's
+    validity warnings are printed as ``warning: ...`` lines on stderr."""
     from twinline.chain import run_chain
+    from twinline.cli.common import err_console
     from twinline.spec.recipe import load_recipe
 
-    return run_chain(load_recipe(recipe), structure=structure, cell=True, seed=seed,
-                     c_rates=rates, cell_model=model).cell
+    run = run_chain(load_recipe(recipe), structure=structure, cell=True, seed=seed,
+                    c_rates=rates, cell_model=model)
+    for message in run.warnings:
+        err_console.print(f"warning: {message}", highlight=False, soft_wrap=True,
+                          markup=False)
+    return run.cell
 
 
 @app.command()

@@ -33,6 +33,9 @@ def simulate(
                                         "every three rolls)"),
     lanes: int = typer.Option(1, "--lanes", min=1,
                               help="lanes of each traversing gauge (thickness, areal weight)"),
+    linger: str = typer.Option("3s", "--linger",
+                               help="keep serving (history included) this long after the last "
+                                    "sample"),
 ) -> None:
     """Serve a simulated pilot line over OPC UA, its values from twinline's own chain.
 
@@ -50,6 +53,7 @@ def simulate(
         rate_hz = parse_quantity_option("--rate", rate, "1/s")
         seconds = parse_quantity_option("--duration", duration, "s") if duration else None
         every = parse_quantity_option("--roll-every", roll_every, "s")
+        linger_s = parse_quantity_option("--linger", linger, "s")
         defects = [parse_defect(d) for d in defect]
         if not recipe.is_file():
             from twinline.twin.errors import TwinError
@@ -63,7 +67,7 @@ def simulate(
         stats = simulate_line(
             recipe, port=port, host=host, rate=rate_hz, seed=seed, duration=seconds,
             record=record, write_map=write_map, defects=defects, roll_every=every,
-            lanes=lanes,
+            lanes=lanes, linger=linger_s,
             ready=lambda ep, line: err_console.print(
                 f"serving {len(line.tags)} tags of {len(line.machines)} machines at {ep} "
                 f"({rate_hz:g} Hz)", highlight=False))
@@ -86,7 +90,8 @@ def ingest(
 
     On start it reads the server's history (HistoryRead) of each tag from the last time
     stored for it, so a restart after a crash or a network cut loses nothing and stores
-    nothing twice. Writes are batched, one transaction every 0.5 s.
+    nothing twice. Writes are batched, one transaction every 0.5 s; a tag's changes are
+    stored in time order once its history confirms them (a catch-up every 2 s).
 
     Example: twinline line ingest --from opc.tcp://127.0.0.1:4840 --map tags.yaml
     --db line.db --duration 10min

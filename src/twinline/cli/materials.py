@@ -43,21 +43,6 @@ def _display(prop: str, value: Any) -> tuple[str, str]:
     return f"{shown:.6g}", unit or "-"
 
 
-def _to_json(m: Any) -> dict[str, Any]:
-    from twinline.materials import PROPERTY_UNITS
-
-    props = {}
-    for k, v in m.properties.items():
-        unit = PROPERTY_UNITS.get(k)
-        entry: dict[str, Any] = {"value": v}
-        if unit is not None and isinstance(v, int | float) and not isinstance(v, bool):
-            entry["unit"] = unit or "dimensionless"
-        if m.source(k):
-            entry["source"] = m.source(k)
-        props[k] = entry
-    return {"name": m.name, "kind": m.kind, "description": m.description, "properties": props}
-
-
 @app.command("list")
 def list_(
     kind: str | None = typer.Option(None, "--kind", "-k",
@@ -83,7 +68,7 @@ def list_(
         lib = load_library(*materials)
         mats = [m for m in lib.values() if kind is None or m.kind == kind]
         if fmt is Format.json:
-            typer.echo(json.dumps([_to_json(m) for m in mats], indent=2, ensure_ascii=False))
+            typer.echo(json.dumps([m.to_dict() for m in mats], indent=2, ensure_ascii=False))
             return
         from rich.table import Table
 
@@ -115,7 +100,7 @@ def show(
 
         m = load_library(*materials)[name]
         if fmt is Format.json:
-            typer.echo(json.dumps(_to_json(m), indent=2, ensure_ascii=False))
+            typer.echo(json.dumps(m.to_dict(), indent=2, ensure_ascii=False))
             return
         from rich.table import Table
 

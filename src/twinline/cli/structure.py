@@ -68,6 +68,8 @@ def generate(
 ) -> None:
     """Generate a labelled 3D electrode (0 pore, 1 AM, 2 CBD).
 
+    First run: numba compiles its kernels once, cached in ~/.cache/twinline/numba.
+
     Example: twinline structure generate --porosity 0.35 --am-mass-fraction 0.96
     --thickness 80um --voxel 0.5um --seed 1 --out electrode.tif
     """
@@ -115,11 +117,37 @@ def generate(
                   f"{m.metadata['n_particles']} particles in {m.metadata['wall_s']:.2f} s")
 
 
-@app.command()
+_ANALYSE_HELP = "\n\n".join((
+    "Tortuosity factors, σ_eff, CC coverage, active surface ... of a label image.",
+    "Images: twinline's labels (0 pore, 1 AM, 2 CBD), a boolean mask in PoreSpy's convention "
+    "(True = pore space, False = solid; .npy or .h5), or any grey-value stack with --labels "
+    "(TauFactor's or ImageJ's segmentations). A 0/1 image without twinline's label metadata is "
+    "refused as ambiguous: PoreSpy and TauFactor masks have 1 = pore (--labels pore=1,solid=0).",
+    "Tortuosity factor = ε·D₀/D_eff (TauFactor's `tau`, PoreSpy's `tortuosity`); the "
+    "'√ tortuosity factor' rows are its square root, not what those tools call tortuosity.",
+    "First run: numba compiles the transport kernels once (about 10-40 s, more on a busy "
+    "machine) and caches them in the user's cache folder (NUMBA_CACHE_DIR, default "
+    "~/.cache/twinline/numba); later runs load them in about a second.",
+    "Examples: twinline structure analyse electrode.tif --voxel 0.5um --json",
+    "twinline structure analyse nmc.tif --labels pore=0,am=85,cbd=170 --voxel 0.4um --axis all",
+))
+
+
+@app.command(help=_ANALYSE_HELP)
 def analyse(
-    image: Path = typer.Argument(..., help="Label image (.tif, .npy, .h5): 0 pore, 1 AM, 2 CBD."),
+    image: Path = typer.Argument(..., help="Image (.tif, .npy, .h5): 0 pore, 1 AM, 2 CBD, a "
+                                 "boolean PoreSpy mask (True = pore), or grey values with "
+                                 "--labels."),
     voxel: str = typer.Option(None, help="Voxel edge, e.g. '0.5 um' (default: from the file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    labels: str = typer.Option(None, "--labels",
+                               help="Grey value of each phase, e.g. pore=0,am=85,cbd=170 "
+                                    "(phases pore, am, cbd, solid; several values am=85+255); "
+                                    "every value in the image must be mapped. A PoreSpy or "
+                                    "TauFactor 0/1 mask: pore=1,solid=0."),
+    axis: str = typer.Option("0", "--axis", help="Transport direction: 0 (through the "
+                             "thickness), 1, 2 (in-plane) or all."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (with the "
+                                 "definitions of the numbers)."),
     out: Path = typer.Option(None, "--out", help="Also write the full JSON to this file."),
     cbd_nanoporosity: float = typer.Option(None, "--cbd-nanoporosity",
                                            help="Treat CBD as porous for ions [-]."),
@@ -130,22 +158,19 @@ def analyse(
     pore_sizes: bool = typer.Option(True, help="Compute the pore-size distribution."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
-    """Tortuosity factors, σ_eff, CC coverage, active surface ... of a label image.
-
-    Example: twinline structure analyse electrode.tif --voxel 0.5um --json
-    """
     with handle_errors():
         from twinline.outdir import check_writable_output
 
         if out is not None:
             check_writable_output(out, "file")
         from twinline.spec.errors import StructureError
-        from twinline.structure.analyse import JSON_KEYS
+        from twinline.structure.analyse import JSON_KEYS, parse_axes
         from twinline.structure.analyse import analyse as run_analysis
         from twinline.structure.io import load
 
+        axes = parse_axes(axis)
         h = _length(voxel, "voxel") if voxel is not None else None
-        m = load(image, voxel_size=h)
+        m = load(image, voxel_size=h, mapping=labels)
         if not m.voxel_size == m.voxel_size:   # NaN: not stored, not given
             raise StructureError(f"{image} does not store a voxel size; give --voxel, e.g. "
                                  "--voxel 0.5um")
@@ -153,7 +178,7 @@ def analyse(
             res = run_analysis(m, cbd_nanoporosity=cbd_nanoporosity,
                                electrolyte_conductivity=conductivity,
                                electrolyte=None if conductivity is not None else electrolyte,
-                               pore_sizes=pore_sizes)
+                               pore_sizes=pore_sizes, axis=axes)
         full = res.to_dict()
         if out is not None:
             write_atomic(out, json.dumps(full, indent=2))
@@ -164,24 +189,34 @@ def analyse(
     _table(res)
 
 
+_AXIS_NAME = {"0": "axis 0 (through the thickness)", "1": "axis 1 (in-plane)",
+              "2": "axis 2 (in-plane)"}
+
+
 def _table(res) -> None:
     from rich.table import Table
 
+    axes = list(res.directions) or [str(res.axis)]
     t = Table(title=f"structure analysis ({res.shape[0]}×{res.shape[1]}×{res.shape[2]} voxels "
                     f"of {res.voxel_size_m * 1e6:g} µm, {res.wall_s:.2f} s)")
-    t.add_column("quantity")
-    t.add_column("value", justify="right")
-    t.add_column("unit")
-    rows = [
+    t.add_column("quantity", no_wrap=True)
+    for ax in axes:
+        t.add_column(f"axis {ax}" if len(axes) > 1 else "value", justify="right",
+                     min_width=9)
+    plain = [
         ("porosity", res.porosity, "-"),
         ("AM volume fraction", res.am_fraction, "-"),
         ("CBD volume fraction", res.cbd_fraction, "-"),
-        ("tortuosity factor τ², pore", res.tortuosity_factor_pore, "-"),
-        ("tortuosity factor τ², solid (AM ∪ CBD)", res.tortuosity_factor_solid, "-"),
-        ("tortuosity τ, pore", res.tortuosity_pore, "-"),
-        ("tortuosity τ, solid", res.tortuosity_solid, "-"),
-        ("effective ionic conductivity", res.sigma_eff_S_per_m, "S/m"),
-        ("Bruggeman exponent (pore)", res.bruggeman_exponent, "-"),
+    ]
+    along = [
+        ("tortuosity factor ε·D₀/D_eff, pore", "tortuosity_factor_pore", "-"),
+        ("tortuosity factor ε·D₀/D_eff, solid", "tortuosity_factor_solid", "-"),
+        ("√ tortuosity factor, pore", "tortuosity_pore", "-"),
+        ("√ tortuosity factor, solid", "tortuosity_solid", "-"),
+        ("σ_eff = σ_bulk·ε/τ_f", "sigma_eff_S_per_m", "S/m"),
+        ("Bruggeman exponent, pore", "bruggeman_exponent", "-"),
+    ]
+    rest = [
         ("CC covered by AM", 100 * res.cc_coverage_am, "%"),
         ("CC covered by CBD", 100 * res.cc_coverage_cbd, "%"),
         ("active surface (AM facing pore)", 100 * res.active_surface_fraction, "%"),
@@ -189,9 +224,27 @@ def _table(res) -> None:
         ("specific surface area", res.specific_surface_area_per_m, "1/m"),
         ("percolating pore", 100 * res.percolating_fraction_pore, "%"),
         ("percolating solid", 100 * res.percolating_fraction_solid, "%"),
-        ("pore diameter d50 (local thickness)", res.pore_diameter_d50_m * 1e6, "µm"),
+        ("pore diameter d50, local thickness", res.pore_diameter_d50_m * 1e6, "µm"),
     ]
-    for name, v, unit in rows:
-        t.add_row(name, f"{v:.4g}", unit)
+    blank = [""] * (len(axes) - 1)
+    for name, v, unit in plain:
+        t.add_row(f"{name} [{unit}]", f"{v:.4g}", *blank)
+    for name, key, unit in along:
+        t.add_row(f"{name} [{unit}]", *(f"{res.directions[ax][key]:.4g}" for ax in axes))
+    for name, v, unit in rest:
+        t.add_row(f"{name} [{unit}]", f"{v:.4g}", *blank)
     console.print(t)
-
+    console.print("tortuosity factor τ_f = ε·D₀/D_eff (solid: AM ∪ CBD), TauFactor's `tau` and "
+                  "PoreSpy's `tortuosity`; √ tortuosity factor is a geometric tortuosity only "
+                  "under Epstein's model. Transport values along "
+                  + ", ".join(_AXIS_NAME[ax] for ax in axes) + "; the CC coverage at the face "
+                  "of axis 0.", soft_wrap=True, highlight=False)
+    for ax, d in res.directions.items():
+        for phase in ("pore", "solid"):
+            s = d["solver"][phase]
+            verdict = "converged" if s["converged"] else "NOT converged"
+            console.print(
+                f"solver, {phase}, axis {ax}: {verdict} — relative residual "
+                f"{s['residual']:.1e} (tolerance {s['tolerance']:.0e}), flux spread between "
+                f"planes {s['flux_spread']:.1e} (threshold {s['flux_spread_threshold']:.0e}), "
+                f"{s['iterations']} iterations", soft_wrap=True, highlight=False)

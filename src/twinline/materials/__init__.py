@@ -138,6 +138,21 @@ class Material:
     def source(self, prop: str) -> str:
         return self.sources.get(prop, "")
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able view: ``name``, ``kind``, ``description`` and ``properties``, each
+        ``{"value"}`` in SI with its ``unit`` (numeric properties) and ``source`` (if any)."""
+        props: dict[str, Any] = {}
+        for k, v in self.properties.items():
+            unit = PROPERTY_UNITS.get(k)
+            entry: dict[str, Any] = {"value": v}
+            if unit is not None and isinstance(v, int | float) and not isinstance(v, bool):
+                entry["unit"] = unit or "dimensionless"
+            if self.source(k):
+                entry["source"] = self.source(k)
+            props[k] = entry
+        return {"name": self.name, "kind": self.kind, "description": self.description,
+                "properties": props}
+
 
 class MaterialLibrary(Mapping[str, Material]):
     """A name → :class:`Material` mapping with clear errors for unknown names."""

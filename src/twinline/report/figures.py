@@ -33,6 +33,15 @@ def _layout(fig, title: str, xtitle: str, ytitle: str, *, xlog=False, ylog=False
     return fig
 
 
+def _log_range(values: Any, *also: float) -> list[float]:
+    """A log axis' range (log10 units, as Plotly wants) spanning ``values`` and ``also``
+    with a margin: the coatable band drawn as a shape would otherwise let the autorange run
+    over tens of decades."""
+    v = np.asarray([*np.ravel(values), *also], dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    return [float(np.log10(v.min())) - 0.3, float(np.log10(v.max())) + 0.3]
+
+
 def viscosity_figure(products: dict[str, Any], *, name: str = ""):
     """Slurry viscosity [Pa s] versus shear rate 0.1–1000 s⁻¹, coatable band, operating point."""
     from twinline.process.mixing import COATABLE_VISCOSITY, SHEAR_RANGE, slurry_viscosity
@@ -51,8 +60,9 @@ def viscosity_figure(products: dict[str, Any], *, name: str = ""):
     fig.add_trace(go.Scatter(x=[float(np.mean(slurry.coating_shear_rate))],
                              y=[float(np.mean(slurry.viscosity_at_coating))],
                              mode="markers", marker=POINT, name="coater operating point"))
-    return _layout(fig, f"{name} slurry viscosity".strip(), "shear rate [1/s]",
-                   "viscosity [Pa·s]", xlog=True, ylog=True)
+    fig = _layout(fig, f"{name} slurry viscosity".strip(), "shear rate [1/s]",
+                  "viscosity [Pa·s]", xlog=True, ylog=True)
+    return fig.update_yaxes(range=_log_range(eta, *COATABLE_VISCOSITY))
 
 
 def coating_window_figure(products: dict[str, Any], section, materials, *, name: str = ""):
@@ -85,8 +95,9 @@ def coating_window_figure(products: dict[str, Any], section, materials, *, name:
         fig.add_trace(go.Scatter(x=[float(np.mean(section.gap)) * 1e6],
                                  y=[float(np.mean(slurry.viscosity_at_coating))],
                                  mode="markers", marker=POINT, name="operating point"))
-        return _layout(fig, f"{name} coating window (comma coater)".strip(), "gap [µm]",
-                       "viscosity at the coating shear rate [Pa·s]", ylog=True)
+        fig = _layout(fig, f"{name} coating window (comma coater)".strip(), "gap [µm]",
+                      "viscosity at the coating shear rate [Pa·s]", ylog=True)
+        return fig.update_yaxes(range=_log_range(eta, *COATABLE_VISCOSITY))
     sigma = materials[slurry.composition.solvent].get("surface_tension")
     u = float(np.mean(section.speed))
     h_op = float(np.mean(wet.wet_thickness))

@@ -148,3 +148,19 @@ def warn_validity(step: str, parameter: str, value: float, unit: str, low: float
            f"[{low:.4g}, {high:.4g}]{u}")
     warnings.warn(msg, ValidityWarning, stacklevel=stacklevel)
     return msg
+
+
+MAX_LINE = 2000
+"""Longest error or warning line printed or answered [characters]; longer ones are elided."""
+
+
+def one_line(message: str, limit: int = MAX_LINE) -> str:
+    """``message`` on one line (newlines shown as ``\\n``), at most about ``limit`` characters.
+
+    The last guard before a message reaches the terminal: messages quote values through
+    :func:`twinline.spec.errors.quote`, but whatever slips through (a library's message, a
+    file name) still cannot print a 50 MB line.
+    """
+    text = message if len(message) <= 4 * limit else elide(message, 4 * limit)
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    return elide(text, limit)

@@ -8,7 +8,14 @@ Dirichlet conductances ``bl``/``bh`` (n1, n2) on the low/high faces of axis 0. T
           \\quad d_i = \\sum_{j \\sim i} g_{ij} + b_i
 
 Cells with ``d_i = 0`` (outside the conducting cluster) are inert: ``inv_diag = 0``.
-All kernels are compiled once and cached on disk (``cache=True``).
+All kernels are compiled once and cached on disk (``cache=True``) in the user's cache folder
+(:func:`twinline.structure.numba_cache_dir`; set before this module imports numba).
+
+First-run cost: numba compiles each kernel for the one signature the solver uses, and a
+``parallel=True`` kernel costs about four times a serial one to compile. Only the kernels of
+the CG/V-cycle inner loop are parallel (:func:`_dual`, with serial twins for coarse grids);
+the one-pass set-up and read-out kernels (:func:`_serial`) run once per solve and are serial;
+the CG vector updates are BLAS calls in :mod:`.transport` (no kernel to compile).
 """
 
 from __future__ import annotations
@@ -24,6 +31,13 @@ from numba import njit, prange
 SERIAL: dict = {}
 
 
+def _serial(fn):
+    """Compile ``fn`` serial only (a one-pass kernel), the same for every grid size."""
+    disp = njit(cache=True)(fn)
+    SERIAL[fn.__name__] = disp
+    return disp
+
+
 def _dual(fn):
     """Compile ``fn`` parallel (returned) and serial (in :data:`SERIAL`), both cached."""
     ser = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial",
@@ -33,7 +47,7 @@ def _dual(fn):
     return njit(parallel=True, cache=True)(fn)
 
 
-@_dual
+@_serial
 def diagonal(gx, gy, gz, bl, bh, out):  # pragma: no cover - compiled
     n0, n1, n2 = out.shape
     for i in prange(n0):
@@ -97,7 +111,7 @@ def apply(u, gx, gy, gz, diag, out):  # pragma: no cover - compiled
     return acc.sum()
 
 
-@_dual
+@_serial
 def residual(u, b, gx, gy, gz, diag, out):  # pragma: no cover - compiled
     """out = b - A u."""
     n0, n1, n2 = u.shape
@@ -124,20 +138,6 @@ def rbgs(u, b, gx, gy, gz, inv_diag, color):  # pragma: no cover - compiled
                 if w == 0.0:
                     continue
                 u[i, j, k] = (b[i, j, k] + _nsum(u, gx, gy, gz, i, j, k, n0, n1, n2)) * w
-
-
-@_dual
-def rbgs_from_zero(u, b, gx, gy, gz, inv_diag):  # pragma: no cover - compiled
-    """Red half sweep starting from u = 0 (writes every cell: red = b/d, black = 0)."""
-    n0, n1, n2 = u.shape
-    for i in prange(n0):
-        for j in range(n1):
-            k0 = (i + j) % 2
-            for k in range(n2):
-                if (k - k0) % 2 == 0:
-                    u[i, j, k] = b[i, j, k] * inv_diag[i, j, k]
-                else:
-                    u[i, j, k] = 0.0
 
 
 @_dual
@@ -173,32 +173,6 @@ def scaled_prolong_add(u, ec, inv_diag, scale):  # pragma: no cover - compiled
 
 
 @_dual
-def cg_update(x, r, p, q, alpha):  # pragma: no cover - compiled
-    """x += αp; r −= αq; returns r·r."""
-    n0 = x.shape[0]
-    acc = np.zeros(n0)
-    for i in prange(n0):
-        a = 0.0
-        for j in range(x.shape[1]):
-            for k in range(x.shape[2]):
-                x[i, j, k] += alpha * p[i, j, k]
-                v = r[i, j, k] - alpha * q[i, j, k]
-                r[i, j, k] = v
-                a += v * v
-        acc[i] = a
-    return acc.sum()
-
-
-@_dual
-def cg_direction(p, z, beta):  # pragma: no cover - compiled
-    """p = z + βp."""
-    for i in prange(p.shape[0]):
-        for j in range(p.shape[1]):
-            for k in range(p.shape[2]):
-                p[i, j, k] = z[i, j, k] + beta * p[i, j, k]
-
-
-@_dual
 def dot(a, b):  # pragma: no cover - compiled
     n0 = a.shape[0]
     acc = np.zeros(n0)
@@ -211,34 +185,7 @@ def dot(a, b):  # pragma: no cover - compiled
     return acc.sum()
 
 
-@njit(parallel=True, cache=True)
-def restrict(r, rc):  # pragma: no cover - compiled
-    """rc = Pᵀ r: sum over 2×2×2 blocks (edge blocks may be thinner)."""
-    n0, n1, n2 = r.shape
-    m0, m1, m2 = rc.shape
-    for I in prange(m0):
-        for J in range(m1):
-            for K in range(m2):
-                s = 0.0
-                for i in range(2 * I, min(2 * I + 2, n0)):
-                    for j in range(2 * J, min(2 * J + 2, n1)):
-                        for k in range(2 * K, min(2 * K + 2, n2)):
-                            s += r[i, j, k]
-                rc[I, J, K] = s
-
-
-@njit(parallel=True, cache=True)
-def prolong_add(u, ec, inv_diag):  # pragma: no cover - compiled
-    """u += P ec (piecewise constant), on conducting cells only."""
-    n0, n1, n2 = u.shape
-    for i in prange(n0):
-        for j in range(n1):
-            for k in range(n2):
-                if inv_diag[i, j, k] != 0.0:
-                    u[i, j, k] += ec[i // 2, j // 2, k // 2]
-
-
-@_dual
+@_serial
 def coarsen_faces(gx, gy, gz, gxc, gyc, gzc):  # pragma: no cover - compiled
     """Galerkin coarse conductances PᵀAP for piecewise-constant 2×2×2 aggregation."""
     n0, n1, n2 = gy.shape[0], gx.shape[1], gx.shape[2]
@@ -272,7 +219,7 @@ def coarsen_faces(gx, gy, gz, gxc, gyc, gzc):  # pragma: no cover - compiled
                     gzc[I, J, K] = s
 
 
-@_dual
+@_serial
 def face_conductances(cond, gx, gy, gz):  # pragma: no cover - compiled
     """Harmonic-mean face conductances 2 D_i D_j / (D_i + D_j) (0 if either is 0)."""
     n0, n1, n2 = cond.shape
@@ -291,7 +238,7 @@ def face_conductances(cond, gx, gy, gz):  # pragma: no cover - compiled
                     gz[i, j, k] = 2.0 * a * c / (a + c) if a > 0.0 and c > 0.0 else 0.0
 
 
-@_dual
+@_serial
 def layer_fluxes(u, gx, bl, bh, out):  # pragma: no cover - compiled
     """Total flux through each of the n0+1 planes normal to axis 0 (low face = 0)."""
     n0, n1, n2 = u.shape

@@ -3,16 +3,20 @@ r"""Analysis of a labelled electrode image: the structure parameters a line cann
 Input: a :class:`~twinline.structure.generate.Mesostructure` or a label array (0 pore, 1 AM,
 2 CBD; axis 0 through the thickness, CC below index 0) with its voxel size [m].
 
-Quantities (all through the thickness, axis 0):
+Quantities (transport along ``axis``, 0 = through the thickness by default, or along each of
+several axes; the rest is direction-free or, for the CC coverage, at the face of axis 0):
 
 * phase fractions; ``porosity`` = pore voxel fraction (plus :math:`\varepsilon_n \phi_{CBD}` when a
   CBD nanoporosity is given);
-* tortuosity factors :math:`\tau^2` of the pore phase (CBD dense by default, or porous with
+* tortuosity factors :math:`\tau_f` of the pore phase (CBD dense by default, or porous with
   relative diffusivity :math:`\varepsilon_n^{\beta}`, β = 1.5) and of the solid network AM ∪ CBD,
-  TauFactor's convention :math:`\tau^2 = \varepsilon D_0/D_{eff}` (:mod:`.transport`), and the
-  tortuosities :math:`\tau = \sqrt{\tau^2}`;
+  :math:`\tau_f = \varepsilon D_0/D_{eff}` (:mod:`.transport`) — TauFactor's ``tau`` and
+  PoreSpy's ``tortuosity`` — and their square roots ``tortuosity_*`` :math:`= \sqrt{\tau_f}`
+  (a geometric tortuosity only under Epstein's model :math:`\tau_f = \tau^2`; not what
+  TauFactor or PoreSpy call tortuosity). :data:`DEFINITIONS` states each output key, and
+  ``to_dict`` carries it as a ``definitions`` block;
 * effective ionic conductivity by MacMullin,
-  :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau^2`;
+  :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau_f`;
 * CC coverage by AM and by CBD: share of the voxels of the first layer (index 0) [-];
 * active surface: share of the AM surface (AM voxel faces towards a non-AM voxel) that faces
   pore [-], and the AM–pore interface area per volume [m⁻¹];
@@ -24,7 +28,7 @@ Quantities (all through the thickness, axis 0):
   that covers the voxel, Hildebrand & Rüegsegger 1997), painted from the ridge of the
   Euclidean distance map;
 * the Bruggeman exponent fitted to the pore result, :math:`D_{eff}/D_0 = \varepsilon^{\alpha}`,
-  i.e. :math:`\alpha = \ln(\varepsilon/\tau^2)/\ln\varepsilon`.
+  i.e. :math:`\alpha = \ln(\varepsilon/\tau_f)/\ln\varepsilon`.
 
 References
 ----------
@@ -39,6 +43,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,20 +53,61 @@ from twinline.spec.errors import StructureError
 
 CITATIONS: tuple[str, ...] = ("Duquesnoy2020", "Hildebrand1997", "Cooper2016")
 
-#: Keys of the JSON that ``twinline structure analyse --json`` prints (issue 4).
+#: Keys of the JSON that ``twinline structure analyse --json`` prints (issue 4; issue 17
+#: added the transport axis, the values along each axis, the solver's criteria and the
+#: definitions).
 JSON_KEYS: tuple[str, ...] = (
     "porosity", "tortuosity_factor_pore", "tortuosity_factor_solid", "tortuosity_pore",
     "tortuosity_solid", "sigma_eff_S_per_m", "cc_coverage_am", "cc_coverage_cbd",
     "active_surface_fraction", "specific_surface_area_per_m", "percolating_fraction_pore",
-    "bruggeman_exponent")
+    "bruggeman_exponent", "axis", "directions", "solver", "definitions")
+
+_TF = ("tortuosity factor ε·D₀/D_eff of the {phase} along `axis` [-] (ε its volume fraction of "
+       "the box, D_eff/D₀ from the steady-state diffusion solve); TauFactor's `tau`, PoreSpy's "
+       "`tortuosity`; ε/τ_f = D_eff/D₀, 1/(D_eff/D₀) = MacMullin number")
+_SQ = ("√(tortuosity_factor_{key}) [-]: a geometric tortuosity only under Epstein's model "
+       "tortuosity factor = tortuosity²; NOT TauFactor's `tau` or PoreSpy's `tortuosity`")
+
+#: What each number of the analysis means (printed with ``--json`` as ``definitions``).
+DEFINITIONS: dict[str, str] = {
+    "porosity": "pore voxel fraction of the box, plus ε_n·φ_CBD when a CBD nanoporosity is "
+                "given [-]",
+    "tortuosity_factor_pore": _TF.format(phase="pore phase (CBD dense unless a CBD "
+                                               "nanoporosity is given)"),
+    "tortuosity_factor_solid": _TF.format(phase="solid network AM ∪ CBD"),
+    "tortuosity_pore": _SQ.format(key="pore"),
+    "tortuosity_solid": _SQ.format(key="solid"),
+    "sigma_eff_S_per_m": "effective ionic conductivity σ_bulk·ε/τ_f (MacMullin) along `axis` "
+                         "[S/m]",
+    "bruggeman_exponent": "α in D_eff/D₀ = ε^α fitted to the pore result, "
+                          "ln(ε/τ_f)/ln ε [-]",
+    "cc_coverage_am": "share of the first voxel layer of axis 0 (at the current collector) "
+                      "that is AM [-]",
+    "cc_coverage_cbd": "share of the first voxel layer of axis 0 that is CBD [-]",
+    "active_surface_fraction": "share of the AM surface (voxel faces to non-AM) that faces "
+                               "pore [-]",
+    "specific_surface_area_per_m": "solid–pore interface area per box volume, voxel face count "
+                                   "× 2/3 (Cauchy–Crofton) [1/m]",
+    "percolating_fraction_pore": "share of the pore voxels in 6-connected clusters touching "
+                                 "both faces normal to `axis` [-]",
+    "axis": "direction of the transport values at the top level (0 = through the thickness, "
+            "the CC below index 0; 1 and 2 in-plane)",
+    "directions": "the transport values along each axis analysed (`--axis all`: 0, 1, 2)",
+    "solver": "per phase: converged = relative residual ||b−Au||/||b|| <= tolerance AND flux "
+              "spread (max−min)/mean of the flux through the planes normal to the axis <= "
+              "flux_spread_threshold; the tortuosity factor is then within about the spread",
+}
 
 
 @dataclass(frozen=True)
 class StructureAnalysis:
     """Structure parameters of one image (SI units; fractions in 0–1).
 
-    ``tortuosity_factor_*`` are τ² (``inf`` when the phase does not percolate),
-    ``tortuosity_*`` their square roots; ``sigma_eff_S_per_m`` [S m⁻¹];
+    ``tortuosity_factor_*`` are tortuosity factors ε·D₀/D_eff along ``axis`` (TauFactor's
+    ``tau``, PoreSpy's ``tortuosity``; ``inf`` when the phase does not percolate),
+    ``tortuosity_*`` their square roots (see :data:`DEFINITIONS`); ``sigma_eff_S_per_m``
+    [S m⁻¹]; ``directions`` the transport values along each analysed axis (keys "0", "1",
+    "2"); ``solver`` the criteria and figures of the solves along ``axis``;
     ``specific_surface_area_per_m`` and ``am_pore_area_per_m`` [m⁻¹];
     ``pore_diameter_*_m`` [m] (volume-weighted percentiles of the local thickness).
     """
@@ -94,11 +140,15 @@ class StructureAnalysis:
     shape: tuple[int, int, int] = (0, 0, 0)
     solver: dict[str, Any] = field(default_factory=dict)
     wall_s: float = float("nan")
+    axis: int = 0
+    directions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self, *, json_safe: bool = True) -> dict[str, Any]:
-        """Plain dict; with ``json_safe`` an infinite or NaN value becomes ``None``."""
+        """Plain dict with a ``definitions`` block (:data:`DEFINITIONS`); with ``json_safe``
+        an infinite or NaN value becomes ``None``."""
         d = asdict(self)
         d["shape"] = list(self.shape)
+        d["definitions"] = dict(DEFINITIONS)
         if json_safe:
             d = _json_safe(d)
         return d
@@ -117,6 +167,9 @@ def _json_safe(v):
 def check_labels(labels) -> np.ndarray:
     """Return ``labels`` as a uint8 array after checking it is a 3D 0/1/2 label image.
 
+    A boolean mask follows PoreSpy's convention: True is pore (label 0), False solid
+    (label 1, AM; no CBD).
+
     Raises
     ------
     StructureError
@@ -128,9 +181,10 @@ def check_labels(labels) -> np.ndarray:
                              f"{a.shape}")
     if a.size == 0:
         raise StructureError(f"the label image is empty (shape {a.shape})")
-    if a.dtype == bool:
-        raise StructureError("expected a label image with 0 pore / 1 AM / 2 CBD, got a boolean "
-                             "mask; convert it (e.g. mask.astype('uint8'))")
+    if a.dtype == bool:   # PoreSpy's convention: True is pore space (twinline.structure.labels)
+        from twinline.structure.labels import from_mask
+
+        return from_mask(a)
     if not np.issubdtype(a.dtype, np.integer):
         if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
             raise StructureError(f"not a label image: values must be the integers 0 (pore), 1 "
@@ -139,9 +193,12 @@ def check_labels(labels) -> np.ndarray:
     lo, hi = a.min(), a.max()
     if lo < 0 or hi > 2:
         vals = np.unique(a)
+        from twinline.structure.labels import suggest_mapping
+
         raise StructureError(f"not a label image: labels must be 0 (pore), 1 (AM), 2 (CBD); got "
                              f"{vals.size} distinct values in [{lo}, {hi}] (e.g. "
-                             f"{vals[:6].tolist()})")
+                             f"{vals[:6].tolist()}); map grey values to phases with --labels, "
+                             f"e.g. --labels {suggest_mapping(vals)}")
     return a.astype(np.uint8, copy=False)
 
 
@@ -210,7 +267,8 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
             electrolyte_conductivity: float | None = None,
             cbd_nanoporosity: float | None = None,
             cbd_bruggeman: float = 1.5, pore_sizes: bool = True, tol: float = 1e-4,
-            materials=None, electrolyte: str | None = None) -> StructureAnalysis:
+            materials=None, electrolyte: str | None = None,
+            axis: int | str | Sequence[int] = 0) -> StructureAnalysis:
     """Analyse a labelled electrode image; see the module docstring for the definitions.
 
     Parameters
@@ -233,6 +291,10 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
     materials, electrolyte : MaterialLibrary and name, optional
         When both are given, σ_bulk is the electrolyte's ``conductivity`` from the library
         (over ``electrolyte_conductivity``).
+    axis : int, "all" or sequence of int
+        Direction(s) of the transport solves: 0 through the thickness (default), 1 and 2
+        in-plane, ``"all"`` = (0, 1, 2). The top-level transport values are along the first;
+        ``directions`` holds every one.
 
     Returns
     -------
@@ -273,22 +335,31 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
     if counts[1] == 0:
         raise StructureError("the active-material phase (label 1) is empty: not an electrode "
                              "image (labels must be 0 pore, 1 AM, 2 CBD)")
-    # pore transport (CBD dense or porous)
-    if cbd_nanoporosity:
+    axes = parse_axes(axis)
+    directions: dict[str, dict[str, Any]] = {}
+    pore_mask = (lab == 0).view(np.uint8)
+    solid_mask = (lab != 0).view(np.uint8)
+    cond = None
+    if cbd_nanoporosity:   # CBD porous: relative diffusivity ε_n^β
         cond = np.zeros(lab.shape, np.float32)
         cond[lab == 0] = 1.0
         cond[lab == 2] = cbd_nanoporosity ** cbd_bruggeman
-        pore_res = solve_conductivity(cond, tol=tol)
         eps = f_pore + cbd_nanoporosity * f_cbd
-        del cond
     else:
-        pore_res = solve_conductivity((lab == 0).view(np.uint8), tol=tol)
         eps = f_pore
-    solid_res = solve_conductivity((lab != 0).view(np.uint8), tol=tol)
-    d_rel = pore_res.d_eff_rel
-    tau_p = eps / d_rel if d_rel > 0 else float("inf")
-    sigma = electrolyte_conductivity * d_rel
-    brug = math.log(d_rel) / math.log(eps) if 0 < d_rel and 0 < eps < 1 else float("nan")
+    results = {}
+    for ax in axes:
+        pore_res = solve_conductivity(pore_mask if cond is None else cond, axis=ax, tol=tol)
+        solid_res = solve_conductivity(solid_mask, axis=ax, tol=tol)
+        results[ax] = (pore_res, solid_res)
+        directions[str(ax)] = _direction(pore_res, solid_res, eps, electrolyte_conductivity,
+                                         lab, ax, counts[0] if cond is not None else None)
+    del cond, pore_mask
+    pore_res, solid_res = results[axes[0]]
+    main = directions[str(axes[0])]
+    tau_p = main["tortuosity_factor_pore"]
+    sigma = main["sigma_eff_S_per_m"]
+    brug = main["bruggeman_exponent"]
     # CC coverage
     first = lab[0]
     cc_am = float(np.mean(first == 1))
@@ -305,10 +376,9 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
     perc = {}
     for name, mask in (("am", lab == 1), ("cbd", lab == 2)):
         c = int(mask.sum())
-        perc[name] = float(percolating_mask(mask).sum()) / c if c else 0.0
-    perc["solid"] = solid_res.percolating_fraction
-    perc_pore = pore_res.percolating_fraction if not cbd_nanoporosity else \
-        float(percolating_mask(lab == 0).sum()) / counts[0]
+        perc[name] = float(percolating_mask(mask, axes[0]).sum()) / c if c else 0.0
+    perc["solid"] = main["percolating_fraction_solid"]
+    perc_pore = main["percolating_fraction_pore"]
     # pore sizes
     psd_hist: dict[str, list[float]] = {}
     d10 = d50 = d90 = float("nan")
@@ -320,14 +390,7 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
         hist, _ = np.histogram(v, bins=edges)
         psd_hist = {"diameter_edges_m": edges.tolist(),
                     "volume_fraction": (hist / v.size).tolist()}
-    solver = {"pore": {"iterations": pore_res.iterations, "residual": pore_res.residual,
-                       "flux_spread": pore_res.flux_spread,
-                       "converged": pore_res.converged, "wall_s": pore_res.wall_s,
-                       "percolates": pore_res.percolates},
-              "solid": {"iterations": solid_res.iterations, "residual": solid_res.residual,
-                        "flux_spread": solid_res.flux_spread,
-                        "converged": solid_res.converged, "wall_s": solid_res.wall_s,
-                        "percolates": solid_res.percolates}}
+    solver = main["solver"]
     return StructureAnalysis(
         porosity=eps, tortuosity_factor_pore=float(tau_p),
         tortuosity_factor_solid=float(solid_res.tau),
@@ -342,4 +405,67 @@ def analyse(structure_or_labels, *, voxel_size: float | None = None,
         electrolyte_conductivity_S_per_m=float(electrolyte_conductivity),
         cbd_nanoporosity=cbd_nanoporosity, voxel_size_m=h,
         shape=tuple(int(s) for s in lab.shape), solver=solver,
-        wall_s=time.perf_counter() - t0)
+        wall_s=time.perf_counter() - t0, axis=axes[0], directions=directions)
+
+
+def parse_axes(axis: int | str | Sequence[int]) -> tuple[int, ...]:
+    """Axes of ``0``, ``"1"``, ``"all"`` or ``(0, 2)`` as a tuple of distinct ints in 0–2.
+
+    Raises
+    ------
+    StructureError
+        For anything else, naming the value and what is allowed.
+    """
+    if isinstance(axis, str):
+        text = axis.strip().lower()
+        if text == "all":
+            return (0, 1, 2)
+        parts = [p for p in text.replace(" ", "").split(",") if p]
+    elif isinstance(axis, (int, np.integer)):
+        parts = [axis]
+    else:
+        parts = list(axis)
+    out: list[int] = []
+    for p in parts:
+        try:
+            v = int(p)
+        except (TypeError, ValueError):
+            v = -1
+        if v not in (0, 1, 2) or str(p).strip() not in ("0", "1", "2"):
+            raise StructureError(f"axis = {axis!r} is not allowed; give 0 (through the "
+                                 "thickness), 1, 2 (in-plane) or all")
+        if v not in out:
+            out.append(v)
+    if not out:
+        raise StructureError(f"axis = {axis!r} names no axis; give 0, 1, 2 or all")
+    return tuple(out)
+
+
+def _solver_record(res) -> dict[str, Any]:
+    """The solve's figures and what ``converged`` means, for the JSON."""
+    return {"iterations": res.iterations, "residual": res.residual,
+            "tolerance": res.tolerance, "flux_spread": res.flux_spread,
+            "flux_spread_threshold": res.flux_spread_threshold,
+            "converged": res.converged, "criterion": res.criterion,
+            "wall_s": res.wall_s, "percolates": res.percolates}
+
+
+def _direction(pore_res, solid_res, eps: float, sigma_bulk: float, lab: np.ndarray, axis: int,
+               n_pore: int | None) -> dict[str, Any]:
+    """Transport values along one axis (pore with CBD as set, solid AM ∪ CBD)."""
+    from twinline.structure.transport import percolating_mask
+
+    d_rel = pore_res.d_eff_rel
+    tau_p = eps / d_rel if d_rel > 0 else float("inf")
+    brug = math.log(d_rel) / math.log(eps) if 0 < d_rel and 0 < eps < 1 else float("nan")
+    perc_pore = (pore_res.percolating_fraction if n_pore is None else
+                 float(percolating_mask(lab == 0, axis).sum()) / n_pore)
+    return {"tortuosity_factor_pore": float(tau_p),
+            "tortuosity_factor_solid": float(solid_res.tau),
+            "tortuosity_pore": float(math.sqrt(tau_p)),
+            "tortuosity_solid": float(math.sqrt(solid_res.tau)),
+            "sigma_eff_S_per_m": float(sigma_bulk * d_rel),
+            "bruggeman_exponent": float(brug),
+            "percolating_fraction_pore": float(perc_pore),
+            "percolating_fraction_solid": float(solid_res.percolating_fraction),
+            "solver": {"pore": _solver_record(pore_res), "solid": _solver_record(solid_res)}}

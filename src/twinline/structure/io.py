@@ -156,11 +156,15 @@ def _jsonable(o):
     return str(o)
 
 
-def load(path: str | Path, *, voxel_size: float | None = None) -> Mesostructure:
+def load(path: str | Path, *, voxel_size: float | None = None,
+         mapping: str | dict | None = None) -> Mesostructure:
     """Read an image written by :func:`save` (or any 3D TIFF/NumPy/HDF5 label image).
 
     ``voxel_size`` [m] overrides the stored one; without either the Mesostructure's voxel
-    size is NaN and analysis asks for it.
+    size is NaN and analysis asks for it. ``mapping`` gives the grey value of each phase
+    (``"pore=0,am=85,cbd=170"``, :func:`twinline.structure.labels.parse_label_mapping`); a
+    boolean image is a PoreSpy mask (True = pore); a 0/1 image without twinline's label
+    metadata and without a mapping is refused as ambiguous (:mod:`twinline.structure.labels`).
 
     Raises
     ------
@@ -222,6 +226,12 @@ def load(path: str | Path, *, voxel_size: float | None = None) -> Mesostructure:
     if labels.ndim != 3:
         raise StructureError(f"{path} holds a {labels.ndim}D image of shape {labels.shape}; a "
                              "3D label image is needed")
+    from twinline.structure.labels import image_labels
+
+    described = isinstance(meta.get("labels"), dict)
+    labels = image_labels(labels, mapping=mapping, described=described, source=str(path))
+    if mapping is not None:
+        meta = {**meta, "labels_from": mapping if isinstance(mapping, str) else str(mapping)}
     h = voxel_size if voxel_size is not None else stored
     try:
         h = float("nan") if h is None else float(h)

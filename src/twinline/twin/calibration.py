@@ -155,10 +155,12 @@ class ConstantSpec:
     and sections it applies to), ``target`` (``<role>.<property>`` of the electrode's
     material of that role — ``active_material``, ``binder``, ``solvent``,
     ``conductive_additive`` — overridden through
-    :meth:`~twinline.materials.MaterialLibrary.with_properties`; or ``coater.ratio``, the
-    comma coater's wet-film ratio :math:`r_0`), ``transform``, ``prior_sd`` (in transformed
-    space), ``outputs`` (the catalogue ids it acts on), ``group`` (the kind of group with its
-    own offset, ``batch`` or ``roll``, or None) with ``group_sd`` :math:`\\tau`,
+    :meth:`~twinline.materials.MaterialLibrary.with_properties`; or ``coater.<field>``, a
+    field of the comma coater's correlation: ``coater.ratio`` its wet-film ratio
+    :math:`r_0`, ``coater.gap_exponent`` its gap exponent :math:`p`), ``transform``,
+    ``prior_sd`` (in transformed space), ``outputs`` (the catalogue ids it acts on),
+    ``group`` (the kind of group with its own offset, ``batch`` or ``roll``, or None)
+    with ``group_sd`` :math:`\\tau`,
     ``drift_sd`` (random-walk sd in transformed space per √s), ``prior_mean`` (natural units,
     SI; None: the library's value, filled by :meth:`Calibration.initial`) and ``source``.
     """
@@ -212,8 +214,8 @@ class ConstantSpec:
 _DAY = 1.0 / math.sqrt(SECONDS_PER_DAY)
 
 
-def default_constants(electrode: str = "cathode", *, formation: bool = False
-                      ) -> tuple[ConstantSpec, ...]:
+def default_constants(electrode: str = "cathode", *, formation: bool = False,
+                      gap_exponent: bool = False) -> tuple[ConstantSpec, ...]:
     """The documented constants of one electrode's steps (and optionally formation's).
 
     Defaults and their sources (prior sds in transformed space; ARTISTIC = the prototype-line
@@ -242,6 +244,10 @@ def default_constants(electrode: str = "cathode", *, formation: bool = False
     * ``<e>.calendering.compaction_pressure`` — the AM's ``compaction_pressure`` [Pa] (log):
       prior sd 0.2 (assumption: 10 fitted rows); per ``roll`` τ = 0.1 and drift 0.01 per √day
       (roll wear and roughness change the effective nip; assumption).
+    * ``<e>.coating.gap_exponent`` (``gap_exponent=True``) — the comma coater's gap exponent
+      :math:`p` (0.875) (identity): prior sd 0.1 (assumption: between 0.75 and 1, a film
+      that scales less or exactly with the gap), line-wide. Lets the line's data correct how
+      the wet film follows the gap, which a wet-film ratio cannot.
     * ``formation.first_cycle_efficiency`` (``formation=True``) — the anode AM's
       ``first_cycle_efficiency`` (logit): prior sd 0.2 (about 1.8 points at 0.90; the
       library's values are typical half-cell figures, Örüm Aydin et al. 2023). Acts on the
@@ -273,6 +279,11 @@ def default_constants(electrode: str = "cathode", *, formation: bool = False
                      group="roll", group_sd=0.1, drift_sd=0.01 * _DAY,
                      source="ARTISTIC calendering fit (Duquesnoy2020); roll terms assumed"),
     ]
+    if gap_exponent:
+        specs.append(ConstantSpec(
+            f"{e}.coating.gap_exponent", "coating", e, "coater.gap_exponent", "identity", 0.1,
+            tuple(f"{e}.{p}" for p in after_coating),
+            source="CommaCoater gap exponent (Duquesnoy2020 fit); prior sd assumed"))
     if formation:
         specs.append(ConstantSpec(
             "formation.first_cycle_efficiency", "formation", "anode",
@@ -297,19 +308,19 @@ def _material_of(recipe: Any, spec: ConstantSpec, materials: Any) -> str:
     if not isinstance(name, str):
         raise TwinError(f"calibration constant {spec.name}: target {spec.target!r} names no "
                         "material role; use active_material, conductive_additive, binder, "
-                        "solvent or coater.ratio")
+                        "solvent or coater.<field> (ratio, gap_exponent)")
     return name
 
 
 def library_value(recipe: Any, spec: ConstantSpec, materials: Any = None) -> float:
     """The uncalibrated value of a constant for ``recipe`` (SI): the material library's, or
-    the :class:`~twinline.process.coating.CommaCoater` default for ``coater.ratio``."""
+    the :class:`~twinline.process.coating.CommaCoater` default for ``coater.<field>``."""
     from twinline.chain.steps import resolve_materials
 
-    if spec.target == "coater.ratio":
+    if spec.target.startswith("coater."):
         from twinline.process.coating import CommaCoater
 
-        return CommaCoater().ratio
+        return float(getattr(CommaCoater(), spec.target.split(".", 1)[1]))
     mats = resolve_materials(recipe, materials)
     if spec.electrode not in recipe.electrodes():
         raise TwinError(f"calibration constant {spec.name}: the recipe {recipe.name!r} has no "
@@ -330,40 +341,50 @@ def apply_constants(recipe: Any, values: Mapping[str, float],
 
     Material constants become properties of the electrode's material
     (:meth:`~twinline.materials.MaterialLibrary.with_properties`, source ``calibration``);
-    ``coater.ratio`` becomes the comma coater's ``gap_to_wet_ratio`` in a copy of the
+    ``coater.<field>`` constants (``ratio``, ``gap_exponent``) become the comma coater's
+    ``gap_to_wet_ratio`` in a copy of the
     recipe (a recipe that sets one has it scaled by :math:`r/r_0`; a slot die is left alone).
     Constants of an electrode the recipe lacks are skipped.
     """
     from twinline.chain.steps import resolve_materials
 
     mats = resolve_materials(recipe, materials)
+    coater: dict[str, dict[str, float]] = {}
     for spec in constants:
         if spec.name not in values or spec.electrode not in recipe.electrodes():
             continue
         v = float(values[spec.name])
-        if spec.target == "coater.ratio":
-            recipe = _with_coater_ratio(recipe, spec.electrode, v, mats)
+        if spec.target.startswith("coater."):
+            coater.setdefault(spec.electrode, {})[spec.target.split(".", 1)[1]] = v
         else:
             name = _material_of(recipe, spec, mats)
             mats = mats.with_properties(name, {spec.target.split(".", 1)[1]: v},
                                         source=f"calibration {spec.name}")
+    for electrode, fields in coater.items():
+        recipe = _with_coater(recipe, electrode, fields, mats)
     return recipe, mats
 
 
-def _with_coater_ratio(recipe: Any, electrode: str, ratio: float, materials: Any) -> Any:
+def _with_coater(recipe: Any, electrode: str, fields: Mapping[str, float],
+                 materials: Any) -> Any:
+    """The recipe with the comma coater's correlation at ``fields`` (``ratio``,
+    ``gap_exponent`` ...) written as its ``gap_to_wet_ratio``."""
     from twinline.process.coating import CommaCoater, comma_wet_thickness
 
     el = recipe.electrodes()[electrode]
     coating = el.coating
     if coating.method != "comma" or coating.gap is None:
         return recipe
+    gap = float(coating.gap)
     if coating.gap_to_wet_ratio is not None:
-        r = float(coating.gap_to_wet_ratio) * ratio / CommaCoater().ratio
+        base = CommaCoater()
+        ratio = fields.get("ratio", base.ratio) / base.ratio
+        p = fields.get("gap_exponent", base.gap_exponent) - base.gap_exponent
+        r = float(coating.gap_to_wet_ratio) * ratio * (gap / base.gap_ref) ** p
     else:
         comp = _composition(recipe, electrode, materials)
         cbd = float(comp.conductive_mass_fraction) + float(comp.binder_mass_fraction)
-        gap = float(coating.gap)
-        r = float(comma_wet_thickness(gap, cbd, replace(CommaCoater(), ratio=ratio))) / gap
+        r = float(comma_wet_thickness(gap, cbd, replace(CommaCoater(), **fields))) / gap
     el = el.model_copy(update={"coating": coating.model_copy(update={"gap_to_wet_ratio": r})})
     return recipe.model_copy(update={electrode: el})
 

@@ -24,6 +24,13 @@ a crash or a network cut the ingester resumes per tag from the newest stored tim
 (:meth:`~twinline.twin.store.Store.last_record_times`) and reads the server's history
 (HistoryRead) from there, so no sample is lost and none stored twice; the store's natural key
 is the second guard, not the first. The source of every record is ``opcua:<endpoint>``.
+
+That resume point is only sound if, per tag, the store holds *every* sample up to its newest
+stored one. So a tag's samples are stored in time order and only up to the newest sample its
+last HistoryRead returned (the history is complete there; a subscription may drop changes):
+live changes wait for the next catch-up (every ``catch_up`` s) and a kill -9 at any moment
+leaves a gap-free prefix per tag. The backfill stores as it goes, a few tags at a time, so a
+restarted ingester makes progress even when it is killed again before it has caught up.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 #: A data change is stored once it has waited this long (s), so that the object-id change
 #: it belongs to (delivered in the same publish, possibly later) is known.
 HOLD = 0.3
+#: Tags per HistoryRead round of the backfill (each round is then stored).
+BACKFILL_TAGS = 10
 #: How long a dropped connection is retried before the run ends (s).
 RECONNECT_WINDOW = 30.0
 
@@ -164,7 +173,9 @@ class IngestStats:
     """What a run stored: ``received`` data changes (live + history), ``backfilled`` of them
     from history, ``stored`` records added, ``objects`` and ``edges`` added, ``rejected``
     values (with the first reasons), ``unattributed`` (no object id known at that time),
-    ``server_lost`` why the server went away before the run ended (empty when it did not)."""
+    ``pending`` (newer than the tag's history read: not stored, the next run reads them from
+    history), ``server_lost`` why the server went away before the run ended (empty when it
+    did not)."""
 
     received: int = 0
     backfilled: int = 0
@@ -175,12 +186,14 @@ class IngestStats:
     edges: int = 0
     rejected: int = 0
     unattributed: int = 0
+    pending: int = 0
     flushes: int = 0
     reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("received", "backfilled", "stored", "objects",
-                                               "edges", "rejected", "unattributed", "flushes",
+                                               "edges", "rejected", "unattributed", "pending",
+                                               "flushes",
                                                "reconnects", "server_lost")}
 
 
@@ -205,9 +218,10 @@ class _Timeline:
 
 
 def _utc(ts: datetime | None) -> datetime | None:
-    if ts is None:
-        return None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    """A server timestamp as aware UTC (:func:`twinline.twin.store.rows.utc`); None stays."""
+    from twinline.twin.store.rows import utc
+
+    return None if ts is None else utc(ts)
 
 
 class OpcUaIngester:
@@ -231,6 +245,9 @@ class OpcUaIngester:
         # (tag index, source time) → (value, arrival monotonic time)
         self._buffer: dict[tuple[int, datetime], tuple[Any, float]] = {}
         self._last: list[datetime] = [EPOCH] * len(tag_map.tags)
+        # per tag: the newest source time its HistoryRead returned; every sample up to it is
+        # stored or buffered, so storing up to it keeps the store gap-free per tag
+        self._complete: list[datetime] = [EPOCH] * len(tag_map.tags)
         self._known_objects: set[str] = set()
 
     # ------------------------------------------------------------------ receiving
@@ -249,7 +266,8 @@ class OpcUaIngester:
         i = self._tag_of.get(node_name)
         if i is None or when <= self._last[i] or (i, when) in self._buffer:
             return
-        self._buffer[(i, when)] = (value, time.monotonic())
+        # from history: ready at once (its object ids are read after it, see _backfill)
+        self._buffer[(i, when)] = (value, 0.0 if history else time.monotonic())
         self.stats.received += 1
         if history:
             self.stats.backfilled += 1
@@ -260,13 +278,24 @@ class OpcUaIngester:
 
     # ------------------------------------------------------------------ storing
     def flush(self, *, everything: bool = False) -> int:
-        """Store the buffered changes that have waited :data:`HOLD` s (all with
-        ``everything``) in one transaction; returns the records added."""
+        """Store, in one transaction, per tag the oldest buffered changes up to the first
+        that is newer than the tag's history read, has waited less than :data:`HOLD` s (any
+        time with ``everything``) or has no object id yet; returns the records added."""
         from twinline.twin.ingest.parameters import to_si
         from twinline.twin.store.rows import EdgeRow, ObjectRow, RecordRow
 
         cutoff = time.monotonic() - (0.0 if everything else HOLD)
-        ready = [k for k, (_, arrived) in self._buffer.items() if arrived <= cutoff]
+        per_tag: dict[int, list[datetime]] = {}
+        for i, when in self._buffer:
+            per_tag.setdefault(i, []).append(when)
+        ready: list[tuple[int, datetime]] = []
+        for i, times in per_tag.items():
+            timeline = self._timelines[self.map.tags[i].machine]
+            for when in sorted(times):
+                if when > self._complete[i] or self._buffer[(i, when)][1] > cutoff \
+                        or timeline.at(when) is None:
+                    break  # this one and the newer ones wait: the tag stays gap-free
+                ready.append((i, when))
         if not ready:
             return 0
         objects: dict[str, ObjectRow] = {}
@@ -277,7 +306,6 @@ class OpcUaIngester:
             i, when = key
             value = self._buffer[key][0]
             tag = self.map.tags[i]
-            machine = self.map.machines[tag.machine]
             current = self._timelines[tag.machine].at(when)
             if current is None:
                 continue  # its object id is not known yet; kept for a later flush
@@ -290,15 +318,7 @@ class OpcUaIngester:
                 if len(self.stats.reasons) < 10:
                     self.stats.reasons.append(f"{tag.node} at {when.isoformat()}: {err}")
                 continue
-            if object_id not in self._known_objects:
-                objects[object_id] = ObjectRow(object_id, machine.kind, created, self.source)
-                if machine.upstream:
-                    parent = self._timelines[machine.upstream].at(created)
-                    if parent is not None:
-                        up = self.map.machines[machine.upstream]
-                        objects.setdefault(parent[0], ObjectRow(parent[0], up.kind, parent[1],
-                                                                self.source))
-                        edges[(parent[0], object_id)] = EdgeRow(parent[0], object_id)
+            self._new_object(object_id, tag.machine, created, objects, edges)
             records.append(RecordRow(object_id, tag.role, tag.parameter, when, value=si,
                                      text=text, unit=tag.unit, source=self.source,
                                      conditions=tag.conditions))
@@ -316,6 +336,24 @@ class OpcUaIngester:
         self.stats.flushes += 1
         return added
 
+    def _new_object(self, object_id: str, machine_name: str, created: datetime,
+                    objects: dict[str, Any], edges: dict[tuple[str, str], Any]) -> None:
+        """Add ``object_id`` (made by ``machine_name`` at ``created``) to this flush's
+        ``objects``, with its genealogy edge from what the upstream machine worked on then,
+        and that parent the same way (the tags of a downstream machine may be stored before
+        those of its upstream one: a parent is never stored without its own parent)."""
+        from twinline.twin.store.rows import EdgeRow, ObjectRow
+
+        if object_id in self._known_objects or object_id in objects:
+            return
+        machine = self.map.machines[machine_name]
+        objects[object_id] = ObjectRow(object_id, machine.kind, created, self.source)
+        if machine.upstream:
+            parent = self._timelines[machine.upstream].at(created)
+            if parent is not None:
+                self._new_object(parent[0], machine.upstream, parent[1], objects, edges)
+                edges[(parent[0], object_id)] = EdgeRow(parent[0], object_id)
+
     # ------------------------------------------------------------------ running
     async def _backfill(self, client: Any, nodes: dict[str, Any]) -> None:
         """HistoryRead of every object id (all of it: a few changes) and every tag from
@@ -324,16 +362,29 @@ class OpcUaIngester:
         several arrive within one publishing interval) and once more at the end."""
         end = datetime.now(UTC) + timedelta(days=1)
 
-        async def read(name: str, start: datetime) -> None:
+        async def read(name: str, start: datetime) -> datetime:
+            newest = start
             for dv in await nodes[name].read_raw_history(start, end):
                 value = dv.Value.Value if dv.Value is not None else None
                 self._receive(name, value, dv.SourceTimestamp, history=True)
+                newest = max(newest, _utc(dv.SourceTimestamp) or newest)
+            return newest
 
-        await asyncio.gather(*(read(m.object_id, EPOCH) for m in self.map.machines.values()))
+        async def read_ids() -> None:
+            await asyncio.gather(*(read(m.object_id, EPOCH)
+                                   for m in self.map.machines.values()))
+
+        await read_ids()
         names = [t.node for t in self.map.tags]
-        for i in range(0, len(names), 20):
-            await asyncio.gather(*(read(n, self._last[self._tag_of[n]])
-                                   for n in names[i:i + 20]))
+        for k in range(0, len(names), BACKFILL_TAGS):
+            chunk = [self._tag_of[n] for n in names[k:k + BACKFILL_TAGS]]
+            newest = await asyncio.gather(*(read(self.map.tags[i].node, self._complete[i])
+                                            for i in chunk))
+            # the object ids after the tags: every sample just read is then attributable
+            await read_ids()
+            for i, t in zip(chunk, newest, strict=True):
+                self._complete[i] = max(self._complete[i], t)
+            self.flush()  # store as it goes: a kill during a long backfill keeps the progress
 
     async def _catch_up(self, client: Any, nodes: dict[str, Any]) -> bool:
         """:meth:`_backfill` while running; False (and ``server_lost``) when the server has
@@ -377,7 +428,10 @@ class OpcUaIngester:
             if dropped == "connected":
                 lost_since = None
         self.flush(everything=True)
-        self.stats.unattributed = len(self._buffer)
+        self.stats.unattributed = sum(
+            1 for i, when in self._buffer
+            if self._timelines[self.map.tags[i].machine].at(when) is None)
+        self.stats.pending = len(self._buffer) - self.stats.unattributed
         return self.stats
 
     async def _session(self, started: float, duration: float | None, stop: asyncio.Event,
@@ -392,6 +446,7 @@ class OpcUaIngester:
             stored = last.get((self.map.machines[t.machine].kind, t.parameter, t.conditions),
                               EPOCH)
             self._last[i] = max(self._last[i], stored)
+            self._complete[i] = max(self._complete[i], self._last[i])
         client = Client(self.endpoint + "/", timeout=10)
         try:
             await client.connect()

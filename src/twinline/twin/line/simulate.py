@@ -366,6 +366,63 @@ class SimStats:
     seconds: float = 0.0
 
 
+def _sorted_history():
+    """asyncua's in-memory history with HistoryRead by bisection on the source time.
+
+    asyncua's ``HistoryDict`` scans a node's whole history on every read, so a reader that
+    catches up every few seconds costs the server O(history) per tag and read — after ten
+    minutes at 10 Hz that starves publishing. Values are appended in time order (the line
+    publishes them so), and a read takes the slice between two bisections.
+    """
+    import bisect
+
+    from asyncua import ua
+    from asyncua.server.history import HistoryDict
+
+    class SortedHistory(HistoryDict):
+        def __init__(self) -> None:
+            super().__init__()
+            self._times: dict[ua.NodeId, list[datetime]] = {}
+
+        async def new_historized_node(self, node_id, period, count=0) -> None:
+            await super().new_historized_node(node_id, period, count)
+            self._times[node_id] = []
+
+        async def save_node_value(self, node_id, datavalue) -> None:
+            data, times = self._datachanges[node_id], self._times[node_id]
+            when = datavalue.SourceTimestamp
+            i = bisect.bisect_right(times, when)
+            times.insert(i, when)
+            data.insert(i, datavalue)
+
+        async def read_node_history(self, node_id, start, end, nb_values):
+            if node_id not in self._datachanges:
+                return [], None
+            epoch = ua.get_win_epoch()
+            start = epoch if start is None else start
+            end = epoch if end is None else end
+            data, times = self._datachanges[node_id], self._times[node_id]
+            if start == epoch:         # newest first, down to nothing
+                results = data[::-1]
+            elif end == epoch:
+                results = data[bisect.bisect_left(times, start):]
+            elif start > end:          # newest first between end and start
+                results = data[bisect.bisect_left(times, end):
+                               bisect.bisect_right(times, start)][::-1]
+            else:
+                results = data[bisect.bisect_left(times, start):
+                               bisect.bisect_right(times, end)]
+            if nb_values and len(results) > nb_values:
+                results = results[:nb_values]
+            cont = None
+            if len(results) > self.max_history_data_response_size:
+                cont = results[self.max_history_data_response_size].SourceTimestamp
+                results = results[:self.max_history_data_response_size]
+            return results, cont
+
+    return SortedHistory()
+
+
 async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
                 duration: float | None = None, record: str | Path | None = None,
                 stop: asyncio.Event | None = None,
@@ -387,6 +444,7 @@ async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
     endpoint = f"opc.tcp://{host}:{port}"
     server = Server()
     await server.init()
+    server.iserver.history_manager.set_storage(_sorted_history())
     server.set_endpoint(endpoint + "/")
     server.set_server_name("twinline simulated pilot line")
     server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
@@ -494,9 +552,11 @@ def simulate_line(recipe: str | Path, *, port: int = 4840, host: str = "127.0.0.
                   record: str | Path | None = None, write_map: str | Path | None = None,
                   defects: Sequence[Defect] = (), roll_every: float = 30.0, lanes: int = 1,
                   stop: asyncio.Event | None = None,
-                  ready: Callable[[str, PilotLine], None] | None = None) -> SimStats:
+                  ready: Callable[[str, PilotLine], None] | None = None,
+                  linger: float = 3.0) -> SimStats:
     """``twinline line simulate``: build the line of the recipe file, write its tag map,
-    serve it until ``duration`` s, ``stop`` or SIGINT/SIGTERM."""
+    serve it until ``duration`` s, ``stop`` or SIGINT/SIGTERM; after the last tick the server
+    stays up ``linger`` s (subscribers and history readers catch up)."""
     from twinline.spec.recipe import load_recipe
     from twinline.twin.ingest.opcua import run_until_signal
 
@@ -513,7 +573,7 @@ def simulate_line(recipe: str | Path, *, port: int = 4840, host: str = "127.0.0.
     try:
         return run_until_signal(lambda ev: serve(line, host=host, port=port,
                                                  duration=duration, record=record, stop=ev,
-                                                 ready=on_ready), stop)
+                                                 ready=on_ready, linger=linger), stop)
     except OSError as err:
         raise TwinError(f"--port {port}: cannot listen on {host}:{port} "
                         f"({err.strerror or err})") from None

@@ -17,11 +17,40 @@
     ``shear_rate=12.5 1/s``; empty when none). The natural key
     (source, object, parameter, time, conditions) is unique: storing the same sample twice
     stores it once.
+``jobs``
+    The server's jobs (:mod:`twinline.api.jobs`, ``twinline serve --db``): ``job_id``, ``kind``
+    (``run``, ``structure``, ``analyse``), ``state`` (``queued``, ``running``, ``done``,
+    ``failed``), ``progress`` 0..1, ``stage``, ``message`` (the one-line error of a failed
+    job), ``created``/``updated`` (UTC), the request (``params``, JSON text) and the
+    ``result`` (JSON text). A server that starts on a database holding ``queued`` or
+    ``running`` jobs marks them ``failed`` (they died with the previous process).
+``calibrations``
+    The versions of the twin's calibration (:class:`twinline.twin.calibration.Calibration`):
+    ``version`` (its content-hash id, unique), ``parent`` (the version it was updated from;
+    empty for a prior), ``created``, ``state`` (the JSON of ``Calibration.to_dict``: posterior
+    mean and covariance, constants, the measurements it used), ``measurements`` (how many it
+    used) and ``active`` (exactly one active version: the one predictions use).
+``predictions``
+    The twin's prediction of an object's catalogue output before it is measured: ``object``,
+    ``parameter`` (catalogue id with electrode), ``conditions`` (as a measurement's, e.g. the
+    shear rate of a viscosity; empty when none), ``mean`` and ``std`` in SI, the
+    ``calibration`` version used, ``models`` (JSON: the model versions) and ``created``.
+    Unique per (object, parameter, conditions, calibration).
+``residuals``
+    A measurement (``record``) against its prediction: ``residual`` = measured − predicted
+    (SI) and ``z`` = residual / sqrt(measurement var + prediction var). Unique per record and
+    prediction.
+``alarms``
+    An SPC rule that fired: ``object``, ``parameter``, ``series`` (``measurement`` or
+    ``residual``), ``rule`` (e.g. ``imr.individual``, ``nelson.2``, ``ewma``, ``cusum``),
+    ``time`` (the measurement's), ``value`` and a one-line ``message``. Unique per (object,
+    parameter, series, rule, time): an alarm is stored once.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -32,6 +61,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 
@@ -79,3 +109,69 @@ records = Table(
     CheckConstraint("role IN ('setting', 'measurement')", name="role"),
 )
 Index("ix_records_object_parameter", records.c.object_pk, records.c.parameter)
+
+jobs = Table(
+    "jobs", metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("progress", Float, nullable=False, server_default="0"),
+    Column("stage", String(200), nullable=False, server_default=""),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
+    Column("params", Text, nullable=False, server_default="{}"),
+    Column("result", Text, nullable=True),
+    CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+)
+Index("ix_jobs_state", jobs.c.state)
+calibrations = Table(
+    "calibrations", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("parent", String(64), nullable=False, server_default=""),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("measurements", Integer, nullable=False, server_default="0"),
+    Column("active", Boolean, nullable=False, server_default="0"),
+)
+
+predictions = Table(
+    "predictions", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("object_pk", Integer, ForeignKey("objects.pk"), nullable=False),
+    Column("parameter", String(200), nullable=False),
+    Column("conditions", String(500), nullable=False, server_default=""),
+    Column("mean", Float, nullable=False),
+    Column("std", Float, nullable=False),
+    Column("calibration_pk", Integer, ForeignKey("calibrations.pk"), nullable=False),
+    Column("models", Text, nullable=False, server_default="{}"),
+    Column("created", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("object_pk", "parameter", "conditions", "calibration_pk",
+                     name="uq_predictions_natural_key"),
+)
+
+residuals = Table(
+    "residuals", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("record_pk", Integer, ForeignKey("records.pk"), nullable=False),
+    Column("prediction_pk", Integer, ForeignKey("predictions.pk"), nullable=False),
+    Column("residual", Float, nullable=False),
+    Column("z", Float, nullable=False),
+    UniqueConstraint("record_pk", "prediction_pk", name="uq_residuals_natural_key"),
+)
+Index("ix_residuals_record", residuals.c.record_pk)
+
+alarms = Table(
+    "alarms", metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("object_pk", Integer, ForeignKey("objects.pk"), nullable=False),
+    Column("parameter", String(200), nullable=False),
+    Column("series", String(20), nullable=False),
+    Column("rule", String(60), nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("message", String(500), nullable=False, server_default=""),
+    UniqueConstraint("object_pk", "parameter", "series", "rule", "time",
+                     name="uq_alarms_natural_key"),
+)

@@ -158,6 +158,13 @@ class Store:
 
         cfg = _alembic_config()
         with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Python's sqlite3 opens no transaction before CREATE/ALTER, so each DDL
+                # statement would commit on its own: a kill -9 mid-migration left tables
+                # without a schema version, a database Store.open then refused for good.
+                # An explicit BEGIN makes the migration all or nothing (SQLite DDL is
+                # transactional), and IMMEDIATE serialises two processes creating one file.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             before = _current_revision(conn)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
@@ -507,6 +514,286 @@ class Store:
                                 "object": entry.object_id, "depth": entry.depth}
         return out
 
+    def objects(self, *, kind: str | None = None, limit: int = 1000,
+                offset: int = 0) -> list[dict[str, Any]]:
+        """The objects (newest first): ``object``, ``kind``, ``created`` (ISO 8601),
+        ``source``; only ``kind`` when given (checked against the kinds)."""
+        from sqlalchemy import select
+
+        from twinline.twin.kinds import check_kind
+        from twinline.twin.store.schema import objects
+
+        q = select(objects.c.object_id, objects.c.kind, objects.c.created, objects.c.source)
+        if kind is not None:
+            q = q.where(objects.c.kind == check_kind(kind))
+        q = q.order_by(objects.c.created.desc(), objects.c.pk.desc()).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            return [{"object": r.object_id, "kind": r.kind, "created": utc(r.created).isoformat(),
+                     "source": r.source} for r in conn.execute(q)]
+    # ------------------------------------------------------------------ the twin loop
+    def add_calibration(self, state: dict[str, Any], *, active: bool = True,
+                        conn: Any = None) -> bool:
+        """Store a calibration version (``Calibration.to_dict()``); with ``active`` it becomes
+        the only active one. Returns True when the version was new (a known id is kept)."""
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.add_calibration(state, active=active, conn=c)
+        import json
+
+        from sqlalchemy import update
+
+        from twinline.twin.store.schema import calibrations
+
+        version = str(state["id"])
+        stmt = self._insert(calibrations).on_conflict_do_nothing(index_elements=["version"])
+        res = conn.execute(stmt.returning(calibrations.c.pk), [{
+            "version": version, "parent": state.get("parent_id") or "",
+            "created": _epoch_utc(float(state.get("time", 0.0))),
+            "state": json.dumps(state, sort_keys=True),
+            "measurements": len(state.get("measurements", ())), "active": False}])
+        added = len(res.all()) > 0
+        if active:
+            conn.execute(update(calibrations).values(active=calibrations.c.version == version))
+        return added
+
+    def calibrations(self) -> list[dict[str, Any]]:
+        """The stored calibration versions, oldest first: ``version``, ``parent``,
+        ``created`` (ISO), ``measurements`` (count), ``active``."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import calibrations as c
+
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(c.c.version, c.c.parent, c.c.created, c.c.measurements,
+                                       c.c.active).order_by(c.c.pk)).all()
+        return [{"version": r.version, "parent": r.parent or None,
+                 "created": utc(r.created).isoformat(), "measurements": int(r.measurements),
+                 "active": bool(r.active)} for r in rows]
+
+    def calibration_state(self, version: str | None = None) -> dict[str, Any] | None:
+        """The JSON state of calibration ``version`` (None: the active one; None when there is
+        none). An unknown version is a :class:`StoreError` naming the known ones."""
+        import json
+
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import calibrations as c
+
+        with self.engine.connect() as conn:
+            if version is None:
+                row = conn.execute(select(c.c.state).where(c.c.active.is_(True))).scalar()
+                return None if row is None else json.loads(row)
+            row = conn.execute(select(c.c.state).where(c.c.version == version)).scalar()
+            if row is None:
+                known = conn.execute(select(c.c.version).order_by(c.c.pk.desc()).limit(5)
+                                     ).scalars().all()
+                raise StoreError(f"calibration version {version!r} is not in the store; the "
+                                 f"latest are {list(known) or 'none'} (twinline twin "
+                                 "calibration list)")
+        return json.loads(row)
+
+    def activate_calibration(self, version: str) -> None:
+        """Make ``version`` the active calibration (rollback); a :class:`StoreError` when
+        unknown."""
+        from sqlalchemy import update
+
+        from twinline.twin.store.schema import calibrations as c
+
+        self.calibration_state(version)
+        with self.engine.begin() as conn:
+            conn.execute(update(c).values(active=c.c.version == version))
+
+    def add_predictions(self, rows: Iterable[dict[str, Any]], *, conn: Any = None
+                        ) -> dict[tuple[str, str, str, str], int]:
+        """Store predictions: dicts with ``object``, ``parameter``, ``conditions``, ``mean``,
+        ``std`` (SI), ``calibration`` (version id, stored), ``models`` (dict) and optional
+        ``created``. Known (object, parameter, conditions, calibration) keys are kept.
+        Returns ``(object, parameter, conditions, calibration) → prediction pk`` of every
+        stored prediction of those objects and versions (new or already stored)."""
+        rows = list(rows)
+        if not rows:
+            return {}
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.add_predictions(rows, conn=c)
+        import json
+
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import calibrations
+        from twinline.twin.store.schema import predictions as p
+
+        pks = self._pks(conn, (r["object"] for r in rows))
+        cal_pk = dict(conn.execute(select(calibrations.c.version, calibrations.c.pk).where(
+            calibrations.c.version.in_({r["calibration"] for r in rows}))).all())
+        params = []
+        for r in rows:
+            if r["object"] not in pks:
+                raise StoreError(f"prediction for object {r['object']!r}, which is not in "
+                                 "the store")
+            if r["calibration"] not in cal_pk:
+                raise StoreError(f"prediction with calibration {r['calibration']!r}, which "
+                                 "is not in the store")
+            params.append({"object_pk": pks[r["object"]], "parameter": r["parameter"],
+                           "conditions": r.get("conditions", ""), "mean": float(r["mean"]),
+                           "std": float(r["std"]),
+                           "calibration_pk": cal_pk[r["calibration"]],
+                           "models": json.dumps(r.get("models", {}), sort_keys=True),
+                           "created": utc(r.get("created") or now())})
+        stmt = self._insert(p).on_conflict_do_nothing(
+            index_elements=["object_pk", "parameter", "conditions", "calibration_pk"])
+        for i in range(0, len(params), BATCH):
+            conn.execute(stmt, params[i:i + BATCH])
+        ids = {v: k for k, v in pks.items()}
+        versions = {v: k for k, v in cal_pk.items()}
+        out: dict[tuple[str, str, str, str], int] = {}
+        for obj_pk, c_pk in {(q["object_pk"], q["calibration_pk"]) for q in params}:
+            for par, cond, pk in conn.execute(
+                    select(p.c.parameter, p.c.conditions, p.c.pk)
+                    .where(p.c.object_pk == obj_pk, p.c.calibration_pk == c_pk)):
+                out[(ids[obj_pk], par, cond, versions[c_pk])] = pk
+        return out
+
+    def predictions(self, object_id: str, *, calibration: str | None = None
+                    ) -> list[dict[str, Any]]:
+        """The stored predictions of ``object_id`` (all versions, or one ``calibration``):
+        ``pk``, ``parameter``, ``conditions``, ``mean``, ``std``, ``calibration``, ``models``,
+        ``created``; newest first."""
+        import json
+
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import calibrations, objects
+        from twinline.twin.store.schema import predictions as p
+
+        q = (select(p.c.pk, p.c.parameter, p.c.conditions, p.c.mean, p.c.std,
+                    calibrations.c.version, p.c.models, p.c.created)
+             .join(objects, objects.c.pk == p.c.object_pk)
+             .join(calibrations, calibrations.c.pk == p.c.calibration_pk)
+             .where(objects.c.object_id == object_id).order_by(p.c.pk.desc()))
+        if calibration is not None:
+            q = q.where(calibrations.c.version == calibration)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [{"pk": r.pk, "parameter": r.parameter, "conditions": r.conditions,
+                 "mean": r.mean, "std": r.std, "calibration": r.version,
+                 "models": json.loads(r.models), "created": utc(r.created).isoformat()}
+                for r in rows]
+
+    def measurements(self, *, after_pk: int = 0, parameter: str | None = None
+                     ) -> list[dict[str, Any]]:
+        """Numeric measurements with record pk > ``after_pk`` (optionally of one
+        ``parameter``), in time order: ``pk``, ``object``, ``kind``, ``parameter``, ``value``,
+        ``uncertainty``, ``time`` (aware datetime), ``conditions``."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import objects
+        from twinline.twin.store.schema import records as r
+
+        q = (select(r.c.pk, objects.c.object_id, objects.c.kind, r.c.parameter, r.c.value,
+                    r.c.uncertainty, r.c.time, r.c.conditions)
+             .join(objects, objects.c.pk == r.c.object_pk)
+             .where(r.c.role == "measurement", r.c.pk > after_pk, r.c.value.is_not(None))
+             .order_by(r.c.time, r.c.pk))
+        if parameter is not None:
+            q = q.where(r.c.parameter == parameter)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [{"pk": x.pk, "object": x.object_id, "kind": x.kind, "parameter": x.parameter,
+                 "value": x.value, "uncertainty": x.uncertainty, "time": utc(x.time),
+                 "conditions": x.conditions} for x in rows]
+
+    def add_residuals(self, rows: Iterable[dict[str, Any]], *, conn: Any = None) -> int:
+        """Store residuals: dicts with ``record`` (record pk), ``prediction`` (prediction
+        pk), ``residual`` (SI) and ``z``; returns how many were new."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.add_residuals(rows, conn=c)
+        from twinline.twin.store.schema import residuals
+
+        stmt = self._insert(residuals).on_conflict_do_nothing(
+            index_elements=["record_pk", "prediction_pk"]).returning(residuals.c.pk)
+        return len(conn.execute(stmt, [{"record_pk": int(r["record"]),
+                                        "prediction_pk": int(r["prediction"]),
+                                        "residual": float(r["residual"]),
+                                        "z": float(r["z"])} for r in rows]).all())
+
+    def residual_series(self, parameter: str) -> list[dict[str, Any]]:
+        """The residuals of ``parameter``'s measurements in time order (the latest per
+        record): ``record``, ``object``, ``time``, ``conditions``, ``residual``, ``z``,
+        ``calibration``."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import (
+            calibrations,
+            objects,
+            predictions,
+            records,
+            residuals,
+        )
+
+        q = (select(records.c.pk, objects.c.object_id, records.c.time, records.c.conditions,
+                    residuals.c.residual, residuals.c.z, calibrations.c.version,
+                    residuals.c.pk.label("rpk"))
+             .join(records, records.c.pk == residuals.c.record_pk)
+             .join(objects, objects.c.pk == records.c.object_pk)
+             .join(predictions, predictions.c.pk == residuals.c.prediction_pk)
+             .join(calibrations, calibrations.c.pk == predictions.c.calibration_pk)
+             .where(records.c.parameter == parameter)
+             .order_by(records.c.time, records.c.pk, residuals.c.pk))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        latest: dict[int, dict[str, Any]] = {}
+        for x in rows:
+            latest[x.pk] = {"record": x.pk, "object": x.object_id, "time": utc(x.time),
+                            "conditions": x.conditions, "residual": x.residual, "z": x.z,
+                            "calibration": x.version}
+        return list(latest.values())
+
+    def add_alarms(self, rows: Iterable[dict[str, Any]], *, conn: Any = None) -> int:
+        """Store alarms: dicts with ``object``, ``parameter``, ``series``, ``rule``, ``time``,
+        ``value``, ``message``; an alarm already stored (same natural key) is kept. Returns
+        how many were new."""
+        rows = list(rows)
+        if not rows:
+            return 0
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.add_alarms(rows, conn=c)
+        from twinline.twin.store.schema import alarms
+
+        pks = self._pks(conn, (r["object"] for r in rows))
+        params = [{"object_pk": pks[r["object"]], "parameter": r["parameter"],
+                   "series": r["series"], "rule": r["rule"], "time": utc(r["time"]),
+                   "value": None if r.get("value") is None else float(r["value"]),
+                   "message": str(r.get("message", ""))[:500]} for r in rows]
+        stmt = self._insert(alarms).on_conflict_do_nothing(
+            index_elements=["object_pk", "parameter", "series", "rule", "time"]
+        ).returning(alarms.c.pk)
+        return len(conn.execute(stmt, params).all())
+
+    def alarms(self, *, parameter: str | None = None) -> list[dict[str, Any]]:
+        """The stored alarms in time order: ``object``, ``parameter``, ``series``, ``rule``,
+        ``time`` (ISO), ``value``, ``message``."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import alarms as a
+        from twinline.twin.store.schema import objects
+
+        q = (select(objects.c.object_id, a.c.parameter, a.c.series, a.c.rule, a.c.time,
+                    a.c.value, a.c.message).join(objects, objects.c.pk == a.c.object_pk)
+             .order_by(a.c.time, a.c.pk))
+        if parameter is not None:
+            q = q.where(a.c.parameter == parameter)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        return [{"object": r.object_id, "parameter": r.parameter, "series": r.series,
+                 "rule": r.rule, "time": utc(r.time).isoformat(), "value": r.value,
+                 "message": r.message} for r in rows]
+
     # ------------------------------------------------------------------ health
     def stats(self) -> dict[str, int]:
         """Counts: ``objects``, ``edges``, ``settings``, ``measurements``."""
@@ -573,6 +860,12 @@ class Store:
             if cyc:
                 problems.append(f"genealogy cycles through: {sorted(cyc)}")
         return problems
+
+
+def _epoch_utc(seconds: float) -> datetime:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def open_store(db: str | Path | None = None, *, create: bool = True) -> Store:

@@ -1,0 +1,606 @@
+r"""The twin loop over the line's store: predict before measure, learn, watch.
+
+:class:`TwinLoop` ties the store (:mod:`twinline.twin.store`), the calibration
+(:mod:`twinline.twin.calibration`) and SPC (:mod:`twinline.twin.spc`) together:
+
+* :meth:`TwinLoop.predict_object` — the object's **effective recipe** (:func:`effective_recipe`:
+  its own settings over its ancestors' over the base recipe, the stored parameters mapped back
+  onto recipe paths), its **groups** (the slurry batch it descends from is its ``batch``
+  group, the nearest electrode roll its ``roll`` group), and
+  :func:`~twinline.twin.calibration.predict` with the *active* calibration; every catalogue
+  output's mean and standard deviation (SI) is stored with the calibration version
+  (``predictions``).
+* :meth:`TwinLoop.observe` — for each new measurement: its prediction (the latest stored one
+  of the object, parameter and conditions; computed now when there is none), the residual
+  (measured − predicted, SI) and its z-score against both uncertainties (``residuals``); then
+  **one** calibration update from all of them (a new stored, active version); then SPC over
+  the z-scores of each parameter (centre 0, sigma 1: they are standardised by the predictive
+  uncertainty) and over the raw measurements of each (parameter, conditions) (phase-I centre
+  and moving-range sigma from the first :data:`PHASE_ONE` points): new alarms are stored, old
+  ones are not stored twice (their natural key is unique and the charts of a longer series
+  give the same signals at the old points).
+* :meth:`TwinLoop.rollback` — make an earlier version active again; predictions made after it
+  use it (the version's content is stored, so any past prediction can be reproduced).
+
+**Viscosity at a shear rate.** The chain reports the slurry's viscosity at the coater's shear
+rate :math:`\dot\gamma = u/G` (comma coater: web speed over gap). A viscosity measured with the
+condition ``shear_rate=<γ> 1/s`` is predicted with the same chain and a recipe whose comma gap
+is :math:`u/\dot\gamma` (only the viscosity of that run is used; the rheology is
+:mod:`twinline.process.mixing`'s Krieger–Cross model). A slot die's recipe is left alone (its
+shear rate is not set by the gap): the viscosity is then predicted at its coating shear rate.
+
+**Replicates share the model's error.** The chain's structural error at one set of
+settings is the same for every replicate measured there (8 discs of one coated gap): it is not
+averaged out by measuring more discs. Each output has a *shared* structural sd :math:`s`
+(:data:`SHARED_NOISE`) besides the independent scatter :math:`r` (the calibration's
+:data:`~twinline.twin.calibration.MODEL_NOISE` and the measurement's own uncertainty). The
+:math:`k`-th replicate of the same (output, conditions, effective recipe, groups) enters the
+update with the variance :math:`v_k = 1/\Delta_k`, :math:`\Delta_1 = 1/(s^2+r^2)`,
+:math:`\Delta_k = 1/(s^2+r^2/k) - 1/(s^2+r^2/(k-1))`, so that :math:`n` replicates carry
+exactly the information of their mean, :math:`1/(s^2 + r^2/n)`; and every prediction's sd
+includes :math:`s`. (Replicates are counted by the loop object: a new loop counts anew.)
+
+**The prior's date.** The drift of the constants (a random walk in time) counts from the
+calibration's time; a prior created before any measurement is re-dated to the first
+measurement it meets (same mean and covariance), so the years before the first data do not
+inflate its variance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from twinline.twin.calibration import (
+    Calibration,
+    ChainModel,
+    ConstantSpec,
+    Observation,
+    OutputNoise,
+    _is_log,
+    _noise_sd,
+    predict,
+    update,
+    z_score,
+)
+from twinline.twin.errors import TwinError
+
+#: Points of a raw measurement series that fix its centre and sigma (phase I).
+PHASE_ONE = 20
+#: Nelson rules applied (1: beyond 3σ, 2: nine on one side, 3: trend of six, 5: two of three
+#: beyond 2σ, 6: four of five beyond 1σ). Rules 4, 7 and 8 test for stratification and
+#: over-control, which a standardised residual does not have to show.
+SPC_RULES = (1, 2, 3, 5, 6)
+#: Shared structural error per output (catalogue id without electrode; SI, ln units for a
+#: viscosity), see the module docstring. AM loading 3 % of the value: a free per-batch factor
+#: leaves 2.4 % median absolute error on the ARTISTIC line (issue 15; about 3.6 % sd), of
+#: which 1.7 % is the replicate scatter, sqrt(3.6² − 1.7²) ≈ 3.1 %. Porosity after drying and
+#: viscosity: assumed equal to their replicate scatter (0.5 points; 0.02 in log10 η).
+SHARED_NOISE: dict[str, OutputNoise] = {
+    "coating.am_loading": OutputNoise(relative=0.03),
+    "coating.loading": OutputNoise(relative=0.03),
+    "coating.wet_film_thickness": OutputNoise(relative=0.03),
+    "coating.areal_capacity": OutputNoise(relative=0.03),
+    "drying.porosity": OutputNoise(absolute=0.005),
+    "mixing.viscosity": OutputNoise(absolute=0.02 * math.log(10.0)),
+}
+#: Kinds of object whose id is an electrode roll (the ``roll`` group), nearest first.
+ROLL_KINDS = ("calendered_roll", "dried_roll", "coated_roll")
+#: Kind whose id is the ``batch`` group.
+BATCH_KIND = "slurry_batch"
+
+
+def _short(parameter: str) -> str:
+    return parameter.split(".", 1)[1] if parameter.count(".") >= 2 else parameter
+
+
+def shared_sd(parameter: str, mean: float, table: Mapping[str, OutputNoise] | None = None
+              ) -> float:
+    """The shared structural sd of ``parameter`` at prediction ``mean``, in SI
+    (:data:`SHARED_NOISE`; 0 for an output it does not list)."""
+    n = (SHARED_NOISE if table is None else table).get(_short(parameter))
+    if n is None:
+        return 0.0
+    if _is_log(parameter):
+        return math.hypot(n.absolute, n.relative) * abs(mean)
+    return n.sd(mean)
+
+
+def with_shared(parameter: str, prediction: tuple[float, float],
+                table: Mapping[str, OutputNoise] | None = None) -> tuple[float, float]:
+    """``(mean, std)`` with the shared structural sd added in quadrature."""
+    mean, std = prediction
+    return mean, math.hypot(std, shared_sd(parameter, mean, table))
+
+
+def replicate_std(parameter: str, value: float, measured_std: float, predicted: float, k: int,
+                  table: Mapping[str, OutputNoise] | None = None) -> float:
+    """The measurement sd (SI) that makes the ``k``-th replicate (1, 2, ...) carry its share
+    of the information of a mean of replicates (module docstring), given the calibration's
+    independent model noise at ``predicted``."""
+    log = _is_log(parameter)
+    scale = abs(value) if log else 1.0
+    meas = measured_std / scale if scale > 0 else 0.0
+    r2 = _noise_sd(parameter, predicted, None) ** 2 + meas ** 2
+    s = shared_sd(parameter, predicted, table)
+    s2 = (s / abs(predicted)) ** 2 if log and predicted else s ** 2
+    if s2 == 0.0:
+        return measured_std
+    info = 1.0 / (s2 + r2) if k <= 1 else 1.0 / (s2 + r2 / k) - 1.0 / (s2 + r2 / (k - 1))
+    extra = max(1.0 / info - r2, 0.0)
+    return math.sqrt(meas ** 2 + extra) * scale
+
+
+# ----------------------------------------------------------------------------- settings
+@cache
+def _catalogue_paths() -> dict[str, tuple[str, ...]]:
+    """Stored parameter (catalogue id with electrode) → recipe path(s) it sets.
+
+    Built from :func:`twinline.spec.fields.recipe_fields`, whose catalogue ids already
+    include :data:`~twinline.spec.fields.FIELD_ALIASES` (``cathode.drying.line_speed`` →
+    ``cathode.drying.web_speed``). A dryer-zone field keeps its ``*``: it sets every zone.
+    """
+    from twinline.spec.fields import recipe_fields
+
+    out: dict[str, list[str]] = {}
+    for spec in recipe_fields():
+        if spec.catalogue_id is None:
+            continue
+        head = spec.path.split(".", 1)[0]
+        key = f"{head}.{spec.catalogue_id}" if head in ("cathode", "anode") else spec.catalogue_id
+        out.setdefault(key, []).append(spec.path)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def setting_paths(parameter: str) -> tuple[str, ...]:
+    """The recipe path(s) a stored setting sets (empty: none, e.g. a catalogue output).
+
+    A recipe path names itself (``cathode.formulation.active_material.mass_fraction``,
+    ``cathode.drying.zones.1.temperature``, a text setting such as
+    ``cathode.formulation.active_material.material``); a catalogue id with electrode prefix
+    names the recipe field that is that catalogue row (``cathode.drying.line_speed`` →
+    ``cathode.drying.web_speed``; a zone field → every zone, ``*``).
+    """
+    from twinline.spec.errors import RecipeError
+    from twinline.spec.fields import field_at
+    from twinline.twin.ingest.parameters import TEXT_SUFFIXES
+
+    try:
+        field_at(parameter)
+        return (parameter,)
+    except RecipeError:
+        pass
+    if parameter in _catalogue_paths():
+        return _catalogue_paths()[parameter]
+    if parameter.endswith(TEXT_SUFFIXES) and parameter.split(".", 1)[0] in ("cathode", "anode"):
+        return (parameter,)
+    return ()
+
+
+def _set(model: Any, parts: Sequence[str], value: Any) -> Any:
+    """A copy of pydantic ``model`` with the value at ``parts`` replaced (``*``: every list
+    item); a path the model lacks raises KeyError."""
+    name, rest = parts[0], parts[1:]
+    if isinstance(model, list):
+        idx = range(len(model)) if name == "*" else [int(name)]
+        items = list(model)
+        for i in idx:
+            items[i] = _set(items[i], rest, value) if rest else value
+        return items
+    if not hasattr(model, name):
+        raise KeyError(name)
+    current = getattr(model, name)
+    if not rest:
+        return model.model_copy(update={name: value})
+    if current is None:
+        raise KeyError(name)
+    return model.model_copy(update={name: _set(current, rest, value)})
+
+
+FORMULATION_ROLES = ("active_material", "conductive_additive", "binder")
+
+
+def apply_settings(recipe: Any, settings: Mapping[str, Mapping[str, Any]]
+                   ) -> tuple[Any, list[str], list[str]]:
+    """The recipe with stored ``settings`` (``parameter → {"value" | "text"}``, SI) applied.
+
+    Returns ``(recipe, applied, skipped)``: ``skipped`` lists the parameters that set no
+    recipe field (a catalogue output stored as a setting, an electrode the recipe lacks).
+    Values are not re-validated here (ingestion checked their range). When some of an
+    electrode's formulation mass fractions are set and they no longer sum to 1, the
+    fractions *not* set are scaled to close the sum (ARTISTIC: the AM % is given, C65 and
+    PVDF share the rest as in the base recipe).
+    """
+    applied: list[str] = []
+    skipped: list[str] = []
+    fractions_set: dict[str, set[str]] = {}
+    for parameter in sorted(settings):
+        entry = settings[parameter]
+        value = entry.get("text") if entry.get("value") is None else float(entry["value"])
+        paths = setting_paths(parameter)
+        if not paths or value is None:
+            skipped.append(parameter)
+            continue
+        done = False
+        for path in paths:
+            parts = path.split(".")
+            if parts[0] in ("cathode", "anode") and getattr(recipe, parts[0], None) is None:
+                continue
+            try:
+                recipe = recipe.model_copy(update={parts[0]: _set(getattr(recipe, parts[0]),
+                                                                  parts[1:], value)})
+            except (KeyError, IndexError, ValueError, AttributeError):
+                continue
+            done = True
+            if len(parts) == 4 and parts[1] == "formulation" and parts[3] == "mass_fraction":
+                fractions_set.setdefault(parts[0], set()).add(parts[2])
+        (applied if done else skipped).append(parameter)
+    for electrode, given in fractions_set.items():
+        recipe = _close_fractions(recipe, electrode, given)
+    return recipe, applied, skipped
+
+
+def _close_fractions(recipe: Any, electrode: str, given: set[str]) -> Any:
+    form = getattr(recipe, electrode).formulation
+    fr = {r: float(getattr(form, r).mass_fraction) for r in FORMULATION_ROLES}
+    free = [r for r in FORMULATION_ROLES if r not in given]
+    rest = 1.0 - sum(fr[r] for r in FORMULATION_ROLES if r in given)
+    if not free or abs(sum(fr.values()) - 1.0) < 1e-9:
+        return recipe
+    total_free = sum(fr[r] for r in free)
+    if rest < 0 or total_free <= 0:
+        raise TwinError(f"{electrode}.formulation: the stored mass fractions "
+                        f"{ {r: fr[r] for r in given} } leave {rest:g} for the others; the "
+                        "fractions must sum to 1")
+    for r in free:
+        recipe = recipe.model_copy(update={electrode: _set(
+            getattr(recipe, electrode), ["formulation", r, "mass_fraction"],
+            fr[r] * rest / total_free)})
+    return recipe
+
+
+def prediction_conditions(parameter: str, conditions: str) -> str:
+    """The conditions a prediction of ``parameter`` is stored under: a viscosity's shear rate
+    (its value depends on it), nothing for every other output."""
+    if parameter.endswith(".mixing.viscosity") and "shear_rate=" in conditions:
+        return conditions
+    return ""
+
+
+def at_shear_rate(recipe: Any, parameter: str, conditions: str) -> Any:
+    """The recipe whose chain run gives ``parameter`` (a ``<e>.mixing.viscosity``) at the
+    shear rate of ``conditions`` (``shear_rate=<γ> 1/s``): the comma gap set to speed/γ.
+    Any other parameter, no shear rate, or a slot die: ``recipe`` unchanged."""
+    if not parameter.endswith(".mixing.viscosity") or "shear_rate=" not in conditions:
+        return recipe
+    from twinline.spec.errors import RecipeError
+    from twinline.spec.units import parse_quantity
+
+    electrode = parameter.split(".", 1)[0]
+    el = getattr(recipe, electrode, None)
+    if el is None or el.coating.method != "comma":
+        return recipe
+    text = next(p.split("=", 1)[1] for p in conditions.split("; ")
+                if p.startswith("shear_rate="))
+    try:
+        gamma = parse_quantity(text, "1/s", name="shear_rate")
+    except RecipeError as err:
+        raise TwinError(f"{parameter} [{conditions}]: {err}") from None
+    if not gamma > 0:
+        raise TwinError(f"{parameter} [{conditions}]: the shear rate must be > 0 1/s")
+    gap = float(el.coating.speed) / gamma
+    return recipe.model_copy(update={electrode: _set(el, ["coating", "gap"], gap)})
+
+
+@dataclass
+class ObjectContext:
+    """An object as the twin sees it: ``recipe`` (effective), ``groups`` (``batch``,
+    ``roll``), the settings ``applied`` and ``skipped``, and the ``settings`` themselves."""
+
+    object_id: str
+    kind: str
+    recipe: Any
+    groups: dict[str, str]
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    applied: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def effective_recipe(store: Any, object_id: str, base_recipe: Any, *,
+                     batch_ids: Mapping[str, str] | None = None) -> ObjectContext:
+    """The object's effective recipe and groups (see the module docstring).
+
+    Settings: the object's own over its ancestors' (nearest first, then the latest) over
+    ``base_recipe`` (:meth:`~twinline.twin.store.Store.effective_settings`). Groups: the
+    nearest ``slurry_batch`` in the lineage (the object itself included) is the ``batch``
+    group (its id, or ``batch_ids[id]`` when given) and the nearest electrode roll
+    (:data:`ROLL_KINDS`) the ``roll`` group.
+    """
+    lineage = store.trace(object_id)
+    best: dict[str, tuple[tuple[int, str], dict[str, Any]]] = {}
+    groups: dict[str, str] = {}
+    for entry in lineage:  # sorted by depth
+        for s in entry.settings:
+            rank = (-entry.depth, s["time"])
+            if s["parameter"] not in best or rank > best[s["parameter"]][0]:
+                best[s["parameter"]] = (rank, {"value": s["value"], "text": s["text"],
+                                               "object": entry.object_id,
+                                               "depth": entry.depth})
+        if entry.kind == BATCH_KIND and "batch" not in groups:
+            groups["batch"] = (batch_ids or {}).get(entry.object_id, entry.object_id)
+        if entry.kind in ROLL_KINDS and "roll" not in groups:
+            groups["roll"] = entry.object_id
+    settings = {k: v for k, (_, v) in best.items()}
+    recipe, applied, skipped = apply_settings(base_recipe, settings)
+    return ObjectContext(object_id, lineage[0].kind, recipe, groups, settings, applied,
+                         skipped)
+
+
+def _epoch(t: datetime) -> float:
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+
+
+def _model_versions(samples: int, seed: int) -> dict[str, Any]:
+    from twinline import __version__
+    from twinline.twin.calibration import FORMAT
+
+    return {"twinline": __version__, "calibration": FORMAT, "chain_samples": samples,
+            "seed": seed}
+
+
+@dataclass
+class Observed:
+    """What one :meth:`TwinLoop.observe` did: ``residuals`` stored (dicts: record, object,
+    parameter, conditions, measured, predicted, std, residual, z, calibration), the
+    ``calibration`` version made (None without usable measurements), ``alarms`` new ones,
+    ``skipped`` measurements the chain does not predict."""
+
+    residuals: list[dict[str, Any]] = field(default_factory=list)
+    calibration: str | None = None
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+class TwinLoop:
+    """The loop of one line's store (see the module docstring).
+
+    Parameters
+    ----------
+    store : Store
+        The line's database (migrated).
+    base_recipe : Recipe
+        The recipe the stored settings override.
+    constants : sequence of ConstantSpec, optional
+        The calibrated constants (default
+        :func:`~twinline.twin.calibration.default_constants` of the recipe's electrodes); used
+        only when the store holds no calibration yet (then the prior is stored, active).
+    seed : int
+        Seed of the chain's Monte Carlo over the machine tolerances (with ``samples`` > 0).
+    samples : int
+        Monte Carlo samples of each prediction (0: the tolerances are not propagated).
+    batch_ids : mapping, optional
+        Slurry-batch object id → batch group id (default: the object id).
+    update : bool
+        Learn from the measurements (False: predict, residuals and SPC only).
+    """
+
+    def __init__(self, store: Any, base_recipe: Any, *,
+                 constants: Sequence[ConstantSpec] | None = None, seed: int = 0,
+                 samples: int = 0, batch_ids: Mapping[str, str] | None = None,
+                 learn: bool = True, materials: Any = None,
+                 shared: Mapping[str, OutputNoise] | None = None) -> None:
+        self.store, self.base_recipe = store, base_recipe
+        self.shared = SHARED_NOISE if shared is None else dict(shared)
+        self._replicates: dict[Any, int] = {}
+        self.seed, self.samples, self.learn = int(seed), int(samples), learn
+        self.batch_ids = dict(batch_ids or {})
+        self.materials = materials
+        self.model = ChainModel(materials=materials)
+        state = store.calibration_state()
+        if state is None:
+            cal = Calibration.initial(base_recipe, constants, materials=materials)
+            store.add_calibration(cal.to_dict(), active=True)
+        else:
+            cal = Calibration.from_dict(state)
+        self.calibration = cal
+
+    # ------------------------------------------------------------------ predict
+    def context(self, object_id: str) -> ObjectContext:
+        """:func:`effective_recipe` of ``object_id`` in this loop's store."""
+        return effective_recipe(self.store, object_id, self.base_recipe,
+                                batch_ids=self.batch_ids)
+
+    def _predict(self, ctx: ObjectContext, calibration: Calibration, *,
+                 outputs: Iterable[str] | None = None, conditions: str = "",
+                 parameter: str = "") -> dict[str, tuple[float, float]]:
+        recipe = at_shear_rate(ctx.recipe, parameter, conditions) if conditions else ctx.recipe
+        out = predict(recipe, calibration, group_ids=ctx.groups, samples=self.samples,
+                      seed=self.seed, outputs=outputs, materials=self.materials)
+        return {k: with_shared(k, v, self.shared) for k, v in out.items()}
+
+    def predict_object(self, object_id: str, *, store: bool = True,
+                       context: ObjectContext | None = None
+                       ) -> dict[str, tuple[float, float]]:
+        """Every catalogue output of ``object_id`` with the active calibration:
+        ``{id: (mean, std)}`` in SI; stored (``predictions``) with the calibration version
+        when ``store``."""
+        ctx = context or self.context(object_id)
+        result = self._predict(ctx, self.calibration)
+        if store:
+            self._store_predictions(object_id, result, "")
+        return result
+
+    def predict_measurement(self, object_id: str, parameter: str, conditions: str = "", *,
+                            context: ObjectContext | None = None, store: bool = True
+                            ) -> tuple[float, float]:
+        """The prediction of one measurement (``parameter`` under ``conditions``) with the
+        active calibration, stored when ``store``. A viscosity with a shear rate is
+        predicted at that shear rate (module docstring). Raises :class:`TwinError` when the
+        chain does not predict ``parameter``."""
+        ctx = context or self.context(object_id)
+        conditions = prediction_conditions(parameter, conditions)
+        if conditions:
+            result = self._predict(ctx, self.calibration, outputs=[parameter],
+                                   conditions=conditions, parameter=parameter)
+            if store and parameter in result:
+                self._store_predictions(object_id, {parameter: result[parameter]},
+                                        conditions)
+        else:
+            result = self.predict_object(object_id, store=store, context=ctx)
+        if parameter not in result:
+            raise TwinError(f"the chain predicts no {parameter!r} for object {object_id} "
+                            "(a catalogue output with electrode prefix, e.g. "
+                            "cathode.coating.am_loading)")
+        return result[parameter]
+
+    def _store_predictions(self, object_id: str, result: Mapping[str, tuple[float, float]],
+                           conditions: str) -> dict[tuple[str, str, str, str], int]:
+        models = _model_versions(self.samples, self.seed)
+        return self.store.add_predictions(
+            [{"object": object_id, "parameter": k, "conditions": conditions, "mean": m,
+              "std": s, "calibration": self.calibration.id, "models": models}
+             for k, (m, s) in result.items() if math.isfinite(m) and math.isfinite(s)])
+
+    # ------------------------------------------------------------------ observe
+    def _stored_prediction(self, object_id: str, parameter: str, conditions: str
+                           ) -> dict[str, Any] | None:
+        for p in self.store.predictions(object_id):  # newest first
+            if p["parameter"] == parameter and p["conditions"] == conditions:
+                return p
+        return None
+
+    def observe(self, records: Sequence[Mapping[str, Any]] | None = None) -> Observed:
+        """Learn from new measurements (``store.measurements()`` dicts; default: every stored
+        measurement without a residual yet). See the module docstring."""
+        if records is None:
+            records = self.unobserved()
+        out = Observed()
+        if not records:
+            return out
+        observations: list[Observation] = []
+        contexts: dict[str, ObjectContext] = {}
+        residual_rows = []
+        for rec in records:
+            obj, par = rec["object"], rec["parameter"]
+            cond = prediction_conditions(par, rec.get("conditions", ""))
+            ctx = contexts.get(obj) or contexts.setdefault(obj, self.context(obj))
+            pred = self._stored_prediction(obj, par, cond)
+            if pred is None:
+                try:
+                    self.predict_measurement(obj, par, cond, context=ctx)
+                except TwinError:
+                    out.skipped.append(par)
+                    continue
+                pred = self._stored_prediction(obj, par, cond)
+                if pred is None:
+                    out.skipped.append(par)
+                    continue
+            meas_sd = float(rec.get("uncertainty") or 0.0)
+            value = float(rec["value"])
+            resid = value - pred["mean"]
+            z = z_score(value, meas_sd, pred["mean"], pred["std"])
+            if not math.isfinite(z):
+                z = math.copysign(1e9, resid)
+            residual_rows.append({"record": rec["pk"], "prediction": pred["pk"],
+                                  "residual": resid, "z": z})
+            out.residuals.append({"record": rec["pk"], "object": obj, "parameter": par,
+                                  "conditions": cond, "measured": value,
+                                  "predicted": pred["mean"], "std": pred["std"],
+                                  "residual": resid, "z": z,
+                                  "calibration": pred["calibration"]})
+            recipe = at_shear_rate(ctx.recipe, par, cond)
+            key = (par, cond, recipe.model_dump_json(), tuple(sorted(ctx.groups.items())))
+            k = self._replicates[key] = self._replicates.get(key, 0) + 1
+            eff_sd = replicate_std(par, value, meas_sd, pred["mean"], k, self.shared)
+            observations.append(Observation(par, value, eff_sd, recipe=recipe,
+                                             groups=dict(ctx.groups), object_id=obj,
+                                             time=_epoch(rec["time"])))
+        self.store.add_residuals(residual_rows)
+        if observations and self.learn:
+            out.calibration = self._learn(observations)
+        params = sorted({r["parameter"] for r in out.residuals})
+        out.alarms = self.watch(params)
+        return out
+
+    def unobserved(self) -> list[dict[str, Any]]:
+        """Stored measurements without a residual, in time order."""
+        from sqlalchemy import func, select
+
+        from twinline.twin.store.schema import residuals
+
+        with self.store.engine.connect() as conn:
+            done = set(conn.execute(select(residuals.c.record_pk).group_by(
+                residuals.c.record_pk).having(func.count() > 0)).scalars())
+        return [r for r in self.store.measurements() if r["pk"] not in done]
+
+    def _learn(self, observations: list[Observation]) -> str:
+        cal = self.calibration
+        first = min(o.time for o in observations)
+        if cal.parent_id is None and cal.time < first:  # re-date the prior (docstring)
+            cal = Calibration.initial(constants=cal.constants, time=first)
+            self.store.add_calibration(cal.to_dict(), active=True)
+        new = update(cal, observations, model=self.model)
+        self.store.add_calibration(new.to_dict(), active=True)
+        self.calibration = new
+        return new.id
+
+    # ------------------------------------------------------------------ watch
+    def watch(self, parameters: Iterable[str]) -> list[dict[str, Any]]:
+        """SPC over the residual z-scores and the raw measurements of ``parameters``; stores
+        and returns the alarms not stored before."""
+        from twinline.twin.spc import chart_alarms, moving_range_sigma
+
+        rows: list[dict[str, Any]] = []
+        for par in parameters:
+            series = self.store.residual_series(par)
+            if series:
+                z = [max(min(s["z"], 1e6), -1e6) for s in series]
+                for al in chart_alarms(z, centre=0.0, sigma=1.0, rules=SPC_RULES):
+                    s = series[al.index]
+                    rows.append({"object": s["object"], "parameter": par, "series": "residual",
+                                 "rule": al.rule, "time": s["time"], "value": s["residual"],
+                                 "message": f"{par} residual z = {s['z']:.3g} at "
+                                            f"{s['object']}: {al.message}"})
+            raw: dict[str, list[dict[str, Any]]] = {}
+            for m in self.store.measurements(parameter=par):
+                raw.setdefault(m["conditions"], []).append(m)
+            for cond, ms in raw.items():
+                if len(ms) < PHASE_ONE:
+                    continue
+                x = [m["value"] for m in ms]
+                phase = x[:PHASE_ONE]
+                sigma = moving_range_sigma(phase)
+                if not sigma > 0:
+                    continue
+                centre = sum(phase) / len(phase)
+                for al in chart_alarms(x, centre=centre, sigma=sigma, rules=SPC_RULES):
+                    m = ms[al.index]
+                    label = f"{par} [{cond}]" if cond else par
+                    rows.append({"object": m["object"], "parameter": par,
+                                 "series": "measurement", "rule": al.rule, "time": m["time"],
+                                 "value": m["value"],
+                                 "message": f"{label} = {m['value']:.4g} (SI) at "
+                                            f"{m['object']}: {al.message}"})
+        if not rows:
+            return []
+        before = {(a["object"], a["parameter"], a["series"], a["rule"], a["time"])
+                  for a in self.store.alarms()}
+        self.store.add_alarms(rows)
+        new = []
+        for a in self.store.alarms():
+            if (a["object"], a["parameter"], a["series"], a["rule"], a["time"]) not in before:
+                new.append(a)
+        return new
+
+    # ------------------------------------------------------------------ versions
+    def rollback(self, version: str) -> Calibration:
+        """Make stored calibration ``version`` the active one (and this loop's)."""
+        state = self.store.calibration_state(version)
+        self.store.activate_calibration(version)
+        self.calibration = Calibration.from_dict(state)
+        return self.calibration
+
