@@ -41,3 +41,27 @@ def test_21700_can_takes_the_m50_electrode():
     assert CANS["21700"]["height"] == pytest.approx(70e-3)
     assert 65e-3 + 2 * 0.5e-3 + 2 * 0.75e-3 <= CANS["21700"]["inner_height"]
     assert {"18650", "21700", "26650", "4680"} <= set(CANS)
+
+
+@pytest.mark.slow
+def test_rebased_max_concentrations_are_inputs_of_the_one_built_model():
+    """A re-based c_max is an input: same built model, same result as a rebuild with it."""
+    from twinline.cell import electrochemistry as ec
+
+    pset = "Chen2020"
+    built = ec.built_simulation("DFN", pset)
+    misses = ec.built_simulation.cache_info().misses
+    inputs = ec.default_inputs(pset)
+    name = "Maximum concentration in positive electrode [mol.m-3]"
+    inputs[name] *= 1.1
+    got = ec.discharge(built, inputs, 1.0, 5.0)
+    assert ec.built_simulation("DFN", pset) is built
+    assert ec.built_simulation.cache_info().misses == misses
+    p = pybamm.ParameterValues(pset)
+    p.update({name: inputs[name], "Current function [A]": 5.0})
+    sol = pybamm.Simulation(pybamm.lithium_ion.DFN(), parameter_values=p).solve([0, 4700])
+    ref = float(sol["Discharge capacity [A.h]"].entries[-1])
+    assert got.capacity == pytest.approx(ref, rel=5e-3)
+    # leaving the maximum concentrations out gives the set's own (not an input error)
+    plain = {k: v for k, v in inputs.items() if k not in ec.OPTIONAL_INPUTS}
+    assert ec.discharge(built, plain, 1.0, 5.0).capacity < got.capacity

@@ -67,6 +67,15 @@ INPUT_NAMES: tuple[str, ...] = (
     "Current function [A]",
 )
 
+#: Inputs a caller may leave out: the set's own value is used (:meth:`BuiltSimulation.solve`).
+#: The maximum concentrations are inputs so that a cell re-based on its manufactured
+#: electrodes (:mod:`twinline.cell.rebase`) shares the one built model; a cell that is not
+#: re-based (the set as fitted, or a caller that only changes the geometry) keeps the set's.
+OPTIONAL_INPUTS: tuple[str, ...] = (
+    "Maximum concentration in negative electrode [mol.m-3]",
+    "Maximum concentration in positive electrode [mol.m-3]",
+)
+
 _X_DOMAINS = ("negative electrode", "separator", "positive electrode",
               "negative particle", "positive particle")
 _LOCK = threading.Lock()
@@ -110,11 +119,18 @@ class BuiltSimulation:
     base: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def complete(self, inputs: dict[str, float]) -> dict[str, float]:
+        """``inputs`` with the set's own value for each :data:`OPTIONAL_INPUTS` left out."""
+        out = {name: float(self.base[name]) for name in OPTIONAL_INPUTS}
+        out.update(inputs)
+        return out
+
     def solve(self, t_end: float, inputs: dict[str, float], *, n_points: int = 200):
         """Solve from rest for ``t_end`` seconds (stops at the voltage cut-off)."""
         t_eval = np.linspace(0.0, t_end, n_points)
+        full = self.complete(inputs)
         with self.lock:
-            return self.simulation.solve([0.0, t_end], inputs=inputs, t_interp=t_eval)
+            return self.simulation.solve([0.0, t_end], inputs=full, t_interp=t_eval)
 
 
 @lru_cache(maxsize=8)
