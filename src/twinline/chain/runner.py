@@ -115,10 +115,21 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
     for i, (name, electrode) in enumerate(electrodes.items()):
         report(f"{name} chain", i / max(len(electrodes), 1))
         if electrode.measured is not None:
-            raise RecipeError(f"{name}.measured: a measured electrode bypasses the electrode "
-                              f"steps; `twinline run` needs machine settings. Simulate the "
-                              f"cell with twinline.chain.measured.measured_products and "
-                              f"twinline.chain.cell.simulate_cell (benchmarks/validate_cells.py)")
+            # a measured (teardown) electrode bypasses the electrode steps
+            from twinline.chain.measured import measured_products
+
+            if samples and samples > 0:
+                raise RecipeError(f"{name}.measured: a measured electrode has no machine "
+                                  f"settings to sample; run with samples = 0")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ValidityWarning)
+                comp = resolve_composition(electrode, materials, POLARITY[name])
+                compositions[name] = comp
+                products[name] = measured_products(electrode, comp, materials)
+            add_warnings(run_warnings, name, caught)
+            step_log.append({"scope": name, "step": "measured", "model": "measured",
+                             "seconds": 0.0})
+            continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ValidityWarning)
             comp = resolve_composition(electrode, materials, POLARITY[name])
@@ -154,6 +165,8 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
         _cite(citations, ("Duquesnoy2020",))
 
     for name, prods in products.items():
+        if electrodes[name].measured is not None:
+            continue  # no electrode-step outputs: the measured values are the recipe's own
         raw = collect_outputs(prods, electrode_sections(electrodes[name]),
                               structure=prods.get("structure"),
                               electrolyte_conductivity=kappa)
