@@ -110,6 +110,20 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
     compositions: dict[str, Any] = {}
     mesostructures: dict[str, Any] = {}
 
+    # 0. target-property electrodes: solve the coating gap and the calender pressure
+    if any(getattr(e, "target", None) is not None for e in recipe.electrodes().values()):
+        from twinline.chain.targets import solve_targets
+
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ValidityWarning)
+            recipe, solved = solve_targets(recipe, materials)
+        add_warnings(run_warnings, "", caught)
+        for rec in solved:
+            rec["seconds"] = time.perf_counter() - t0
+            step_log.append(rec)
+            timings[f"{rec['scope']}.target"] = rec["seconds"]
+
     # 1. the electrode steps, once per electrode
     electrodes = recipe.electrodes()
     for i, (name, electrode) in enumerate(electrodes.items()):
