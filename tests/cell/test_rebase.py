@@ -65,3 +65,34 @@ def test_rebased_max_concentrations_are_inputs_of_the_one_built_model():
     # leaving the maximum concentrations out gives the set's own (not an input error)
     plain = {k: v for k, v in inputs.items() if k not in ec.OPTIONAL_INPUTS}
     assert ec.discharge(built, plain, 1.0, 5.0).capacity < got.capacity
+
+
+@pytest.mark.parametrize("pset, eta", [("Chen2020", 0.86), ("Ecker2015", 0.97)])
+def test_formation_is_counted_once(pset, eta):
+    """The set's own cell, fresh, minus twinline's formation loss (reference protocol:
+    (1 - eta) x its capacity before formation) is the set's formed inventory again."""
+    from twinline.cell import electrochemistry as ec
+    from twinline.cell.rebase import fresh_lithium, set_reference
+
+    inputs = ec.default_inputs(pset)
+    q_fresh = fresh_lithium(inputs, pset, anode_first_cycle_efficiency=eta)
+    _, window0, _ = ec.balance(inputs, pset, lithium_inventory=q_fresh)
+    formed = q_fresh - (1 - eta) * window0["Q"]
+    assert formed == pytest.approx(set_reference(pset).lithium_inventory, rel=1e-6)
+    _, window, _ = ec.balance(inputs, pset, lithium_inventory=formed)
+    assert window["Q"] == pytest.approx(set_reference(pset).window["Q"], rel=1e-6)
+
+
+def test_a_fresh_cathode_holds_at_most_its_full_lithiation():
+    """Ecker2015's formed cell is lithiated to y = 0.93 at 0 % SOC: with a graphite
+    first-cycle efficiency of 0.86 the fresh cathode would need y > 1, so it is capped at
+    full lithiation and the formed twin holds less lithium than the set (stated, not hidden)."""
+    from twinline.cell import electrochemistry as ec
+    from twinline.cell.rebase import fresh_lithium, set_reference
+
+    inputs = ec.default_inputs("Ecker2015")
+    ref = set_reference("Ecker2015")
+    q_fresh = fresh_lithium(inputs, "Ecker2015", anode_first_cycle_efficiency=0.86)
+    assert q_fresh == pytest.approx(ref.q_positive, rel=1e-9)
+    _, window0, _ = ec.balance(inputs, "Ecker2015", lithium_inventory=q_fresh)
+    assert q_fresh - 0.14 * window0["Q"] < ref.lithium_inventory

@@ -26,18 +26,21 @@ SLOW = {"pouch_cell_structure"}
 #: Merging main into the issue-17 branch moves the structure case's cell figures by at most
 #: 3.3e-6 relative (verified: the merge commit alone gives the values below; the branch before
 #: the merge gives the earlier ones); main's 3D transport changes (flux-spread criterion, red
-#: half sweep) are the only changes on that path.
+#: half sweep) are the only changes on that path. Then the set's formation loss that is added
+#: back is the fixed point of twinline's own formation law (twinline.cell.rebase.
+#: set_formation_loss; before: (1 - eta) x the formed capacity, which left a set-like cell
+#: ~1 % short of the set's inventory): C/2 9.30 -> 9.38 A h, 34.2 -> 34.4 W h.
 INTENDED: dict[str, dict[str, Any]] = {
     "pouch_cell_structure": {
         "filling.wetting_degree": 0.9864160215793712,
-        "cell.capacity_Ah": [9.299256358274917, 7.8860722843609805, 5.727609150357011],
-        "cell.energy_Wh": [34.1757380712705, 28.509870847917703, 20.049916857727556],
-        "cell.energy_density_Wh_per_L": 347.0065644261061,
-        "cell.internal_resistance_mOhm": 13.026848356919238,
-        "cell.sei_lithium_loss_Ah": 1.132494296313,
-        "cell.specific_energy_Wh_per_kg": 218.7929669694584,
-        "formation.internal_resistance": 13.026848356919238,
-        "formation.sei_lithium_loss": 0.09127155779520582,
+        "cell.capacity_Ah": [9.378863474919168, 7.953684104246611, 5.775461067108327],
+        "cell.energy_Wh": [34.437504329312816, 28.724870113932564, 20.187001333523234],
+        "cell.energy_density_Wh_per_L": 349.6644326979343,
+        "cell.internal_resistance_mOhm": 13.133736240259633,
+        "cell.sei_lithium_loss_Ah": 1.1306562742274273,
+        "cell.specific_energy_Wh_per_kg": 220.4687937249811,
+        "formation.internal_resistance": 13.133736240259633,
+        "formation.sei_lithium_loss": 0.09031083591564346,
     },
 }
 

@@ -33,14 +33,21 @@ lithium its own formation took. The fresh cathode's lithiation is the set's inve
 that loss added back, the loss computed by twinline's own formation law
 (:mod:`twinline.process.formation`, reference protocol, growth ratio 1) for the set's cell:
 
-.. math:: y_{fresh} = \frac{Q_{Li,set} + (1 - \eta_1) Q_{set}}{Q_{p,set}},
+.. math:: y_{fresh} = \frac{Q_{Li,set} + L_{set}}{Q_{p,set}}, \qquad
+          L_{set} = (1 - \eta_1)\, Q_0(Q_{Li,set} + L_{set}),
 
-:math:`\eta_1` the first-cycle efficiency of the recipe's anode material and
+:math:`\eta_1` the first-cycle efficiency of the recipe's anode material,
+:math:`Q_0(Q_{Li})` the capacity of the set's cell holding :math:`Q_{Li}` (the formation
+law's capacity before formation; fixed point, :func:`set_formation_loss`) and
 :math:`Q_{p,set}` the set's positive capacity over 0..1. The twin's fresh cell holds
 :math:`Q_{Li,fresh} = y_{fresh} Q_{p}` (all of it in the cathode) and *this* twin's
 formation step takes its own loss from it. A cell made exactly like the set's and formed by
 the reference protocol gets exactly the set's inventory back; a set is never given a second
-formation loss.
+formation loss. One limit: the fresh cathode holds at most its full lithiation
+(:math:`y_{fresh} \le 1`). A set whose formed cell is already nearly fully lithiated at
+0 % SOC (Ecker2015: :math:`y_0 = 0.93`) cannot have lost :math:`1-\eta_1 = 14` % to an SEI
+fed by the cathode; there the fresh cathode is capped at :math:`y = 1` and the formed twin
+holds less lithium than the set (tests/cell/test_rebase.py).
 
 **As fitted.** :func:`as_fitted_inputs` gives the set unchanged (its own thicknesses,
 volume fractions, :math:`c_{max}` and inventory); twinline's discharge of it reproduces
@@ -157,12 +164,44 @@ def rebase_inputs(inputs: dict[str, float], parameter_set: str, *, cathode: Any,
     return out, info
 
 
+@lru_cache(maxsize=32)
+def set_formation_loss(parameter_set: str, anode_first_cycle_efficiency: float) -> float:
+    r"""Lithium the set's own cell lost in its formation [A h], by twinline's law.
+
+    twinline's formation step (:mod:`twinline.process.formation`, reference protocol)
+    takes :math:`(1-\eta_1) Q_0` from a fresh cell whose capacity before formation is
+    :math:`Q_0`; for the set's cell :math:`Q_0` is that of its inventory *with* the loss
+    added back, so the loss is the fixed point
+
+    .. math:: L = (1-\eta_1)\, Q_0(Q_{Li,set} + L),
+
+    found by iteration from :math:`L = (1-\eta_1) Q_{set}` (the map contracts: :math:`dQ_0/
+    dQ_{Li} \le 1`, :math:`1-\eta_1 < 1`; converged to 1e-9 A h).
+    """
+    from twinline.cell.electrochemistry import _solve_esoh
+    from twinline.cell.formation import esoh_solver
+
+    eta = float(anode_first_cycle_efficiency)
+    ref = set_reference(parameter_set)
+    solver, _, _ = esoh_solver(parameter_set)
+    loss = (1.0 - eta) * ref.window["Q"]
+    for _ in range(50):
+        q0 = _solve_esoh(solver, {"Q_n": ref.q_negative, "Q_p": ref.q_positive,
+                                  "Q_Li": min(ref.lithium_inventory + loss,
+                                              ref.q_positive)})["Q"]
+        new = (1.0 - eta) * q0
+        if abs(new - loss) < 1e-9:
+            return float(new)
+        loss = new
+    return float(loss)
+
+
 def fresh_lithium(inputs: dict[str, float], parameter_set: str, *,
                   anode_first_cycle_efficiency: float) -> float:
     """Cyclable lithium of the fresh (unformed) cell [A h] (module docstring).
 
-    ``inputs`` the (re-based) PyBaMM inputs; the set's formation loss is added back with
-    the anode's first-cycle efficiency so that formation is counted once.
+    ``inputs`` the (re-based) PyBaMM inputs; the set's formation loss
+    (:func:`set_formation_loss`) is added back so that formation is counted once.
     """
     from twinline.cell.electrochemistry import electrode_capacities
 
@@ -170,6 +209,7 @@ def fresh_lithium(inputs: dict[str, float], parameter_set: str, *,
     if not 0 < eta <= 1:
         raise CellError(f"first_cycle_efficiency of the anode must be in (0, 1], got {eta:g}")
     ref = set_reference(parameter_set)
-    y_fresh = (ref.lithium_inventory + (1.0 - eta) * ref.window["Q"]) / ref.q_positive
+    loss = set_formation_loss(parameter_set, eta)
+    y_fresh = (ref.lithium_inventory + loss) / ref.q_positive
     _, q_p = electrode_capacities(inputs, parameter_set)
     return float(min(y_fresh, 1.0) * q_p)
