@@ -49,6 +49,12 @@ formation loss. One limit: the fresh cathode holds at most its full lithiation
 fed by the cathode; there the fresh cathode is capped at :math:`y = 1` and the formed twin
 holds less lithium than the set (tests/cell/test_rebase.py).
 
+**When what applies.** Every cell the chain assembles (from machine settings, target
+properties or a measured teardown electrode) is re-based and formed by its own formation
+step; the set's own formation loss is only ever *added back*. A set used as fitted (below)
+is neither re-based nor formed. Validation against two published cells:
+benchmarks/validate_cells.py and benchmarks/README.md ("Real cells").
+
 **As fitted.** :func:`as_fitted_inputs` gives the set unchanged (its own thicknesses,
 volume fractions, :math:`c_{max}` and inventory); twinline's discharge of it reproduces
 PyBaMM run directly from ``initial_soc=1`` (tests/cell/test_rebase.py, 0.5 %).
