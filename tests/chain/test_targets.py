@@ -106,3 +106,31 @@ def test_target_needs_thickness_or_loading(tmp_path):
     with pytest.raises((RecipeError, ValueError)) as err:
         load_recipe(_target_recipe(tmp_path, {"porosity": 0.3}))
     assert "thickness" in str(err.value) and "loading" in str(err.value)
+
+
+def test_cli_refuses_an_unreachable_target_with_one_line_and_exit_2(tmp_path, forward):
+    from typer.testing import CliRunner
+
+    from twinline.cli import app
+
+    target = {"porosity": 0.9, "loading": f"{forward.areal_loading * 100:.4f} mg/cm^2"}
+    res = CliRunner().invoke(app, ["run", str(_target_recipe(tmp_path, target)), "--out",
+                                   str(tmp_path / "out")])
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "cathode.target.porosity = 0.9" in lines[0]
+    assert "Traceback" not in res.output
+
+
+def test_cli_prints_the_solved_settings(tmp_path, forward):
+    from typer.testing import CliRunner
+
+    from twinline.cli import app
+
+    target = {"porosity": float(forward.porosity),
+              "loading": f"{forward.areal_loading * 100:.6f} mg/cm^2"}
+    res = CliRunner().invoke(app, ["run", str(_target_recipe(tmp_path, target,
+                                                             keep_settings=True)),
+                                   "--out", str(tmp_path / "out"), "--no-report"])
+    assert res.exit_code == 0, res.output
+    assert "solved coating.gap = 300.0 um" in res.output.replace("\n", " ")
