@@ -71,7 +71,8 @@ def pybamm_direct(pset: str, pairs: int) -> tuple[float, float, float]:
         q = q or float(p["Nominal cell capacity [A.h]"])
         p["Current function [A]"] = q * c
         sol = pybamm.Simulation(pybamm.lithium_ion.DFN(), parameter_values=p).solve(
-            [0, 3600 / c * 1.3], initial_soc=1.0)
+            [0, 3600 / c * 1.3], initial_soc=1.0
+        )
         t, v = sol["Time [s]"].entries, sol["Voltage [V]"].entries
         cap = float(sol["Discharge capacity [A.h]"].entries[-1])
         out.append((cap, float(np.trapezoid(v * q * c, t) / 3600)))
@@ -89,27 +90,39 @@ def main() -> int:
         cap, en, ratio = twin(path)
         dcap, den, dratio = pybamm_direct(pset, pairs)
         out["cells"][name] = {
-            "capacity_Ah": cap, "energy_Wh": en, "published_capacity_Ah": q_pub,
-            "published_energy_Wh": e_pub, "pybamm_direct_capacity_Ah": dcap,
-            "pybamm_direct_energy_Wh": den, "parameter_set": pset,
+            "capacity_Ah": cap,
+            "energy_Wh": en,
+            "published_capacity_Ah": q_pub,
+            "published_energy_Wh": e_pub,
+            "pybamm_direct_capacity_Ah": dcap,
+            "pybamm_direct_energy_Wh": den,
+            "parameter_set": pset,
             "capacity_error": cap / q_pub - 1,
             "energy_error": (en / e_pub - 1) if e_pub else None,
-            "vs_pybamm_capacity": cap / dcap - 1, "vs_pybamm_energy": en / den - 1,
-            "rate_ratio_1C_C20": ratio, "pybamm_direct_rate_ratio_1C_C20": dratio,
-            "published_rate_ratio_1C_C20": None, "electrode_pairs": pairs,
-            "seconds": time.perf_counter() - t0}
+            "vs_pybamm_capacity": cap / dcap - 1,
+            "vs_pybamm_energy": en / den - 1,
+            "rate_ratio_1C_C20": ratio,
+            "pybamm_direct_rate_ratio_1C_C20": dratio,
+            "published_rate_ratio_1C_C20": None,
+            "electrode_pairs": pairs,
+            "seconds": time.perf_counter() - t0,
+        }
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"{'cell':20s} {'Q twin':>8s} {'Q pub':>6s} {'err':>7s} {'E twin':>8s} {'E pub':>6s} "
-          f"{'err':>7s} {'Q PyBaMM':>9s} {'twin/PyB':>8s} {'1C/C20':>7s} {'PyB':>6s}")
+    print(
+        f"{'cell':20s} {'Q twin':>8s} {'Q pub':>6s} {'err':>7s} {'E twin':>8s} {'E pub':>6s} "
+        f"{'err':>7s} {'Q PyBaMM':>9s} {'twin/PyB':>8s} {'1C/C20':>7s} {'PyB':>6s}"
+    )
     for name, c in out["cells"].items():
         ee = f"{c['energy_error']:+7.1%}" if c["energy_error"] is not None else "    n/a"
         ep = f"{c['published_energy_Wh']:6.1f}" if c["published_energy_Wh"] else "   n/a"
-        print(f"{name:20s} {c['capacity_Ah']:8.3f} {c['published_capacity_Ah']:6.2f} "
-              f"{c['capacity_error']:+7.1%} {c['energy_Wh']:8.2f} {ep} {ee} "
-              f"{c['pybamm_direct_capacity_Ah']:9.3f} {c['vs_pybamm_capacity']:+8.1%} "
-              f"{c['rate_ratio_1C_C20']:7.3f} {c['pybamm_direct_rate_ratio_1C_C20']:6.3f}")
+        print(
+            f"{name:20s} {c['capacity_Ah']:8.3f} {c['published_capacity_Ah']:6.2f} "
+            f"{c['capacity_error']:+7.1%} {c['energy_Wh']:8.2f} {ep} {ee} "
+            f"{c['pybamm_direct_capacity_Ah']:9.3f} {c['vs_pybamm_capacity']:+8.1%} "
+            f"{c['rate_ratio_1C_C20']:7.3f} {c['pybamm_direct_rate_ratio_1C_C20']:6.3f}"
+        )
     return 0
 
 

@@ -24,8 +24,12 @@ MEASURED_ID = {"18650": (17.44, 17.56), "21700": (20.32, 20.56), "4680": (44.8, 
 
 def _design(**cell):
     p = chen_products()
-    return design_cell(CellSection().model_copy(update=cell), p["cathode"]["calendered"],
-                       p["anode"]["calendered"], LIB)
+    return design_cell(
+        CellSection().model_copy(update=cell),
+        p["cathode"]["calendered"],
+        p["anode"]["calendered"],
+        LIB,
+    )
 
 
 def test_can_table_holds_the_common_sizes_with_their_real_dimensions():
@@ -44,12 +48,20 @@ def test_can_table_holds_the_common_sizes_with_their_real_dimensions():
 
 
 def test_the_m50_strip_fits_a_21700_and_not_an_18650():
-    m50 = dict(format="cylindrical", cathode_length=0.79, cathode_width=0.065,
-               overhang=0.5e-3, separator_overhang=0.75e-3, mandrel_diameter=2e-3)
+    m50 = dict(
+        format="cylindrical",
+        cathode_length=0.79,
+        cathode_width=0.065,
+        overhang=0.5e-3,
+        separator_overhang=0.75e-3,
+        mandrel_diameter=2e-3,
+    )
     d = _design(can="21700", **m50)
     assert d.stack_thickness < CANS["21700"]["inner_diameter"]
-    assert d.dimensions == {"diameter": CANS["21700"]["diameter"],
-                            "height": CANS["21700"]["height"]}
+    assert d.dimensions == {
+        "diameter": CANS["21700"]["diameter"],
+        "height": CANS["21700"]["height"],
+    }
     with pytest.raises(CellError) as err:
         _design(can="18650", **m50)
     assert "18650" in str(err.value) and "\n" not in str(err.value)
@@ -57,34 +69,54 @@ def test_the_m50_strip_fits_a_21700_and_not_an_18650():
 
 def test_flat_roll_thickness_solves_the_stadium_area():
     h, t = 0.08, 0.02
-    area = (h - t) * t + math.pi * t ** 2 / 4
+    area = (h - t) * t + math.pi * t**2 / 4
     assert flat_roll_thickness(area, h) == pytest.approx(t, rel=1e-12)
     # a round roll (T = h) is the largest cross-section the height holds
-    assert flat_roll_thickness(math.pi * h ** 2 / 4 * 1.01, h) == math.inf
+    assert flat_roll_thickness(math.pi * h**2 / 4 * 1.01, h) == math.inf
 
 
 def test_prismatic_cell_is_a_flat_wound_strip_in_an_aluminium_can():
-    d = _design(format="prismatic", prismatic_can="PHEV2", cathode_length=4.0,
-                cathode_width=0.12, overhang=1e-3, separator_overhang=1.5e-3)
+    d = _design(
+        format="prismatic",
+        prismatic_can="PHEV2",
+        cathode_length=4.0,
+        cathode_width=0.12,
+        overhang=1e-3,
+        separator_overhang=1.5e-3,
+    )
     can = PRISMATIC_CANS["PHEV2"]
     assert d.electrode_pair_area == pytest.approx(2 * 4.0 * 0.12)
     assert d.stack_thickness < can["thickness"] - 2 * can["wall"]
     assert d.cell_volume == pytest.approx(can["length"] * can["thickness"] * can["height"])
     # aluminium can: 2700 kg/m3 x wall x surface
-    surface = 2 * (can["length"] * can["thickness"] + can["length"] * can["height"]
-                   + can["thickness"] * can["height"])
+    surface = 2 * (
+        can["length"] * can["thickness"]
+        + can["length"] * can["height"]
+        + can["thickness"] * can["height"]
+    )
     assert d.masses["casing"] == pytest.approx(2700 * can["wall"] * surface)
     # a longer strip is a thicker roll
-    assert _design(format="prismatic", cathode_length=5.0, cathode_width=0.12).stack_thickness \
+    assert (
+        _design(format="prismatic", cathode_length=5.0, cathode_width=0.12).stack_thickness
         > d.stack_thickness
+    )
 
 
-@pytest.mark.parametrize("cell, words", [
-    (dict(format="prismatic", prismatic_can="PHEV2", cathode_length=20.0,
-          cathode_width=0.12), ("cathode_length", "PHEV2")),
-    (dict(format="prismatic", prismatic_can="PHEV2", cathode_length=2.0,
-          cathode_width=0.14), ("cathode_width", "usable length")),
-])
+@pytest.mark.parametrize(
+    "cell, words",
+    [
+        (
+            dict(
+                format="prismatic", prismatic_can="PHEV2", cathode_length=20.0, cathode_width=0.12
+            ),
+            ("cathode_length", "PHEV2"),
+        ),
+        (
+            dict(format="prismatic", prismatic_can="PHEV2", cathode_length=2.0, cathode_width=0.14),
+            ("cathode_width", "usable length"),
+        ),
+    ],
+)
 def test_prismatic_misfits_are_refused_in_one_line(cell, words):
     with pytest.raises(CellError) as err:
         _design(**cell)

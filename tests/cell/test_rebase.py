@@ -23,7 +23,8 @@ def test_set_as_fitted_reproduces_pybamm_direct(pset):
     p = pybamm.ParameterValues(pset)
     p["Current function [A]"] = q * 0.05
     sol = pybamm.Simulation(pybamm.lithium_ion.DFN(), parameter_values=p).solve(
-        [0, 3600 * 26], initial_soc=1.0)
+        [0, 3600 * 26], initial_soc=1.0
+    )
     direct = float(sol["Discharge capacity [A.h]"].entries[-1])
     assert abs(got.capacity / direct - 1) < 0.005
 
@@ -32,7 +33,8 @@ def test_rebased_max_concentration_is_the_sets_own_when_the_capacity_is():
     from twinline.cell.rebase import FARADAY, rebased_max_concentration
 
     assert rebased_max_concentration(4750.0, 720000.0, 0.5) == pytest.approx(
-        4750.0 * 720000.0 / (FARADAY * 0.5))
+        4750.0 * 720000.0 / (FARADAY * 0.5)
+    )
 
 
 def test_21700_can_takes_the_m50_electrode():

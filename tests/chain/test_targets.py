@@ -48,8 +48,10 @@ def forward():
 
 
 def test_solved_settings_give_the_targets_back(tmp_path, forward):
-    target = {"porosity": float(forward.porosity),
-              "loading": f"{forward.areal_loading * 100:.6f} mg/cm^2"}
+    target = {
+        "porosity": float(forward.porosity),
+        "loading": f"{forward.areal_loading * 100:.6f} mg/cm^2",
+    }
     run = run_chain(load_recipe(_target_recipe(tmp_path, target, keep_settings=True)))
     cal = _calendered(run)
     assert cal.areal_loading == pytest.approx(forward.areal_loading, rel=1e-3)
@@ -77,8 +79,7 @@ def test_solved_settings_give_the_targets_back(tmp_path, forward):
 
 
 def test_thickness_and_porosity_alone_set_the_loading(tmp_path, forward):
-    target = {"porosity": float(forward.porosity),
-              "thickness": f"{forward.thickness * 1e6:.6f} um"}
+    target = {"porosity": float(forward.porosity), "thickness": f"{forward.thickness * 1e6:.6f} um"}
     cal = _calendered(run_chain(load_recipe(_target_recipe(tmp_path, target))))
     assert cal.thickness == pytest.approx(forward.thickness, rel=5e-3)
     assert cal.porosity == pytest.approx(forward.porosity, rel=1e-3)
@@ -86,8 +87,10 @@ def test_thickness_and_porosity_alone_set_the_loading(tmp_path, forward):
 
 def test_a_setting_outside_the_machine_window_is_reported(tmp_path, forward):
     # 1.8 times the loading needs a gap beyond the comma coater's 500 um
-    target = {"porosity": float(forward.porosity),
-              "loading": f"{forward.areal_loading * 180:.4f} mg/cm^2"}
+    target = {
+        "porosity": float(forward.porosity),
+        "loading": f"{forward.areal_loading * 180:.4f} mg/cm^2",
+    }
     run = run_chain(load_recipe(_target_recipe(tmp_path, target)))
     assert any("outside the coater's window" in w for w in run.warnings)
 
@@ -114,8 +117,9 @@ def test_cli_refuses_an_unreachable_target_with_one_line_and_exit_2(tmp_path, fo
     from twinline.cli import app
 
     target = {"porosity": 0.9, "loading": f"{forward.areal_loading * 100:.4f} mg/cm^2"}
-    res = CliRunner().invoke(app, ["run", str(_target_recipe(tmp_path, target)), "--out",
-                                   str(tmp_path / "out")])
+    res = CliRunner().invoke(
+        app, ["run", str(_target_recipe(tmp_path, target)), "--out", str(tmp_path / "out")]
+    )
     assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and "cathode.target.porosity = 0.9" in lines[0]
@@ -127,10 +131,19 @@ def test_cli_prints_the_solved_settings(tmp_path, forward):
 
     from twinline.cli import app
 
-    target = {"porosity": float(forward.porosity),
-              "loading": f"{forward.areal_loading * 100:.6f} mg/cm^2"}
-    res = CliRunner().invoke(app, ["run", str(_target_recipe(tmp_path, target,
-                                                             keep_settings=True)),
-                                   "--out", str(tmp_path / "out"), "--no-report"])
+    target = {
+        "porosity": float(forward.porosity),
+        "loading": f"{forward.areal_loading * 100:.6f} mg/cm^2",
+    }
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(_target_recipe(tmp_path, target, keep_settings=True)),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-report",
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "solved coating.gap = 300.0 um" in res.output.replace("\n", " ")

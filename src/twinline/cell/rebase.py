@@ -87,12 +87,12 @@ class SetReference:
     """A parameter set's own (formed) cell, as fitted (A h; stoichiometries [-])."""
 
     parameter_set: str
-    window: dict[str, float]        # x_0, x_100, y_0, y_100, Q of its own balance
-    lithium_inventory: float        # Q_Li of the formed cell [A h]
-    q_negative: float               # negative capacity over stoichiometry 0..1 [A h]
-    q_positive: float               # positive capacity over 0..1 [A h]
-    c_max_negative: float           # [mol m⁻³]
-    c_max_positive: float           # [mol m⁻³]
+    window: dict[str, float]  # x_0, x_100, y_0, y_100, Q of its own balance
+    lithium_inventory: float  # Q_Li of the formed cell [A h]
+    q_negative: float  # negative capacity over stoichiometry 0..1 [A h]
+    q_positive: float  # positive capacity over 0..1 [A h]
+    c_max_negative: float  # [mol m⁻³]
+    c_max_positive: float  # [mol m⁻³]
 
     @property
     def positive_window(self) -> float:
@@ -111,9 +111,15 @@ def set_reference(parameter_set: str) -> SetReference:
     q_p = float(base.evaluate(param.p.Q_init))
     q_li = float(base.evaluate(param.Q_Li_particles_init))
     win = _solve_esoh(solver, {"Q_n": q_n, "Q_p": q_p, "Q_Li": q_li})
-    return SetReference(parameter_set, win, q_li, q_n, q_p,
-                        float(base[_CMAX.format("negative")]),
-                        float(base[_CMAX.format("positive")]))
+    return SetReference(
+        parameter_set,
+        win,
+        q_li,
+        q_n,
+        q_p,
+        float(base[_CMAX.format("negative")]),
+        float(base[_CMAX.format("positive")]),
+    )
 
 
 def as_fitted_inputs(parameter_set: str) -> tuple[dict[str, float], float]:
@@ -123,14 +129,15 @@ def as_fitted_inputs(parameter_set: str) -> tuple[dict[str, float], float]:
     return default_inputs(parameter_set), set_reference(parameter_set).lithium_inventory
 
 
-def rebased_max_concentration(density: float, practical_capacity: float, span: float
-                              ) -> float:
+def rebased_max_concentration(density: float, practical_capacity: float, span: float) -> float:
     r""":math:`c_{max} = \rho q / (F \Delta)` [mol m⁻³] from the AM density [kg m⁻³], its
     practical specific capacity [C kg⁻¹] and the stoichiometry span it covers [-]."""
     if not (density > 0 and practical_capacity > 0 and 0 < span <= 1):
-        raise CellError(f"cannot re-base: density {density:g} kg/m³, practical specific "
-                        f"capacity {practical_capacity:g} C/kg and stoichiometry span "
-                        f"{span:g} must be > 0 (span <= 1)")
+        raise CellError(
+            f"cannot re-base: density {density:g} kg/m³, practical specific "
+            f"capacity {practical_capacity:g} C/kg and stoichiometry span "
+            f"{span:g} must be > 0 (span <= 1)"
+        )
     return float(density * practical_capacity / (FARADAY * span))
 
 
@@ -142,8 +149,9 @@ def practical_capacity(materials: Any, name: str) -> float:
     return float(q if q is not None else mat.get("specific_capacity"))
 
 
-def rebase_inputs(inputs: dict[str, float], parameter_set: str, *, cathode: Any, anode: Any,
-                  materials: Any) -> tuple[dict[str, float], dict[str, float]]:
+def rebase_inputs(
+    inputs: dict[str, float], parameter_set: str, *, cathode: Any, anode: Any, materials: Any
+) -> tuple[dict[str, float], dict[str, float]]:
     """Re-base the inputs of an assembled cell on its manufactured electrodes.
 
     ``cathode``/``anode`` are calendered electrodes (``thickness`` [m], ``am_loading``
@@ -153,8 +161,7 @@ def rebase_inputs(inputs: dict[str, float], parameter_set: str, *, cathode: Any,
     ref = set_reference(parameter_set)
     out = dict(inputs)
     info: dict[str, float] = {}
-    for dom, el, span in (("Positive", cathode, ref.positive_window),
-                          ("Negative", anode, 1.0)):
+    for dom, el, span in (("Positive", cathode, ref.positive_window), ("Negative", anode, 1.0)):
         d = dom.lower()
         am = el.composition.active_material
         rho = float(materials[am].get("density"))
@@ -192,9 +199,14 @@ def set_formation_loss(parameter_set: str, anode_first_cycle_efficiency: float) 
     solver, _, _ = esoh_solver(parameter_set)
     loss = (1.0 - eta) * ref.window["Q"]
     for _ in range(50):
-        q0 = _solve_esoh(solver, {"Q_n": ref.q_negative, "Q_p": ref.q_positive,
-                                  "Q_Li": min(ref.lithium_inventory + loss,
-                                              ref.q_positive)})["Q"]
+        q0 = _solve_esoh(
+            solver,
+            {
+                "Q_n": ref.q_negative,
+                "Q_p": ref.q_positive,
+                "Q_Li": min(ref.lithium_inventory + loss, ref.q_positive),
+            },
+        )["Q"]
         new = (1.0 - eta) * q0
         if abs(new - loss) < 1e-9:
             return float(new)
@@ -202,8 +214,9 @@ def set_formation_loss(parameter_set: str, anode_first_cycle_efficiency: float) 
     return float(loss)
 
 
-def fresh_lithium(inputs: dict[str, float], parameter_set: str, *,
-                  anode_first_cycle_efficiency: float) -> float:
+def fresh_lithium(
+    inputs: dict[str, float], parameter_set: str, *, anode_first_cycle_efficiency: float
+) -> float:
     """Cyclable lithium of the fresh (unformed) cell [A h] (module docstring).
 
     ``inputs`` the (re-based) PyBaMM inputs; the set's formation loss

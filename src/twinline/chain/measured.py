@@ -26,16 +26,31 @@ def measured_products(electrode: Any, composition: Any, materials: Any) -> dict[
     am_vf = am_loading / (composition.am_density * float(m.thickness))
     solid = float(m.thickness) * (1.0 - float(m.porosity))
     implied = float(m.loading) / solid
-    warn_validity("measured", "solid_density_ratio", implied / composition.solid_density, "",
-                  0.95, 1.05)
+    warn_validity(
+        "measured", "solid_density_ratio", implied / composition.solid_density, "", 0.95, 1.05
+    )
     q = am.get("specific_capacity")
     cal = CalenderedElectrode(
-        composition=composition, thickness=float(m.thickness), porosity=float(m.porosity),
-        thickness_before=float(m.thickness), porosity_before=float(m.porosity),
-        line_load=0.0, pressure=0.0, areal_loading=float(m.loading), am_loading=am_loading,
-        areal_capacity=am_loading * float(q), am_volume_fraction=am_vf,
+        composition=composition,
+        thickness=float(m.thickness),
+        porosity=float(m.porosity),
+        thickness_before=float(m.thickness),
+        porosity_before=float(m.porosity),
+        line_load=0.0,
+        pressure=0.0,
+        areal_loading=float(m.loading),
+        am_loading=am_loading,
+        areal_capacity=am_loading * float(q),
+        am_volume_fraction=am_vf,
         cbd_volume_fraction=max(1.0 - float(m.porosity) - am_vf, 0.0),
-        particle_radius=0.5 * float(am.get("particle_d50")), width=float(m.width))
-    fin = FinishedElectrode(electrode=cal, width=float(m.width), residual_moisture=0.0,
-                            moisture_ok=True, edge_defect_risk=0.0)
+        particle_radius=0.5 * float(am.get("particle_d50")),
+        width=float(m.width),
+    )
+    fin = FinishedElectrode(
+        electrode=cal,
+        width=float(m.width),
+        residual_moisture=0.0,
+        moisture_ok=True,
+        edge_defect_risk=0.0,
+    )
     return {"calendered": cal, "finished": fin}

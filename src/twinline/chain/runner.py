@@ -35,6 +35,7 @@ from twinline.chain.outputs import (
 )
 from twinline.chain.record import Run
 from twinline.chain.steps import (
+    POLARITY,
     electrode_sections,
     electrolyte_conductivity,
     electrolyte_name,
@@ -43,9 +44,6 @@ from twinline.chain.steps import (
 )
 from twinline.spec.errors import ProcessError, RecipeError, ValidityWarning
 from twinline.spec.steps import steps
-
-#: Electrode name → polarity.
-POLARITY = {"cathode": "positive", "anode": "negative"}
 
 
 def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,

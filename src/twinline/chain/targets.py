@@ -34,11 +34,11 @@ from typing import Any
 
 from twinline.spec.errors import ProcessError, ValidityWarning
 
-GAP_BRACKET = (1e-6, 2e-3)          # m: the recipe schema's range of the comma gap
-PRESSURE_BRACKET = (0.0, 1e9)       # Pa: the recipe schema's range of the nip pressure
-PRESSURE_WINDOW = (0.0, 200e6)      # Pa: the calendering step's validity range
-THICKNESS_TOLERANCE = 0.03          # relative: thickness vs loading/(1-ε)ρ_s
-XTOL = 1e-6                         # relative tolerance of the solved targets
+GAP_BRACKET = (1e-6, 2e-3)  # m: the recipe schema's range of the comma gap
+PRESSURE_BRACKET = (0.0, 1e9)  # Pa: the recipe schema's range of the nip pressure
+PRESSURE_WINDOW = (0.0, 200e6)  # Pa: the calendering step's validity range
+THICKNESS_TOLERANCE = 0.03  # relative: thickness vs loading/(1-ε)ρ_s
+XTOL = 1e-6  # relative tolerance of the solved targets
 
 
 def _forward(name: str, electrode: Any, composition: Any, materials: Any) -> dict[str, Any]:
@@ -88,8 +88,9 @@ def _solve_gap(error, window: tuple[float, float], what: str) -> float:
     return math.exp(_brent(error, lo, hi, what))
 
 
-def solve_electrode(name: str, electrode: Any, composition: Any, materials: Any
-                    ) -> tuple[Any, dict[str, Any]]:
+def solve_electrode(
+    name: str, electrode: Any, composition: Any, materials: Any
+) -> tuple[Any, dict[str, Any]]:
     """Settings that make ``electrode.target``; returns the electrode with the solved
     ``coating.gap`` and ``calendering.pressure`` and a record (SI, with warnings).
 
@@ -108,55 +109,75 @@ def solve_electrode(name: str, electrode: Any, composition: Any, materials: Any
     if t.loading is not None and t.thickness is not None:
         implied = loading / ((1 - eps) * rho_s)
         if abs(implied / float(t.thickness) - 1) > THICKNESS_TOLERANCE:
-            notes.append(f"{name}.target: thickness {float(t.thickness) * 1e6:.1f} um does not "
-                         f"follow from loading {loading * 100:.3g} mg/cm^2 and porosity "
-                         f"{eps:.3f} (they give {implied * 1e6:.1f} um with the formulation's "
-                         f"solid density {rho_s:.0f} kg/m^3); loading and porosity are made")
+            notes.append(
+                f"{name}.target: thickness {float(t.thickness) * 1e6:.1f} um does not "
+                f"follow from loading {loading * 100:.3g} mg/cm^2 and porosity "
+                f"{eps:.3f} (they give {implied * 1e6:.1f} um with the formulation's "
+                f"solid density {rho_s:.0f} kg/m^3); loading and porosity are made"
+            )
 
     p0 = PRESSURE_BRACKET[0]
 
     def loading_error(log_gap: float) -> float:
-        prods = _forward(name, _with(electrode, gap=math.exp(log_gap), pressure=p0),
-                         composition, materials)
+        prods = _forward(
+            name, _with(electrode, gap=math.exp(log_gap), pressure=p0), composition, materials
+        )
         return prods["dry"].areal_loading / loading - 1.0
 
-    gap = _solve_gap(loading_error, CommaCoater().gap_range,
-                     f"{name}.target.loading = {loading * 100:.4g} mg/cm^2 cannot be coated: "
-                     f"no comma gap in {GAP_BRACKET[0] * 1e6:g}-{GAP_BRACKET[1] * 1e6:g} um "
-                     f"that the coating and drying steps accept gives it")
+    gap = _solve_gap(
+        loading_error,
+        CommaCoater().gap_range,
+        f"{name}.target.loading = {loading * 100:.4g} mg/cm^2 cannot be coated: "
+        f"no comma gap in {GAP_BRACKET[0] * 1e6:g}-{GAP_BRACKET[1] * 1e6:g} um "
+        f"that the coating and drying steps accept gives it",
+    )
     dried = _forward(name, _with(electrode, gap=gap, pressure=p0), composition, materials)
     eps_dry = float(dried["calendered"].porosity)
 
     def porosity_error(pressure: float) -> float:
-        prods = _forward(name, _with(electrode, gap=gap, pressure=pressure), composition,
-                         materials)
+        prods = _forward(name, _with(electrode, gap=gap, pressure=pressure), composition, materials)
         return float(prods["calendered"].porosity) - eps
 
-    pressure = _brent(porosity_error, *PRESSURE_BRACKET,
-                      f"{name}.target.porosity = {eps:.4g} cannot be reached by calendering: "
-                      f"the dried coating's porosity is {eps_dry:.4g} and the calender lowers "
-                      f"it towards its compaction floor (allowed: floor < porosity <= "
-                      f"{eps_dry:.4g})")
+    pressure = _brent(
+        porosity_error,
+        *PRESSURE_BRACKET,
+        f"{name}.target.porosity = {eps:.4g} cannot be reached by calendering: "
+        f"the dried coating's porosity is {eps_dry:.4g} and the calender lowers "
+        f"it towards its compaction floor (allowed: floor < porosity <= "
+        f"{eps_dry:.4g})",
+    )
     solved = _with(electrode, gap=gap, pressure=pressure)
     window = CommaCoater().gap_range
     if not window[0] <= gap <= window[1]:
-        notes.append(f"{name}.target: solved comma gap {gap * 1e6:.1f} um is outside the "
-                     f"coater's window {window[0] * 1e6:g}-{window[1] * 1e6:g} um")
+        notes.append(
+            f"{name}.target: solved comma gap {gap * 1e6:.1f} um is outside the "
+            f"coater's window {window[0] * 1e6:g}-{window[1] * 1e6:g} um"
+        )
     if not PRESSURE_WINDOW[0] <= pressure <= PRESSURE_WINDOW[1]:
-        notes.append(f"{name}.target: solved nip pressure {pressure / 1e6:.1f} MPa is outside "
-                     f"the calender's window {PRESSURE_WINDOW[0] / 1e6:g}-"
-                     f"{PRESSURE_WINDOW[1] / 1e6:g} MPa")
+        notes.append(
+            f"{name}.target: solved nip pressure {pressure / 1e6:.1f} MPa is outside "
+            f"the calender's window {PRESSURE_WINDOW[0] / 1e6:g}-"
+            f"{PRESSURE_WINDOW[1] / 1e6:g} MPa"
+        )
     for msg in notes:
         warnings.warn(msg, ValidityWarning, stacklevel=2)
-    record = {"scope": name, "step": "target", "model": "solve gap and pressure",
-              "gap": gap, "pressure": pressure, "target_loading": loading,
-              "target_porosity": eps, "dried_porosity": eps_dry, "warnings": notes}
+    record = {
+        "scope": name,
+        "step": "target",
+        "model": "solve gap and pressure",
+        "gap": gap,
+        "pressure": pressure,
+        "target_loading": loading,
+        "target_porosity": eps,
+        "dried_porosity": eps_dry,
+        "warnings": notes,
+    }
     return solved, record
 
 
 def solve_targets(recipe: Any, materials: Any) -> tuple[Any, list[dict[str, Any]]]:
     """The recipe with every ``target`` electrode's gap and pressure solved, and the records."""
-    from twinline.chain.runner import POLARITY
+    from twinline.chain.steps import POLARITY
     from twinline.process.composition import resolve_composition
 
     update: dict[str, Any] = {}
