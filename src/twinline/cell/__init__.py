@@ -186,11 +186,20 @@ class FormationInputs:
 
 def pybamm_inputs(cell: Any, materials: Any, *, structure: Any = None
                   ) -> tuple[str, dict[str, float], str]:
-    """PyBaMM set, inputs and tortuosity source of an assembled cell (``Cell`` product)."""
+    """PyBaMM set, inputs and tortuosity source of an assembled cell (``Cell`` product).
+
+    The set is re-based on the manufactured electrodes (:func:`twinline.cell.rebase.
+    rebase_inputs`): physical AM volume fractions, maximum concentrations from the
+    materials' practical specific capacities.
+    """
+    from twinline.cell.rebase import rebase_inputs
+
     sep = materials.require(cell.separator, "separator", parameter="cell.separator")
     pset = parameter_set_for(materials, cell.cathode.composition.active_material)
     inputs, source = cell_inputs(cell.design, cell.cathode, cell.anode, sep,
                                  structure=structure)
+    inputs, _ = rebase_inputs(inputs, pset, cathode=cell.cathode, anode=cell.anode,
+                              materials=materials)
     return pset, inputs, source
 
 
@@ -199,9 +208,14 @@ def formation_inputs(cell: Any, section: Any, materials: Any, *, structure: Any 
     """Balance the assembled cell and simulate the SEI growth of the formation protocol."""
     from twinline.cell import electrochemistry as ec
     from twinline.cell.formation import ocv_slope, sei_growth
+    from twinline.cell.rebase import fresh_lithium
 
     pset, inputs, source = pybamm_inputs(cell, materials, structure=structure)
-    _, window0, q_li0 = ec.balance(inputs, pset, lithium_loss=0.0)
+    eta = float(materials[cell.anode.composition.active_material].get(
+        "first_cycle_efficiency"))
+    q_fresh = fresh_lithium(inputs, pset, anode_first_cycle_efficiency=eta)
+    _, window0, q_li0 = ec.balance(inputs, pset, lithium_loss=0.0,
+                                   lithium_inventory=q_fresh)
     return FormationInputs(
         parameter_set=pset, inputs=inputs, tortuosity_source=source,
         capacity=float(window0["Q"]), lithium_inventory=float(q_li0),
@@ -252,12 +266,14 @@ def performance(formed: Any, section: Any, prepared: FormationInputs, *,
     rates = check_c_rates(c_rates)
     pset, inputs = prepared.parameter_set, prepared.inputs
     loss = formed.sei_lithium_loss
-    conc, window, q_li = ec.balance(inputs, pset, lithium_loss=loss)
+    q_fresh = prepared.lithium_inventory
+    conc, window, q_li = ec.balance(inputs, pset, lithium_loss=loss, lithium_inventory=q_fresh)
     built = ec.built_simulation(model, pset)
     full = {**inputs, **conc}
     nominal = window["Q"]
     discharges = [ec.discharge(built, full, c, nominal) for c in rates]
-    conc_p, _, _ = ec.balance(inputs, pset, lithium_loss=loss, soc=section.pulse_soc)
+    conc_p, _, _ = ec.balance(inputs, pset, lithium_loss=loss, soc=section.pulse_soc,
+                              lithium_inventory=q_fresh)
     r_int = ec.pulse_resistance(built, {**inputs, **conc_p},
                                 current=section.pulse_c_rate * nominal,
                                 duration=section.pulse_duration)
@@ -285,6 +301,7 @@ def performance(formed: Any, section: Any, prepared: FormationInputs, *,
                 if k not in ("design", "cathode", "anode", "separator", "electrolyte")}
     filling = {k: v for k, v in filled.to_dict().items() if k != "cell"}
     citations = tuple(dict.fromkeys(ec.CITATIONS + SEI_CIT + (pset,)))
+    fo["fresh_lithium_Ah"] = q_fresh
     return CellPerformance(
         model=model, parameter_set=pset, c_rates=rates,
         capacity=tuple(d.capacity for d in discharges),

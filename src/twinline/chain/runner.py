@@ -35,6 +35,7 @@ from twinline.chain.outputs import (
 )
 from twinline.chain.record import Run
 from twinline.chain.steps import (
+    POLARITY,
     electrode_sections,
     electrolyte_conductivity,
     electrolyte_name,
@@ -44,9 +45,6 @@ from twinline.chain.steps import (
 from twinline.chain.structure import porosity_note, structure_entry
 from twinline.spec.errors import ProcessError, RecipeError, ValidityWarning
 from twinline.spec.steps import steps
-
-#: Electrode name → polarity.
-POLARITY = {"cathode": "positive", "anode": "negative"}
 
 
 def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
@@ -112,10 +110,40 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
     mesostructures: dict[str, Any] = {}
     porosity_notes: dict[str, dict[str, Any]] = {}
 
+    # 0. target-property electrodes: solve the coating gap and the calender pressure
+    if any(getattr(e, "target", None) is not None for e in recipe.electrodes().values()):
+        from twinline.chain.targets import solve_targets
+
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ValidityWarning)
+            recipe, solved = solve_targets(recipe, materials)
+        add_warnings(run_warnings, "", caught)
+        for rec in solved:
+            rec["seconds"] = time.perf_counter() - t0
+            step_log.append(rec)
+            timings[f"{rec['scope']}.target"] = rec["seconds"]
+
     # 1. the electrode steps, once per electrode
     electrodes = recipe.electrodes()
     for i, (name, electrode) in enumerate(electrodes.items()):
         report(f"{name} chain", i / max(len(electrodes), 1))
+        if electrode.measured is not None:
+            # a measured (teardown) electrode bypasses the electrode steps
+            from twinline.chain.measured import measured_products
+
+            if samples and samples > 0:
+                raise RecipeError(f"{name}.measured: a measured electrode has no machine "
+                                  f"settings to sample; run with samples = 0")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ValidityWarning)
+                comp = resolve_composition(electrode, materials, POLARITY[name])
+                compositions[name] = comp
+                products[name] = measured_products(electrode, comp, materials)
+            add_warnings(run_warnings, name, caught)
+            step_log.append({"scope": name, "step": "measured", "model": "measured",
+                             "seconds": 0.0})
+            continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ValidityWarning)
             comp = resolve_composition(electrode, materials, POLARITY[name])
@@ -151,6 +179,8 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
         _cite(citations, ("Duquesnoy2020",))
 
     for name, prods in products.items():
+        if electrodes[name].measured is not None:
+            continue  # no electrode-step outputs: the measured values are the recipe's own
         raw = collect_outputs(prods, electrode_sections(electrodes[name]),
                               structure=prods.get("structure"),
                               electrolyte_conductivity=kappa)

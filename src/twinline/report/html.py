@@ -177,6 +177,13 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
             if name not in POLARITY:  # the cell's products have no process figures
                 continue
             electrode = getattr(recipe, name)
+            if getattr(electrode, "measured", None) is not None:
+                continue  # a measured electrode went through no electrode step
+            if getattr(electrode, "target", None) is not None and name in run.inputs:
+                from twinline.spec.recipe import ElectrodeRecipe
+
+                # the settings the chain solved for the targets (the Run's inputs)
+                electrode = ElectrodeRecipe.model_validate(run.inputs[name])
             figs = _electrode_figures(F, name, prods, electrode, materials)
             meso = run.mesostructures.get(name)
             if meso is not None:
