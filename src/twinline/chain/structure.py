@@ -46,13 +46,16 @@ class StructureEstimate:
     """The cathode's tortuosity factors from the fitted closed forms, handed to the cell when no
     3D structure was analysed, so that PyBaMM gets the numbers the run reports.
 
-    ``tortuosity_factor_pore``/``_solid`` ε·D₀/D_eff [-]; ``source`` the closed form's
-    ``source`` text. No pore size: the filling step keeps its Kozeny estimate.
+    ``tortuosity_factor_pore``/``_solid`` ε·D₀/D_eff [-], defined, like a 3D analysis's, on the
+    resolved pore fraction ``porosity`` [-] (the image's pore voxels: the CBD's own pores are not
+    in it); ``source`` the closed form's ``source`` text. No pore size: the filling step keeps
+    its Kozeny estimate.
     """
 
     tortuosity_factor_pore: float
     tortuosity_factor_solid: float
     source: str
+    porosity: float = float("nan")
     pore_diameter_d50_m: float = float("nan")
     #: what the cell reports as the origin of its cathode tortuosity factors
     tortuosity_source: str = "closed form fitted to the 3D model"
@@ -67,7 +70,8 @@ def estimate_for_cell(calendered: Any, electrolyte_conductivity: float) -> Struc
                            electrolyte_conductivity, thickness=calendered.thickness)
     return StructureEstimate(float(np.mean(est["tortuosity_factor_pore"])),
                              float(np.mean(est["tortuosity_factor_solid"])),
-                             fitted_source(est["extrapolated"]))
+                             fitted_source(est["extrapolated"]),
+                             porosity=float(np.mean(est["resolved_pore_fraction"])))
 
 
 #: What each structure output means, written beside its number in ``run.json`` and the report.
