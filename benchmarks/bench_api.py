@@ -1,6 +1,8 @@
 """Load and faults of the server (``twinline serve``'s app under uvicorn on 127.0.0.1).
 
-    python benchmarks/bench_api.py [--duration 30] [--workers 1] [--json]
+    python benchmarks/bench_api.py [--duration 30] [--workers 1] [--load-only] [--json]
+
+The server is ``twinline serve --db <tmp> --workers N`` (a real process on a free port).
 
 1. GET ``/api/v1/catalogue?step=coating`` and ``/api/v1/materials/NMC111``: requests/s and
    p99 latency with a local load generator (``wrk`` when installed — ``apt-get install
@@ -8,6 +10,16 @@
    Target >= 1000 req/s on 2 cores.
 2. POST ``/api/v1/runs`` of the ARTISTIC NMC111 cathode (deterministic, YAML body, bearer
    token): runs/s and p99. Target >= 50 runs/s.
+
+For each load case the **CPU time of the server per request** is printed too: user + system
+time of the server's processes (``/proc/<pid>/stat`` of the server and its worker
+processes) over the case, divided by the requests answered. On a machine others share,
+requests/s follow the load average; CPU ms/request does not (much): 1000 req/s on 2 cores
+means <= 2 ms per GET, 50 runs/s <= 40 ms per run (server side, the load generator
+apart). The load generator's own CPU per request is printed beside it ("gen"), and
+"CPU-bound req/s" = min(CPUs x 1000 / (server + generator ms per request), server processes
+x 1000 / server ms per request): the rate the machine would reach if the two had its cores
+to themselves (one server process uses one core at most).
 3. 100 concurrent clients polling ``/api/v1/jobs/{id}`` while 4 Monte Carlo jobs (100 000
    samples each) run: errors and lost jobs (target 0 and 0).
 4. Faults: a server killed (SIGKILL) during a job and restarted on the same database
@@ -48,12 +60,11 @@ def free_port() -> int:
 
 def start(db: Path, workers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    env = {**os.environ, "TWINLINE_API_TOKEN": TOKEN, "TWINLINE_API_DB": str(db),
+    env = {**os.environ, "TWINLINE_API_TOKEN": TOKEN,
            "PYTHONPATH": str(ROOT / "src"), "PYBAMM_OPTOUT_TELEMETRY": "true"}
-    code = ("import uvicorn; uvicorn.run('twinline.api.app:app_from_env', factory=True, "
-            f"host='127.0.0.1', port={port}, workers={workers}, log_level='warning', "
-            "access_log=False)")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, start_new_session=True)
+    cmd = [sys.executable, "-c", "from twinline.cli import main; main()", "serve", "--db",
+           str(db), "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     while time.monotonic() - t0 < 90:
@@ -78,6 +89,33 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
         proc.wait(timeout=10)
 
 
+def server_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time [s] of process ``pid`` and all its descendants (Linux
+    ``/proc``; ``None`` elsewhere)."""
+    proc = Path("/proc")
+    if not (proc / str(pid) / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+        except OSError:   # ended meanwhile
+            continue
+        f = stat[stat.rindex(")") + 2:].split()   # fields after "pid (comm)"
+        parent[int(d.name)] = int(f[1])
+        cpu[int(d.name)] = (int(f[11]) + int(f[12])) / tick
+    tree, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        tree.add(p)
+        todo += [c for c, pp in parent.items() if pp == p and c not in tree]
+    return sum(cpu.get(p, 0.0) for p in tree)
+
+
 def _ms(text: str) -> float:
     m = re.match(r"([\d.]+)(us|ms|s)", text)
     v, unit = float(m.group(1)), m.group(2)
@@ -91,10 +129,12 @@ def wrk(url: str, duration: int, connections: int, script: str | None = None) ->
     out = subprocess.run([*cmd, url], capture_output=True, text=True,
                          timeout=duration + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p99_ms": p99, "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    return {"rps": rps, "requests": total, "p99_ms": p99,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
             "socket_errors": errors.group(0) if errors else ""}
 
 
@@ -113,12 +153,38 @@ async def _httpx_load(method: str, url: str, duration: int, connections: int,
                 bad += r.status_code >= 300
         await asyncio.gather(*(one() for _ in range(connections)))
     lat.sort()
-    return {"rps": len(lat) / duration, "p99_ms": lat[int(0.99 * (len(lat) - 1))],
+    return {"rps": len(lat) / duration, "requests": len(lat),
+            "p99_ms": lat[int(0.99 * (len(lat) - 1))],
             "non2xx": bad, "socket_errors": ""}
 
 
 def load(method: str, url: str, duration: int, connections: int, *, body: str | None = None,
-         headers: dict | None = None) -> dict:
+         headers: dict | None = None, server: int | None = None) -> dict:
+    """One load case; with ``server`` (its pid) also the server's CPU ms per request and
+    the 1-minute load average before and after."""
+    cpu0, la0 = (server_cpu_seconds(server) if server else None), os.getloadavg()[0]
+    gen0 = _generator_cpu_seconds()
+    res = _load(method, url, duration, connections, body=body, headers=headers)
+    gen1 = _generator_cpu_seconds()
+    cpu1 = server_cpu_seconds(server) if server else None
+    n = res["requests"]
+    res["cpu_ms_per_request"] = (None if cpu0 is None or cpu1 is None or not n
+                                 else (cpu1 - cpu0) / n * 1000)
+    res["generator_cpu_ms_per_request"] = (gen1 - gen0) / n * 1000 if n else None
+    res["load_average"] = (la0, os.getloadavg()[0])
+    return res
+
+
+def _generator_cpu_seconds() -> float:
+    """CPU time [s] of the load generator: wrk (a finished child) or this process."""
+    import resource
+
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _load(method: str, url: str, duration: int, connections: int, *, body: str | None = None,
+          headers: dict | None = None) -> dict:
     if shutil.which("wrk"):
         script = None
         if method != "GET":
@@ -198,33 +264,58 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=30, help="seconds per load case")
     ap.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--load-only", action="store_true",
+                    help="only the three load cases (no job polling, no kill -9)")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="twinline-bench-api-"))
     rows = []
+    jobs = fault = None
     proc, base = start(tmp / "line.db", a.workers)
     try:
+        # one of each first: the catalogue, the library and the chain are loaded lazily
+        httpx.post(base + "/api/v1/runs", content=RECIPE, timeout=120,
+                   headers={**AUTH, "Content-Type": "application/yaml"})
         for name, url in (("GET catalogue?step=coating", "/api/v1/catalogue?step=coating"),
                           ("GET materials/NMC111", "/api/v1/materials/NMC111")):
-            rows.append((name, load("GET", base + url, a.duration, a.connections), 1000))
+            httpx.get(base + url, timeout=30)
+            rows.append((name, load("GET", base + url, a.duration, a.connections,
+                                    server=proc.pid), 1000))
         rows.append(("POST runs (NMC111 cathode, YAML)",
                      load("POST", base + "/api/v1/runs", a.duration, 8, body=RECIPE,
-                          headers={**AUTH, "Content-Type": "application/yaml"}), 50))
-        jobs = asyncio.run(poll_jobs(base))
+                          headers={**AUTH, "Content-Type": "application/yaml"},
+                          server=proc.pid), 50))
+        if not a.load_only:
+            jobs = asyncio.run(poll_jobs(base))
     finally:
         stop(proc)
-    fault = kill_during_job(tmp / "fault.db")
+    if not a.load_only:
+        fault = kill_during_job(tmp / "fault.db")
     if a.json:
         print(json.dumps({"rows": [{"case": n, **r, "target": t} for n, r, t in rows],
-                          "jobs": jobs, "fault": fault, "workers": a.workers}, indent=2))
+                          "jobs": jobs, "fault": fault, "workers": a.workers,
+                          "cpus": os.cpu_count()}, indent=2))
         return
-    print(f"uvicorn workers: {a.workers}; load average {os.getloadavg()}")
-    print(f"{'case':38} {'req/s':>9} {'p99 ms':>8} {'non-2xx':>8} {'target':>7}  tool")
+    print(f"twinline serve --workers {a.workers}; {os.cpu_count()} CPUs; load average now "
+          f"{' / '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'case':34} {'req/s':>7} {'p99 ms':>8} {'CPU ms/req':>10} {'gen ms/req':>10} "
+          f"{'CPU-bound req/s':>15} {'non-2xx':>8} {'target':>6} {'load avg':>11}  tool")
     for name, r, target in rows:
-        print(f"{name:38} {r['rps']:9.0f} {r['p99_ms']:8.1f} {r['non2xx']:8d} "
-              f"{target:>7}  {r['tool']} {r['socket_errors']}")
-    print(f"jobs: {jobs}")
-    print(f"kill -9 during a job: {fault}")
+        cpu, gen = r["cpu_ms_per_request"], r["generator_cpu_ms_per_request"]
+        # what the CPUs could answer if the server and the load generator had them alone
+        # (a server process uses one core at most: the GIL)
+        cores = os.cpu_count() or 1
+        bound = (min(cores * 1000 / (cpu + gen), min(a.workers or cores, cores) * 1000 / cpu)
+                 if cpu and gen else None)
+        print(f"{name:34} {r['rps']:7.0f} {r['p99_ms']:8.1f} "
+              f"{'n/a' if cpu is None else f'{cpu:.2f}':>10} "
+              f"{'n/a' if gen is None else f'{gen:.2f}':>10} "
+              f"{'n/a' if bound is None else f'{bound:.0f}':>15} {r['non2xx']:8d} {target:>6} "
+              f"{r['load_average'][0]:5.1f}-{r['load_average'][1]:<5.1f}  {r['tool']} "
+              f"{r['socket_errors']}")
+    if jobs is not None:
+        print(f"jobs: {jobs}")
+        print(f"kill -9 during a job: {fault}")
 
 
 if __name__ == "__main__":

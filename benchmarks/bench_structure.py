@@ -132,10 +132,10 @@ def main(argv=None) -> int:
                 row["taufactor_s"] = None
         rows.append(row)
     res["solver_vs_taufactor"] = rows
-    print("\nphase   twinline [s]  τ² twinline   TauFactor [s]  τ² TauFactor  speed-up  diff [%]"
+    print("\nphase   twinline [s]  τ_f twinline  TauFactor [s]  τ_f TauFactor  speed-up  diff [%]"
           "  (twinline tol 1e-4; at tol 1e-6)")
     for r in rows:
-        tight = f"  ({r['twinline_tol1e-6_s']:.3f} s, τ² {r['twinline_tol1e-6_tau']:.5f})"
+        tight = f"  ({r['twinline_tol1e-6_s']:.3f} s, τ_f {r['twinline_tol1e-6_tau']:.5f})"
         if r.get("taufactor_s"):
             print(f"{r['phase']:6s} {r['twinline_s']:12.3f} {r['twinline_tau']:12.4f} "
                   f"{r['taufactor_s']:14.3f} {r['taufactor_tau']:13.4f} {r['speedup']:8.1f}× "

@@ -119,11 +119,29 @@ def test_structure_tortuosity_replaces_bruggeman():
     inp, src = cell_inputs(design, p["cathode"]["calendered"], p["anode"]["calendered"],
                            {"macmullin_number": 8.0}, structure=st)
     assert src == "structure"
-    assert inp["Positive electrode tortuosity factor (electrolyte)"] == 3.3
+    assert inp["Positive electrode tortuosity factor (electrolyte)"] == pytest.approx(3.3)
     st_bad = SimpleNamespace(tortuosity_factor_pore=float("inf"), tortuosity_factor_solid=1.2)
     _, src = cell_inputs(design, p["cathode"]["calendered"], p["anode"]["calendered"],
                          {"macmullin_number": 8.0}, structure=st_bad)
     assert src == "bruggeman"
+
+
+def test_structure_factors_are_rebased_on_the_total_porosity():
+    """PyBaMM's B = ε/τ with the total porosity must equal the structure's D_eff/D₀ = φ/τ on
+    the resolved pore fraction φ (and (1-ε)/τ_s the solid's (1-φ)/τ_solid)."""
+    p = chen_products()
+    cathode = p["cathode"]["calendered"]
+    design = SimpleNamespace(separator_thickness=12e-6, separator_porosity=0.47,
+                             electrode_height=0.065, electrode_width=1.58)
+    eps = float(cathode.porosity)
+    phi = 0.6 * eps  # the CBD holds the other 40 % of the pores
+    st = SimpleNamespace(tortuosity_factor_pore=6.0, tortuosity_factor_solid=1.5, porosity=phi)
+    inp, _ = cell_inputs(design, cathode, p["anode"]["calendered"], {"macmullin_number": 8.0},
+                         structure=st)
+    b_e = eps / inp["Positive electrode tortuosity factor (electrolyte)"]
+    b_s = (1 - eps) / inp["Positive electrode tortuosity factor (electrode)"]
+    assert b_e == pytest.approx(phi / 6.0, rel=1e-12)
+    assert b_s == pytest.approx((1 - phi) / 1.5, rel=1e-12)
 
 
 def test_bruggeman_limit():

@@ -90,3 +90,21 @@ def test_is_unit():
 def test_nan_is_a_float_not_an_error_here():
     # range checks (quantity.SI) refuse NaN; the parser itself just converts
     assert math.isnan(parse_quantity("nan m", "m"))
+
+
+def test_a_remembered_quantity_text_gives_the_same_value_and_errors_stay():
+    from twinline.spec import units
+
+    units._MEMO.clear()
+    first = parse_quantity("300 um", "m", name="coating.gap")
+    assert ("300 um", "m") in units._MEMO
+    assert parse_quantity("300 um", "m", name="other") == first == pytest.approx(3e-4, rel=1e-15)
+    # the same text in another unit is converted afresh: the wrong dimension is still refused
+    with pytest.raises(RecipeError, match=r"calendering.line_load = '300 um' has the wrong unit"):
+        parse_quantity("300 um", "N/m", name="calendering.line_load")
+    # text that fails is never remembered, and fails the same way every time
+    for _ in range(2):
+        with pytest.raises(RecipeError, match="no unit"):
+            parse_quantity("300", "m", name="coating.gap")
+    assert ("300", "m") not in units._MEMO
+    assert parse_quantity("20 degC", "K") == pytest.approx(293.15)

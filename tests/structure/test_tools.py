@@ -178,6 +178,9 @@ def test_cli_axis_all_prints_each_direction(tmp_path, electrode):
     assert len(rows) == 1 and len(rows[0].split("│")) == 6   # quantity, 3 axes
     assert "TauFactor's `tau` and PoreSpy's `tortuosity`" in text
     assert text.count("solver, pore, axis") == 3
+    # what converged: the residual check and the flux-uniformity check, each with its numbers
+    assert text.count("residual check met: relative residual") == 6
+    assert text.count("flux-uniformity check") == 6 and "threshold 5e-02" in text
 
 
 @pytest.mark.slow  # TauFactor imports torch (seconds) and solves on the CPU
@@ -247,6 +250,10 @@ def test_converged_states_residual_and_flux_spread(electrode):
             "criterion"} <= set(s)
     assert s["converged"] == (s["residual"] <= s["tolerance"]
                               and s["flux_spread"] <= s["flux_spread_threshold"])
+    # the two checks are reported apart, each with its value and tolerance
+    assert s["residual_below_tolerance"] == (s["residual"] <= s["tolerance"])
+    assert s["flux_uniform"] == (s["flux_spread"] <= s["flux_spread_threshold"])
+    assert s["converged"] == (s["residual_below_tolerance"] and s["flux_uniform"])
 
 
 # --- the numba cache folder ----------------------------------------------------------------------

@@ -8,7 +8,13 @@ pages (:mod:`twinline.api.pages`, when installed) and their static files
 Errors: a :class:`~twinline.spec.errors.TwinlineError` becomes a 4xx JSON body
 ``{"error": "<the CLI's one-line message>"}`` (:func:`status_of`); a malformed request a 422
 with the same ``error`` line plus FastAPI's ``detail``; anything else a generic JSON 500
-(logged with its traceback on the server, never sent).
+(logged with its traceback on the server, never sent). A client that hangs up before its
+request body arrived is logged in one line, not as a crash.
+
+Speed (``benchmarks/README.md`` "Server"): the middleware is pure ASGI
+(:class:`~twinline.api.security.BodyLimit`, no ``BaseHTTPMiddleware``); the immutable reads
+(catalogue, schema, materials) are rendered once into ``app.state.answers``
+(:mod:`twinline.api.cache`, ETag and 304).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from twinline.api.errors import ApiError
 from twinline.spec.errors import TwinlineError
@@ -99,6 +106,14 @@ def _install_handlers(app: FastAPI) -> None:
         return JSONResponse(error_body(str(err.detail)), status_code=err.status_code,
                             headers=getattr(err, "headers", None))
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _err: ClientDisconnect) -> JSONResponse:
+        # nobody reads this answer; a load generator stopping mid-request is not a crash
+        log.info("%s %s: the client disconnected before its body arrived", request.method,
+                 request.url.path)
+        return JSONResponse(error_body("the client disconnected before the request body "
+                                       "arrived"), status_code=400)
+
     @app.exception_handler(Exception)
     async def _crash(request: Request, err: Exception) -> JSONResponse:
         log.exception("%s %s failed", request.method, request.url.path)
@@ -107,7 +122,7 @@ def _install_handlers(app: FastAPI) -> None:
 
 
 def create_app(*, db: str | Path | None = None, token: str | None = None, workers: int = 2,
-               max_pending: int = 64, keep_runs: int = 200) -> FastAPI:
+               max_pending: int = 64, keep_runs: int = 200, recover: bool = True) -> FastAPI:
     """The twinline server app.
 
     Parameters
@@ -125,7 +140,13 @@ def create_app(*, db: str | Path | None = None, token: str | None = None, worker
         Jobs queued or running before new ones are refused (503).
     keep_runs
         Finished runs kept in memory (report, TIFF); older ones are rebuilt from ``db``.
+    recover
+        Mark the database's queued/running jobs failed at start (:meth:`JobQueue.recover`).
+        ``False`` for the worker processes of a multi-process server, whose parent
+        recovers once before starting them (a worker started later must not fail the
+        jobs its siblings are running).
     """
+    from twinline.api.cache import AnswerCache
     from twinline.api.jobs import JobQueue
     from twinline.api.routes import catalogue, jobs, line, materials, runs, twin
     from twinline.api.security import BodyLimit, new_token
@@ -137,7 +158,7 @@ def create_app(*, db: str | Path | None = None, token: str | None = None, worker
         store = Store.open(db, create=True)
     queue = JobQueue(workers=workers, max_pending=max_pending,
                      engine=None if store is None else store.engine)
-    interrupted = queue.recover()
+    interrupted = queue.recover() if recover else 0
     if interrupted:
         log.warning("%d job(s) of a previous server were marked failed", interrupted)
 
@@ -160,6 +181,7 @@ def create_app(*, db: str | Path | None = None, token: str | None = None, worker
     app.state.jobs = queue
     app.state.runs = runs.RunCache(keep_runs)
     app.state.interrupted = interrupted
+    app.state.answers = AnswerCache()
     _install_handlers(app)
     for module in (catalogue, materials, runs, jobs, line, twin):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -178,7 +200,9 @@ def create_app(*, db: str | Path | None = None, token: str | None = None, worker
 def app_from_env() -> FastAPI:
     """:func:`create_app` configured by the environment, for ``uvicorn --factory`` (several
     worker processes): ``TWINLINE_API_DB`` (database), ``TWINLINE_API_TOKEN`` (required),
-    ``TWINLINE_API_JOB_WORKERS`` (threads per process, default 2).
+    ``TWINLINE_API_JOB_WORKERS`` (threads per process, default 2),
+    ``TWINLINE_API_RECOVER`` (``0``: leave interrupted jobs to the parent, which marked
+    them failed before starting the workers; default ``1``).
 
     With several processes each keeps its own jobs in memory; a job or run is found by the
     others through the database only (set ``TWINLINE_API_DB``), its TIFF not at all.
@@ -191,4 +215,5 @@ def app_from_env() -> FastAPI:
     if not token:
         raise ApiError(f"{TOKEN_ENV} is not set; app_from_env needs the token")
     return create_app(db=os.environ.get("TWINLINE_API_DB") or None, token=token,
-                      workers=int(os.environ.get("TWINLINE_API_JOB_WORKERS", "2")))
+                      workers=int(os.environ.get("TWINLINE_API_JOB_WORKERS", "2")),
+                      recover=os.environ.get("TWINLINE_API_RECOVER", "1") != "0")

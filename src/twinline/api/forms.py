@@ -37,7 +37,10 @@ MAX_FIELDS = 500
 #: Unit shown for a setting the recipe leaves out, by SI unit (others: the SI unit).
 _SHOWN_UNIT = {"K": "degC"}
 #: Settings the form does not show (file references, free-form tables, the model choice).
-_SKIP = {"materials_files", "tolerances", "source_path", "description", "model"}
+#: Not in the form: the calculator makes electrodes from machine settings (a measured or a
+#: target-property electrode is given in a recipe file).
+_SKIP = {"materials_files", "tolerances", "source_path", "description", "model", "measured",
+         "target"}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 
 

@@ -242,3 +242,18 @@ class JobQueue:
         for j in queued:
             j.state, j.message, j.updated = "failed", INTERRUPTED, _now()
             self._save(j)
+
+
+def recover_store(db: Any) -> int:
+    """Mark the queued/running jobs of the database ``db`` failed (:meth:`JobQueue.recover`)
+    and return how many: what a multi-process ``twinline serve --workers N`` does once, in
+    its parent, before the worker processes start (each is created with ``recover=False``,
+    so that a worker started later never fails the jobs its siblings are running)."""
+    from twinline.twin.store import Store
+
+    with Store.open(db, create=True) as store:
+        queue = JobQueue(workers=1, engine=store.engine)
+        try:
+            return queue.recover()
+        finally:
+            queue.close()

@@ -108,10 +108,25 @@ def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
                 ) -> tuple[dict[str, float], str]:
     """PyBaMM inputs from the design and the calendered electrodes (SI).
 
-    The cathode's tortuosity factors come from the structure analysis when it is given
-    (``tortuosity_factor_pore``/``_solid``), else Bruggeman
+    The cathode's tortuosity factors come from ``structure`` when it is given
+    (``tortuosity_factor_pore``/``_solid``: a 3D analysis, or the chain's closed form fitted to
+    the 3D model, which names itself by ``tortuosity_source``), else Bruggeman
     (:func:`~twinline.structure.closed_forms.bruggeman_tortuosity_factor`); the separator's
     from its MacMullin number :math:`N_M = \\tau/\\varepsilon`.
+
+    PyBaMM's transport efficiency is :math:`B_e = \\varepsilon/\\tau_e` for the electrolyte and
+    :math:`B_s = (1-\\varepsilon)/\\tau_s` for the solid, with :math:`\\varepsilon` the *total*
+    porosity. A structure's tortuosity factors are defined on the phases it resolves
+    (:math:`\\tau = \\phi\\,D_0/D_{eff}`, :math:`\\phi` the resolved pore fraction
+    ``structure.porosity``: the CBD's own pores are not in it and carry no ions in the 3D
+    model). So that PyBaMM's electrolyte and solid see the same :math:`D_{eff}/D_0` as the run
+    reports (one electrode, one answer), they are re-based on the total porosity:
+
+    .. math:: \\tau_e = \\tau_{pore}\\,\\varepsilon/\\phi, \\qquad
+              \\tau_s = \\tau_{solid}\\,(1-\\varepsilon)/(1-\\phi)
+
+    (ε = 0.265, φ = 0.169 for the NMC111 example: PyBaMM would otherwise see a 1.6× higher
+    ionic conductance than the 3D image gives).
     """
     tau = bruggeman_tortuosity_factor
     inp = {
@@ -139,12 +154,17 @@ def cell_inputs(design: Any, cathode: Any, anode: Any, separator: Any, *,
     }
     source = "bruggeman"
     if structure is not None and _finite(getattr(structure, "tortuosity_factor_pore", None)):
+        eps = float(cathode.porosity)
+        phi = float(getattr(structure, "porosity", float("nan")))
+        if not (_finite(phi) and phi < 1):
+            phi = eps  # no resolved fraction given: the factors are taken as on the total
         inp["Positive electrode tortuosity factor (electrolyte)"] = float(
-            structure.tortuosity_factor_pore)
-        source = "structure"
+            structure.tortuosity_factor_pore) * eps / phi
+        # a 3D analysis, or the chain's closed form fitted to it (it names itself)
+        source = str(getattr(structure, "tortuosity_source", "structure"))
         if _finite(getattr(structure, "tortuosity_factor_solid", None)):
             inp["Positive electrode tortuosity factor (electrode)"] = float(
-                structure.tortuosity_factor_solid)
+                structure.tortuosity_factor_solid) * (1 - eps) / (1 - phi)
     return inp, source
 
 
@@ -184,11 +204,20 @@ class FormationInputs:
 
 def pybamm_inputs(cell: Any, materials: Any, *, structure: Any = None
                   ) -> tuple[str, dict[str, float], str]:
-    """PyBaMM set, inputs and tortuosity source of an assembled cell (``Cell`` product)."""
+    """PyBaMM set, inputs and tortuosity source of an assembled cell (``Cell`` product).
+
+    The set is re-based on the manufactured electrodes (:func:`twinline.cell.rebase.
+    rebase_inputs`): physical AM volume fractions, maximum concentrations from the
+    materials' practical specific capacities.
+    """
+    from twinline.cell.rebase import rebase_inputs
+
     sep = materials.require(cell.separator, "separator", parameter="cell.separator")
     pset = parameter_set_for(materials, cell.cathode.composition.active_material)
     inputs, source = cell_inputs(cell.design, cell.cathode, cell.anode, sep,
                                  structure=structure)
+    inputs, _ = rebase_inputs(inputs, pset, cathode=cell.cathode, anode=cell.anode,
+                              materials=materials)
     return pset, inputs, source
 
 
@@ -197,9 +226,14 @@ def formation_inputs(cell: Any, section: Any, materials: Any, *, structure: Any 
     """Balance the assembled cell and simulate the SEI growth of the formation protocol."""
     from twinline.cell import electrochemistry as ec
     from twinline.cell.formation import ocv_slope, sei_growth
+    from twinline.cell.rebase import fresh_lithium
 
     pset, inputs, source = pybamm_inputs(cell, materials, structure=structure)
-    _, window0, q_li0 = ec.balance(inputs, pset, lithium_loss=0.0)
+    eta = float(materials[cell.anode.composition.active_material].get(
+        "first_cycle_efficiency"))
+    q_fresh = fresh_lithium(inputs, pset, anode_first_cycle_efficiency=eta)
+    _, window0, q_li0 = ec.balance(inputs, pset, lithium_loss=0.0,
+                                   lithium_inventory=q_fresh)
     return FormationInputs(
         parameter_set=pset, inputs=inputs, tortuosity_source=source,
         capacity=float(window0["Q"]), lithium_inventory=float(q_li0),
@@ -250,12 +284,14 @@ def performance(formed: Any, section: Any, prepared: FormationInputs, *,
     rates = check_c_rates(c_rates)
     pset, inputs = prepared.parameter_set, prepared.inputs
     loss = formed.sei_lithium_loss
-    conc, window, q_li = ec.balance(inputs, pset, lithium_loss=loss)
+    q_fresh = prepared.lithium_inventory
+    conc, window, q_li = ec.balance(inputs, pset, lithium_loss=loss, lithium_inventory=q_fresh)
     built = ec.built_simulation(model, pset)
     full = {**inputs, **conc}
     nominal = window["Q"]
     discharges = [ec.discharge(built, full, c, nominal) for c in rates]
-    conc_p, _, _ = ec.balance(inputs, pset, lithium_loss=loss, soc=section.pulse_soc)
+    conc_p, _, _ = ec.balance(inputs, pset, lithium_loss=loss, soc=section.pulse_soc,
+                              lithium_inventory=q_fresh)
     r_int = ec.pulse_resistance(built, {**inputs, **conc_p},
                                 current=section.pulse_c_rate * nominal,
                                 duration=section.pulse_duration)
@@ -283,6 +319,7 @@ def performance(formed: Any, section: Any, prepared: FormationInputs, *,
                 if k not in ("design", "cathode", "anode", "separator", "electrolyte")}
     filling = {k: v for k, v in filled.to_dict().items() if k != "cell"}
     citations = tuple(dict.fromkeys(ec.CITATIONS + SEI_CIT + (pset,)))
+    fo["fresh_lithium_Ah"] = q_fresh
     return CellPerformance(
         model=model, parameter_set=pset, c_rates=rates,
         capacity=tuple(d.capacity for d in discharges),

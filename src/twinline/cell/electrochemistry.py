@@ -61,8 +61,19 @@ INPUT_NAMES: tuple[str, ...] = (
     "Electrode height [m]", "Electrode width [m]",
     "Initial concentration in negative electrode [mol.m-3]",
     "Initial concentration in positive electrode [mol.m-3]",
+    "Maximum concentration in negative electrode [mol.m-3]",
+    "Maximum concentration in positive electrode [mol.m-3]",
     "Ambient temperature [K]", "Initial temperature [K]",
     "Current function [A]",
+)
+
+#: Inputs a caller may leave out: the set's own value is used (:meth:`BuiltSimulation.solve`).
+#: The maximum concentrations are inputs so that a cell re-based on its manufactured
+#: electrodes (:mod:`twinline.cell.rebase`) shares the one built model; a cell that is not
+#: re-based (the set as fitted, or a caller that only changes the geometry) keeps the set's.
+OPTIONAL_INPUTS: tuple[str, ...] = (
+    "Maximum concentration in negative electrode [mol.m-3]",
+    "Maximum concentration in positive electrode [mol.m-3]",
 )
 
 _X_DOMAINS = ("negative electrode", "separator", "positive electrode",
@@ -108,11 +119,18 @@ class BuiltSimulation:
     base: Any
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def complete(self, inputs: dict[str, float]) -> dict[str, float]:
+        """``inputs`` with the set's own value for each :data:`OPTIONAL_INPUTS` left out."""
+        out = {name: float(self.base[name]) for name in OPTIONAL_INPUTS}
+        out.update(inputs)
+        return out
+
     def solve(self, t_end: float, inputs: dict[str, float], *, n_points: int = 200):
         """Solve from rest for ``t_end`` seconds (stops at the voltage cut-off)."""
         t_eval = np.linspace(0.0, t_end, n_points)
+        full = self.complete(inputs)
         with self.lock:
-            return self.simulation.solve([0.0, t_end], inputs=inputs, t_interp=t_eval)
+            return self.simulation.solve([0.0, t_end], inputs=full, t_interp=t_eval)
 
 
 @lru_cache(maxsize=8)
@@ -170,15 +188,23 @@ def electrode_capacities(inputs: dict[str, float], parameter_set: str) -> tuple[
 
     .. math:: Q = \varepsilon_{AM} L A c_{max} F / 3600
     """
-    base = base_parameter_values(parameter_set)
     area = inputs["Electrode height [m]"] * inputs["Electrode width [m]"]
     f = 96485.33212 / 3600.0
     q = []
     for dom, d in (("Negative", "negative"), ("Positive", "positive")):
         q.append(inputs[f"{dom} electrode active material volume fraction"]
                  * inputs[f"{dom} electrode thickness [m]"] * area
-                 * float(base[f"Maximum concentration in {d} electrode [mol.m-3]"]) * f)
+                 * max_concentration(inputs, parameter_set, d) * f)
     return q[0], q[1]
+
+
+def max_concentration(inputs: dict[str, float], parameter_set: str, electrode: str) -> float:
+    """Maximum concentration [mol m⁻³] of ``electrode`` ("negative"/"positive"): the re-based
+    value in ``inputs`` (:mod:`twinline.cell.rebase`), else the set's own."""
+    name = f"Maximum concentration in {electrode} electrode [mol.m-3]"
+    if name in inputs:
+        return float(inputs[name])
+    return float(base_parameter_values(parameter_set)[name])
 
 
 def _esoh(parameter_set: str):
@@ -208,11 +234,15 @@ def _solve_esoh(solver, q: dict[str, float]) -> dict[str, float]:
 
 
 def balance(inputs: dict[str, float], parameter_set: str, *, lithium_loss: float = 0.0,
-            soc: float = 1.0) -> tuple[dict[str, float], dict[str, float], float]:
+            soc: float = 1.0, lithium_inventory: float | None = None
+            ) -> tuple[dict[str, float], dict[str, float], float]:
     r"""Initial concentrations of a cell at ``soc`` after losing ``lithium_loss`` [A h].
 
-    Cyclable lithium of the assembled cell is the positive capacity times the set's
-    lithiated stoichiometry :math:`y_0`; formation takes ``lithium_loss`` from it. The
+    Cyclable lithium of the assembled (fresh) cell is ``lithium_inventory`` [A h]
+    (:func:`twinline.cell.rebase.fresh_lithium`); without it, the positive capacity times
+    the set's own lithiated stoichiometry :math:`y_0` (the set's *formed* cell: then
+    ``lithium_loss`` should be 0, see :mod:`twinline.cell.rebase`). Formation takes
+    ``lithium_loss`` from it. The
     electrode state-of-health equations of PyBaMM (Mohtat et al. 2019) give the
     stoichiometry windows between the voltage cut-offs.
 
@@ -226,19 +256,20 @@ def balance(inputs: dict[str, float], parameter_set: str, *, lithium_loss: float
         Cyclable lithium after formation [A h].
     """
     q_n, q_p = electrode_capacities(inputs, parameter_set)
-    q_li = q_p * lithiated_stoichiometry(parameter_set) - float(lithium_loss)
+    q_fresh = (q_p * lithiated_stoichiometry(parameter_set) if lithium_inventory is None
+               else float(lithium_inventory))
+    q_li = q_fresh - float(lithium_loss)
     if q_li <= 0:
         raise CellError(f"formation consumed all cyclable lithium ({lithium_loss:.4g} A h lost)")
     solver, _ = _esoh(parameter_set)
     win = _solve_esoh(solver, {"Q_n": q_n, "Q_p": q_p, "Q_Li": q_li})
-    base = base_parameter_values(parameter_set)
     x = win["x_0"] + soc * (win["x_100"] - win["x_0"])
     y = win["y_0"] + soc * (win["y_100"] - win["y_0"])
     conc = {
         "Initial concentration in negative electrode [mol.m-3]":
-            x * float(base["Maximum concentration in negative electrode [mol.m-3]"]),
+            x * max_concentration(inputs, parameter_set, "negative"),
         "Initial concentration in positive electrode [mol.m-3]":
-            y * float(base["Maximum concentration in positive electrode [mol.m-3]"]),
+            y * max_concentration(inputs, parameter_set, "positive"),
     }
     return conc, win, q_li
 

@@ -3,9 +3,11 @@
 Each step reports its catalogue parameters through the ``OUTPUTS`` of its module
 (:func:`twinline.process.registry.step_outputs`: id → SI unit and a getter over the products
 and sections). The structure parameters of the calendered coating come from a 3D analysis
-when one was run, else from the closed forms of :mod:`twinline.structure.closed_forms`,
-marked ``"source": "estimate"``. Values are converted once, here, from SI to the catalogue's
-display unit (:func:`display_unit`).
+when one was run (``"source"`` names the 3D analysis), else from the closed forms fitted to
+the 3D model (:mod:`twinline.structure.closed_forms`), marked ``"estimate": true`` with a
+``"source"`` that states the fit error (and "extrapolated" outside the fitted range).
+Values are converted once, here, from SI to the catalogue's display unit
+(:func:`display_unit`).
 """
 
 from __future__ import annotations
@@ -99,32 +101,38 @@ def electrode_output_units() -> dict[str, str]:
 
 
 def structure_values(calendered: Any, structure: Any, electrolyte_conductivity: float
-                     ) -> dict[str, tuple[Any, str, bool]]:
-    """Structure parameters of a calendered coating: ``id → (SI value, unit, estimated)``.
+                     ) -> dict[str, tuple[Any, str, str | None]]:
+    """Structure parameters of a calendered coating: ``id → (SI value, unit, source)``.
 
-    From the 3D analysis ``structure`` where it has a finite value, else the closed form.
+    From the 3D analysis ``structure`` where it has a finite value (``source`` None), else the
+    closed form fitted to the 3D model (:func:`~twinline.structure.closed_forms.fitted_estimates`;
+    ``source`` its description with the fit error, starting "extrapolated" outside the
+    fitted range).
     """
-    from twinline.structure.closed_forms import calendered_estimates
+    from twinline.structure.closed_forms import fitted_estimates, fitted_source
 
-    est = calendered_estimates(calendered.porosity, calendered.am_volume_fraction,
-                               calendered.cbd_volume_fraction, calendered.particle_radius,
-                               electrolyte_conductivity)
-    out: dict[str, tuple[Any, str, bool]] = {}
+    est = fitted_estimates(calendered.porosity, calendered.am_volume_fraction,
+                           calendered.cbd_volume_fraction, calendered.particle_radius,
+                           electrolyte_conductivity, thickness=calendered.thickness)
+    source = fitted_source(est["extrapolated"])
+    out: dict[str, tuple[Any, str, str | None]] = {}
     for pid, unit, name, field_name in STRUCTURE_OUTPUTS:
         measured = getattr(structure, field_name, None) if structure is not None else None
         if measured is not None and np.all(np.isfinite(np.asarray(measured, float))):
-            out[pid] = (np.asarray(measured, float), unit, False)
+            out[pid] = (np.asarray(measured, float), unit, None)
         else:
-            out[pid] = (est[name], unit, True)
+            out[pid] = (est[name], unit, source)
     return out
 
 
 def collect_outputs(products: dict[str, Any], sections: dict[str, Any], *,
                     structure: Any = None, electrolyte_conductivity: float
-                    ) -> dict[str, tuple[Any, str, bool]]:
-    """SI outputs of one electrode: ``id → (value, si_unit, estimated)`` (arrays allowed)."""
-    out = {pid: (value, unit, False)
-           for pid, (value, _, unit) in step_values("electrode", products, sections).items()}
+                    ) -> dict[str, tuple[Any, str, str | None]]:
+    """SI outputs of one electrode: ``id → (value, si_unit, source)`` (arrays allowed);
+    ``source`` is None for a step's own output or a 3D analysis, else the closed form's."""
+    out: dict[str, tuple[Any, str, str | None]] = {
+        pid: (value, unit, None)
+        for pid, (value, _, unit) in step_values("electrode", products, sections).items()}
     out.update(structure_values(products["calendered"], structure, electrolyte_conductivity))
     return out
 

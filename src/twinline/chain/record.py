@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -58,6 +59,10 @@ class Run:
     sensitivity: list[dict[str, Any]] = field(default_factory=list)
     cell: Any = None
     created: str = ""
+    #: ``electrode → {"porosity_total", "resolved_pore_fraction", "unresolved_pore_fraction",
+    #: "source", "sentence"}``: the total porosity against the pore fraction a 3D image
+    #: resolves (the CBD holds the rest), see :func:`twinline.chain.structure.porosity_note`.
+    porosity_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: 3D images (``electrode → Mesostructure``) of a ``structure=True`` run; kept in memory
     #: and in pickles for figures, not written to JSON (the analysis is, in ``products``).
     mesostructures: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -78,9 +83,14 @@ class Run:
             out[f.name] = value
         return out
 
+    def to_jsonable(self) -> dict[str, Any]:
+        """What ``json.loads(run.to_json())`` returns, without writing and reading the text:
+        :meth:`to_dict` with NaN and ±inf as ``None`` (the server answers with it)."""
+        return _nan_to_none(self.to_dict())
+
     def to_json(self, indent: int | None = 2) -> str:
         """The run as JSON text (NaN written as ``null``)."""
-        return json.dumps(_nan_to_none(self.to_dict()), indent=indent, allow_nan=False)
+        return json.dumps(self.to_jsonable(), indent=indent, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
@@ -118,8 +128,13 @@ def load_run(path: str | Path) -> Run:
         raise TwinlineError(f"{p}: not a twinline run.json ({err})") from None
 
 
+_PLAIN = frozenset({float, int, str, bool, type(None)})
+
+
 def to_plain(value: Any) -> Any:
     """JSON-able copy of a product, dataclass, array or container (SI floats)."""
+    if type(value) in _PLAIN:   # exact types: a NumPy scalar (a float subclass) goes on
+        return value
     if hasattr(value, "to_dict"):
         return to_plain(value.to_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -136,7 +151,7 @@ def to_plain(value: Any) -> Any:
 
 
 def _nan_to_none(value: Any) -> Any:
-    if isinstance(value, float) and not np.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
         return {k: _nan_to_none(v) for k, v in value.items()}

@@ -35,17 +35,16 @@ from twinline.chain.outputs import (
 )
 from twinline.chain.record import Run
 from twinline.chain.steps import (
+    POLARITY,
     electrode_sections,
     electrolyte_conductivity,
     electrolyte_name,
     evaluate_electrode,
     resolve_materials,
 )
+from twinline.chain.structure import porosity_note, structure_entry
 from twinline.spec.errors import ProcessError, RecipeError, ValidityWarning
 from twinline.spec.steps import steps
-
-#: Electrode name → polarity.
-POLARITY = {"cathode": "positive", "anode": "negative"}
 
 
 def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
@@ -109,11 +108,42 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
     outputs: dict[str, dict[str, Any]] = {}
     compositions: dict[str, Any] = {}
     mesostructures: dict[str, Any] = {}
+    porosity_notes: dict[str, dict[str, Any]] = {}
+
+    # 0. target-property electrodes: solve the coating gap and the calender pressure
+    if any(getattr(e, "target", None) is not None for e in recipe.electrodes().values()):
+        from twinline.chain.targets import solve_targets
+
+        t0 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ValidityWarning)
+            recipe, solved = solve_targets(recipe, materials)
+        add_warnings(run_warnings, "", caught)
+        for rec in solved:
+            rec["seconds"] = time.perf_counter() - t0
+            step_log.append(rec)
+            timings[f"{rec['scope']}.target"] = rec["seconds"]
 
     # 1. the electrode steps, once per electrode
     electrodes = recipe.electrodes()
     for i, (name, electrode) in enumerate(electrodes.items()):
         report(f"{name} chain", i / max(len(electrodes), 1))
+        if electrode.measured is not None:
+            # a measured (teardown) electrode bypasses the electrode steps
+            from twinline.chain.measured import measured_products
+
+            if samples and samples > 0:
+                raise RecipeError(f"{name}.measured: a measured electrode has no machine "
+                                  f"settings to sample; run with samples = 0")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ValidityWarning)
+                comp = resolve_composition(electrode, materials, POLARITY[name])
+                compositions[name] = comp
+                products[name] = measured_products(electrode, comp, materials)
+            add_warnings(run_warnings, name, caught)
+            step_log.append({"scope": name, "step": "measured", "model": "measured",
+                             "seconds": 0.0})
+            continue
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ValidityWarning)
             comp = resolve_composition(electrode, materials, POLARITY[name])
@@ -149,17 +179,26 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
         _cite(citations, ("Duquesnoy2020",))
 
     for name, prods in products.items():
+        if electrodes[name].measured is not None:
+            continue  # no electrode-step outputs: the measured values are the recipe's own
         raw = collect_outputs(prods, electrode_sections(electrodes[name]),
                               structure=prods.get("structure"),
                               electrolyte_conductivity=kappa)
-        for pid, (value, si_unit, estimated) in raw.items():
+        flagged = False
+        for pid, (value, si_unit, source) in raw.items():
             entry = output_entry(pid, value, si_unit)
-            if estimated:
-                from twinline.structure.closed_forms import CITATIONS as CLOSED_FORMS
+            if pid in STRUCTURE_IDS:
+                entry.update(structure_entry(pid, source, prods.get("structure"), seed))
+                if source is not None:
+                    from twinline.structure.closed_forms import FITTED_CITATIONS
 
-                entry["source"] = "estimate"
-                _cite(citations, CLOSED_FORMS)
+                    _cite(citations, FITTED_CITATIONS)
+                    if source.startswith("extrapolated") and not flagged:
+                        flagged = True
+                        run_warnings.append(f"{name}.calendering: structure parameters "
+                                            f"{source}")
             outputs[f"{name}.{pid}"] = entry
+        porosity_notes[name] = porosity_note(prods)
 
     # 3. the cell steps and the discharge
     run_cell = None
@@ -191,7 +230,7 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
             if entry is None:
                 continue
             measured = (key.split(".", 1)[1] in STRUCTURE_IDS
-                        and entry.get("source") != "estimate")
+                        and not entry.get("estimate"))
             if not measured:  # a measured 3D value is not re-sampled: keep std 0
                 entry.update(st)
         timings["monte_carlo"] = time.perf_counter() - t0
@@ -206,7 +245,7 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
         warnings=run_warnings, timings=timings, versions=_versions(), citations=citations,
         seed=int(seed), samples=int(samples), sensitivity=sensitivity, cell=run_cell,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
-        mesostructures=mesostructures)
+        mesostructures=mesostructures, porosity_notes=porosity_notes)
 
 
 def _cell(recipe: Any, products: dict[str, dict[str, Any]], materials: Any,
@@ -227,8 +266,15 @@ def _cell(recipe: Any, products: dict[str, dict[str, Any]], materials: Any,
             imbibition = imbibition_of(mesostructures["cathode"],
                                        materials[electrolyte_name(recipe)])
         first = len(step_log)
+        cathode_structure = products.get("cathode", {}).get("structure")
+        if cathode_structure is None and "cathode" in products:
+            # the fitted closed form: PyBaMM gets the tortuosity factors the run reports
+            from twinline.chain.structure import estimate_for_cell
+
+            cathode_structure = estimate_for_cell(products["cathode"]["calendered"],
+                                                  electrolyte_conductivity(recipe, materials))
         cell_products, perf = run_cell(
-            recipe, products, materials, structure=products.get("cathode", {}).get("structure"),
+            recipe, products, materials, structure=cathode_structure,
             imbibition=imbibition, seed=seed, c_rates=c_rates, model=model, log=step_log)
     add_warnings(run_warnings, "", caught, prefix="cell: ")
     products["cell"] = cell_products

@@ -18,6 +18,9 @@ from typing import Any
 from twinline.spec.errors import ProcessError
 from twinline.spec.steps import Step, steps
 
+#: Electrode name -> polarity of its active material.
+POLARITY = {"cathode": "positive", "anode": "negative"}
+
 
 def section_of(container: Any, step: Step) -> Any:
     """The recipe section of ``step`` in ``container`` (electrode recipe or recipe).

@@ -20,7 +20,9 @@ def run(
                                 help="Monte Carlo samples of the machine tolerances"),
     seed: int = typer.Option(0, "--seed", help="random seed (Monte Carlo, 3D structure)"),
     structure: bool = typer.Option(False, "--structure",
-                                   help="generate and analyse a 3D cathode structure"),
+                                   help="generate and analyse a 3D cathode structure (without "
+                                   "it the structure parameters come from a closed form "
+                                   "fitted to the 3D model)"),
     cell: bool = typer.Option(False, "--cell", help="simulate the cell with PyBaMM"),
     materials: list[Path] = typer.Option([], "--materials", "-m",
                                          help="extra materials file(s) (YAML)"),
@@ -72,6 +74,12 @@ def run(
                     files["report.html"] = write_report(tmp / "report.html", result, rec, lib)
                 commit_files(out, files, names=("run.json", "report.html"))
         _summary(result, console)
+        for step in result.steps:
+            if step.get("step") == "target":  # settings solved for target properties
+                console.print(f"{step['scope']}: solved coating.gap = {step['gap'] * 1e6:.1f} um"
+                              f", calendering.pressure = {step['pressure'] / 1e6:.1f} MPa "
+                              f"(targets: loading {step['target_loading'] * 100:.3g} mg/cm^2, "
+                              f"porosity {step['target_porosity']:.3f})", highlight=False)
         console.print(f"wrote {out / 'run.json'}"
                       + ("" if no_report else f" and {out / 'report.html'}"))
 

@@ -243,8 +243,13 @@ def _table(res) -> None:
         for phase in ("pore", "solid"):
             s = d["solver"][phase]
             verdict = "converged" if s["converged"] else "NOT converged"
+            res_ok = "met" if s["residual"] <= s["tolerance"] else "NOT met"
+            flux_ok = ("met" if s["flux_spread"] <= s["flux_spread_threshold"]
+                       else "NOT met")
             console.print(
-                f"solver, {phase}, axis {ax}: {verdict} — relative residual "
-                f"{s['residual']:.1e} (tolerance {s['tolerance']:.0e}), flux spread between "
-                f"planes {s['flux_spread']:.1e} (threshold {s['flux_spread_threshold']:.0e}), "
-                f"{s['iterations']} iterations", soft_wrap=True, highlight=False)
+                f"solver, {phase}, axis {ax}: {verdict} (both checks) — residual check "
+                f"{res_ok}: relative residual {s['residual']:.1e}, tolerance "
+                f"{s['tolerance']:.0e}; flux-uniformity check {flux_ok}: spread between "
+                f"planes {s['flux_spread']:.1e}, threshold "
+                f"{s['flux_spread_threshold']:.0e}; {s['iterations']} iterations",
+                soft_wrap=True, highlight=False)

@@ -14,9 +14,11 @@ by mass), porosity before calendering 0.40–0.50, calender pressure 20–170 MP
 2. the stochastic generator (:func:`twinline.structure.generate.from_calendered`) builds the
    3D image (voxel 1 µm as in the paper; 0.5 µm optional; coarser for quick runs);
 3. the analysis (:func:`twinline.structure.analyse.analyse`) gives the pore and solid
-   tortuosity factors :math:`\tau^2`, CC coverage by AM and by CBD and the active surface;
+   tortuosity factors :math:`\tau_f = \varepsilon D_0/D_{eff}` (TauFactor's ``tau``; the
+   paper's ``tliq``/``tsol``, which it writes :math:`\tau^2`), CC coverage by AM and by CBD
+   and the active surface;
    as in the paper, ``porosity`` is the calendered (total) porosity and
-   :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau^2_{pore}` with
+   :math:`\sigma_{eff} = \sigma_{bulk}\,\varepsilon/\tau_{f,pore}` with
    :math:`\sigma_{bulk}` = 1.119 S/m (0 when the pore phase does not percolate);
    ``porosity_image`` is the resolved pore-voxel fraction;
 4. R replicates (different seeds) are averaged, their spread kept.

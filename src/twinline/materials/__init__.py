@@ -47,6 +47,7 @@ KINDS: tuple[str, ...] = ("active_material", "conductive_additive", "binder", "s
 PROPERTY_UNITS: dict[str, str] = {
     "density": "kg/m^3",
     "specific_capacity": "C/kg",
+    "practical_specific_capacity": "C/kg",
     "particle_d10": "m",
     "particle_d50": "m",
     "particle_d90": "m",
@@ -98,7 +99,8 @@ PROPERTY_UNITS: dict[str, str] = {
 
 #: Properties that are positive by nature (a zero or negative value is a typo).
 _POSITIVE = frozenset({
-    "density", "specific_capacity", "particle_d10", "particle_d50", "particle_d90",
+    "density", "specific_capacity", "practical_specific_capacity", "particle_d10",
+    "particle_d50", "particle_d90",
     "molar_mass", "viscosity", "thickness", "boiling_point", "heat_of_vaporisation",
     "heat_capacity", "surface_tension", "diffusivity_in_air", "conductivity",
     "specific_surface_area", "macmullin_number", "salt_concentration",

@@ -1,6 +1,6 @@
 r"""Cell design: format, sheet areas, layers, N/P ratio, mass and volume budget.
 
-Three formats (see :mod:`twinline.spec.cell_recipe`):
+Four formats (see :mod:`twinline.spec.cell_recipe`):
 
 * **pouch** (z-stack): :math:`n` double-sided cathode sheets of :math:`L \times W`,
   :math:`n+1` anode sheets of :math:`(L+2o)(W+2o)` (the two outer ones coated on their
@@ -10,6 +10,11 @@ Three formats (see :mod:`twinline.spec.cell_recipe`):
   strip :math:`(L+2o) \times (W+2o)`, two separator strips; jelly-roll diameter
   :math:`D = \sqrt{d_m^2 + 4 L t_{rep}/\pi}` with :math:`t_{rep}` the thickness of one
   cathode + anode + 2 separators, inside a nickel-plated steel can.
+* **prismatic** (flat-wound): the cylindrical strips flattened into a stadium-shaped jelly
+  roll of height :math:`h` (the can's inner height less the lid and tab space) and thickness
+  :math:`T`; its cross-section holds the wound length,
+  :math:`(h - T)\,T + \pi T^2/4 = L\,t_{rep}`, and :math:`T` must fit the can's inner
+  thickness; the separator width lies along the can's inner length; aluminium can.
 * **coin**: single-sided discs (cathode :math:`d`, anode :math:`d + 2o`, separator
   :math:`d + 2o + 2s`) in a stainless-steel coin case.
 
@@ -34,16 +39,40 @@ from twinline.spec.errors import CellError, warn_validity
 
 CITATIONS: tuple[str, ...] = ("Schnell2019",)
 
-#: Cylindrical cans: inner diameter [m], usable inner height [m], outer diameter, height,
-#: wall thickness [m] (nickel-plated steel, density 7850 kg m⁻³). Typical catalogue values.
+#: Cylindrical cans: inner diameter, usable inner height for the separator (can height less
+#: the bottom, the crimped cap/CID stack and two wall thicknesses) [m], outer diameter,
+#: height, wall thickness [m] (nickel-plated steel, density 7850 kg m⁻³). The name is the
+#: outer size (diameter mm, height in tenths of mm: 21700 = 21 x 70.0 mm). Sources: inner
+#: diameters and walls from the measured ranges of batterydesign.net "Cylindrical cell
+#: electrode estimation" (18650: 17.44-17.56 mm, wall 0.22-0.28; 21700: 20.32-20.56 mm,
+#: wall 0.22-0.34; 4680: 44.8-45 mm, wall 0.5-0.6); 26650 (A123 ANR26650 class, 26 x 65 mm)
+#: with a 0.35 mm wall (assumption). Usable height: the can height less ~2 mm (crimped header
+#: above the separator, bottom), as in the LG M50 teardown (Chen2020: 65 mm electrode and
+#: ~67.5 mm separator in a 70 mm 21700); the same allowance for the other sizes (assumption).
 CANS: dict[str, dict[str, float]] = {
-    "18650": {"inner_diameter": 17.5e-3, "inner_height": 59e-3, "diameter": 18.3e-3,
+    "18650": {"inner_diameter": 17.5e-3, "inner_height": 63.0e-3, "diameter": 18.3e-3,
               "height": 65.0e-3, "wall": 0.25e-3},
-    "21700": {"inner_diameter": 20.4e-3, "inner_height": 64e-3, "diameter": 21.2e-3,
+    "21700": {"inner_diameter": 20.4e-3, "inner_height": 68.0e-3, "diameter": 21.2e-3,
               "height": 70.0e-3, "wall": 0.3e-3},
-    "4680": {"inner_diameter": 45.0e-3, "inner_height": 74e-3, "diameter": 46.0e-3,
+    "26650": {"inner_diameter": 25.2e-3, "inner_height": 63.0e-3, "diameter": 26.0e-3,
+              "height": 65.0e-3, "wall": 0.35e-3},
+    "4680": {"inner_diameter": 45.0e-3, "inner_height": 78.0e-3, "diameter": 46.0e-3,
              "height": 80.0e-3, "wall": 0.5e-3},
 }
+#: Prismatic cans (DIN SPEC 91252:2011, the VDA sizes; body without terminals): outer
+#: length, thickness, height [m]; aluminium wall 0.8 mm (assumption: deep-drawn Al cans
+#: 0.6-1.0 mm). Usable inner length = length - 2 walls - 2 x 6 mm tab/collector space at the
+#: ends; usable inner height = height - wall - 6 mm (lid, insulation, top gap): assumptions.
+PRISMATIC_CANS: dict[str, dict[str, float]] = {
+    "PHEV1": {"length": 173e-3, "thickness": 21e-3, "height": 85e-3, "wall": 0.8e-3},
+    "PHEV2": {"length": 148e-3, "thickness": 26.5e-3, "height": 91e-3, "wall": 0.8e-3},
+    "BEV1": {"length": 173e-3, "thickness": 32e-3, "height": 115e-3, "wall": 0.8e-3},
+    "BEV2": {"length": 173e-3, "thickness": 45e-3, "height": 115e-3, "wall": 0.8e-3},
+}
+PRISMATIC_END_SPACE = 6e-3   # m, tab/collector space at each end of the roll (assumption)
+PRISMATIC_TOP_SPACE = 6e-3   # m, lid + insulation + gap above the roll (assumption)
+ALUMINIUM_DENSITY = 2700.0   # kg m⁻³
+
 #: Coin cases: gasket inner diameter [m], inner stack height available beside spacer and
 #: spring [m], outer diameter and height [m], hardware mass (case, cap, gasket, spacer,
 #: spring) [kg]. Typical catalogue values of CR20xx parts.
@@ -58,6 +87,23 @@ COINS: dict[str, dict[str, float]] = {
 STEEL_DENSITY = 7850.0  # kg m⁻³
 #: Usual N/P range of graphite-anode cells (design practice; a validity warning outside it)
 N_P_USUAL = (1.05, 1.3)
+
+
+def flat_roll_thickness(cross_section: float, height: float) -> float:
+    r"""Thickness :math:`T` [m] of a stadium-shaped flat jelly roll of ``height`` :math:`h`
+    [m] whose cross-section is ``cross_section`` :math:`A` [m²] (wound length × repeat
+    thickness): the root of :math:`(h - T)T + \pi T^2/4 = A` below :math:`h`; ``inf``
+    when even :math:`T = h` (a round roll) cannot hold it.
+
+    >>> round(flat_roll_thickness(0.01 * 0.02 - 0.01 ** 2 * (1 - 3.141592653589793 / 4), 0.02), 6)
+    0.01
+    """
+    k = 1.0 - math.pi / 4.0
+    disc = height ** 2 - 4.0 * k * cross_section
+    if disc < 0:
+        return math.inf
+    t = (height - math.sqrt(disc)) / (2.0 * k)
+    return t if t <= height else math.inf
 
 
 @dataclass(frozen=True)
@@ -247,6 +293,36 @@ def design_cell(section: Any, cathode: Any, anode: Any, materials: Any, *,
         casing = STEEL_DENSITY * wall * (math.pi * d * h + 2 * math.pi * d ** 2 / 4)
         dims = {"diameter": d, "height": h}
         volume = math.pi * d ** 2 / 4 * h
+    elif fmt == "prismatic":
+        can = PRISMATIC_CANS[section.prismatic_can]
+        L, W = section.cathode_length, section.cathode_width
+        a_c, a_a = L * W, (L + 2 * o) * (W + 2 * o)
+        cat = _sheet(cathode, tf_c, fc["density"], a_c, 2, 1)
+        ano = _sheet(anode, tf_a, fa["density"], a_a, 2, 1)
+        sep_area = 2 * (L + 2 * o + 2 * s) * (W + 2 * o + 2 * s)
+        t_rep = tf_c + 2 * tc + tf_a + 2 * ta + 2 * t_sep
+        wall = can["wall"]
+        in_len = can["length"] - 2 * wall - 2 * PRISMATIC_END_SPACE
+        in_thk = can["thickness"] - 2 * wall
+        in_h = can["height"] - wall - PRISMATIC_TOP_SPACE
+        sep_w = W + 2 * o + 2 * s
+        if sep_w > in_len:
+            raise CellError(
+                f"the separator width {sep_w * 1e3:.1f} mm (cathode width + overhangs) exceeds "
+                f"the {section.prismatic_can} can's usable length {in_len * 1e3:.0f} mm: "
+                f"reduce cell.cathode_width")
+        stack = flat_roll_thickness(L * t_rep, in_h)
+        if not stack <= in_thk:
+            raise CellError(
+                f"the flat jelly roll ({L * 1e3:.0f} mm wound) is {stack * 1e3:.2f} mm thick, "
+                f"more than the {section.prismatic_can} can's {in_thk * 1e3:.1f} mm inner "
+                f"thickness: shorten cell.cathode_length or thin the coatings")
+        pair_area = 2 * a_c
+        height = W
+        cl, ct, ch = can["length"], can["thickness"], can["height"]
+        casing = ALUMINIUM_DENSITY * wall * 2 * (cl * ct + cl * ch + ct * ch)
+        dims = {"length": cl, "thickness": ct, "height": ch}
+        volume = cl * ct * ch
     else:  # coin
         coin = COINS[section.coin_case]
         dc = section.cathode_diameter

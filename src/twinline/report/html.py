@@ -66,9 +66,28 @@ def outputs_table(run: Run) -> str:
         row = [key, o.get("value"), unit, o.get("std")]
         if mc:
             row += [o.get("mean"), o.get("p5"), o.get("p95")]
-        row.append("closed-form estimate" if o.get("source") == "estimate" else "")
+        row.append(output_note(o))
         rows.append(row)
     return _table(header, rows)
+
+
+def output_note(o: dict[str, Any]) -> str:
+    """The note of one output: its definition and source (closed form, 3D analysis)."""
+    parts = [o[k] for k in ("definition", "source") if o.get(k)]
+    if o.get("source") == "estimate":   # a run.json written before the fitted closed forms
+        parts = [*parts[:-1], "closed-form estimate (Bruggeman)"]
+    return "; ".join(parts)
+
+
+def porosity_section(run: Run) -> str:
+    """One sentence per electrode: total porosity against the 3D image's resolved pores."""
+    notes = getattr(run, "porosity_notes", None) or {}
+    if not notes:
+        return ""
+    items = "".join(f"<li><b>{html.escape(e)}</b>: {html.escape(n['sentence'])} "
+                    f"<span class='note'>(resolved fraction from the "
+                    f"{html.escape(n['source'])})</span></li>" for e, n in notes.items())
+    return f"<h2>Porosity and the 3D image</h2><ul>{items}</ul>"
 
 
 def sensitivity_section(run: Run, *, top: int = 3) -> str:
@@ -145,7 +164,7 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
             f"<p class='note'>created {html.escape(run.created)} · seed {run.seed} · "
             f"Monte Carlo samples {run.samples} · chain time "
             f"{run.timings.get('total', float('nan')) * 1e3:.1f} ms</p>"]
-    body += ["<h2>Key results</h2>", key_results(run)]
+    body += ["<h2>Key results</h2>", key_results(run), porosity_section(run)]
     if run.warnings:
         body.append("<h2>Warnings</h2>")
         body += [f"<div class='warn'>{html.escape(w)}</div>" for w in run.warnings]
@@ -158,6 +177,13 @@ def build_report(run: Run, recipe=None, materials=None) -> str:
             if name not in POLARITY:  # the cell's products have no process figures
                 continue
             electrode = getattr(recipe, name)
+            if getattr(electrode, "measured", None) is not None:
+                continue  # a measured electrode went through no electrode step
+            if getattr(electrode, "target", None) is not None and name in run.inputs:
+                from twinline.spec.recipe import ElectrodeRecipe
+
+                # the settings the chain solved for the targets (the Run's inputs)
+                electrode = ElectrodeRecipe.model_validate(run.inputs[name])
             figs = _electrode_figures(F, name, prods, electrode, materials)
             meso = run.mesostructures.get(name)
             if meso is not None:

@@ -9,7 +9,10 @@ Formats (``cell.format``)
   ``layers + 1`` anode sheets (the outer anodes coated on one side), ``2·layers``
   separator sheets (z-folded), sealed in an aluminium-laminate pouch.
 * ``cylindrical``: one wound cathode of ``cathode_length`` × ``cathode_width`` (the width
-  is the electrode height along the can axis) in a ``can`` (18650, 21700, 4680).
+  is the electrode height along the can axis) in a ``can`` (18650, 21700, 26650, 4680).
+* ``prismatic``: one wound cathode of ``cathode_length`` × ``cathode_width`` flattened
+  into a stadium-shaped jelly roll in an aluminium ``prismatic_can`` (PHEV1, PHEV2, BEV1,
+  BEV2); the width runs along the can's length.
 * ``coin``: one single-sided cathode disc of ``cathode_diameter`` against an anode disc of
   ``cathode_diameter + 2·overhang`` in a ``coin_case`` (CR2032, CR2025, CR2016).
 """
@@ -31,15 +34,16 @@ class CellSection(_Section):
     """Cell design and assembly (``assembly.*``)."""
 
     model: str = Field("stochastic-stacking", description="assembly (stacking) model")
-    format: Literal["pouch", "cylindrical", "coin"] = "pouch"
+    format: Literal["pouch", "cylindrical", "prismatic", "coin"] = "pouch"
     layers: int = Field(20, ge=1, le=500, description="number of double-sided cathode sheets "
                                                         "(pouch)")
     separator: str = Field("PE", description="separator material name")
     electrolyte: str = Field("LP30", description="electrolyte material name")
     cathode_length: SI("m", gt=0, le=5) = Field(
-        0.1, description="cathode sheet length [m] (pouch), wound length (cylindrical)")
+        0.1, description="cathode sheet length [m] (pouch), wound length (cylindrical, prismatic)")
     cathode_width: SI("m", gt=0, le=1) = Field(
-        0.07, description="cathode sheet width [m] (pouch), electrode height (cylindrical)")
+        0.07, description="cathode sheet width [m] (pouch), electrode height (cylindrical, "
+                          "prismatic)")
     cathode_diameter: SI("m", gt=0, le=0.03) = Field(
         0.014, description="cathode disc diameter [m] (coin)")
     overhang: SI("m", ge=0, le=0.01) = Field(1e-3, description="anode overhang per edge [m]")
@@ -52,7 +56,9 @@ class CellSection(_Section):
                          "whose worst-case overhang is smaller is scrap")
     n_p_min: SI("", gt=0, le=5) = Field(1.0, description="lowest accepted N/P ratio [-]")
     n_p_max: SI("", gt=0, le=5) = Field(2.0, description="highest accepted N/P ratio [-]")
-    can: Literal["18650", "21700", "4680"] = Field("18650", description="cylindrical can")
+    can: Literal["18650", "21700", "26650", "4680"] = Field("18650", description="cylindrical can")
+    prismatic_can: Literal["PHEV1", "PHEV2", "BEV1", "BEV2"] = Field(
+        "PHEV2", description="prismatic can (DIN SPEC 91252 sizes)")
     coin_case: Literal["CR2032", "CR2025", "CR2016"] = Field("CR2032", description="coin case")
     mandrel_diameter: SI("m", ge=0, le=0.02) = Field(
         2e-3, description="winding mandrel (core) diameter [m] (cylindrical)")

@@ -159,19 +159,88 @@ class PostDryingSection(Section):
         3e-4, description="residual-moisture target, mass fraction [-] (300 ppm)")
 
 
+class MeasuredElectrode(Section):
+    """A measured (e.g. torn-down) electrode: it bypasses the electrode steps.
+
+    Per coated side: ``thickness`` of the coating [m], ``porosity`` [-] and dry coating
+    ``loading`` [kg m⁻²]; the formulation gives the active-material mass
+    (loading × AM mass fraction).
+    """
+
+    thickness: SI("m", gt=0, le=1e-3) = Field(description="coating thickness per side [m]")
+    porosity: Fraction = Field(description="coating porosity [-]")
+    loading: SI("kg/m^2", gt=0, le=1.0) = Field(
+        description="dry coating mass per area and side [kg/m²]")
+    width: SI("m", gt=0, le=3) = Field(0.25, description="slit electrode width [m]")
+
+
+class TargetElectrode(Section):
+    """An electrode given by its target properties instead of machine settings.
+
+    Per coated side: ``porosity`` [-] after calendering and the coating ``thickness`` [m]
+    and/or the dry ``loading`` [kg m⁻²] (with only the thickness, the loading is
+    :math:`L (1-\varepsilon) \rho_{solid}`). The chain solves the comma-coater gap for the
+    loading and the nip pressure for the porosity (:mod:`twinline.chain.targets`); the
+    other settings come from the ``coating``/``drying``/``calendering`` sections as usual.
+    """
+
+    thickness: SI("m", gt=0, le=1e-3) | None = Field(
+        None, description="coating thickness per side after calendering [m]")
+    porosity: Fraction = Field(description="coating porosity after calendering [-]")
+    loading: SI("kg/m^2", gt=0, le=1.0) | None = Field(
+        None, description="dry coating mass per area and side [kg/m²]")
+
+    @model_validator(mode="after")
+    def _thickness_or_loading(self) -> TargetElectrode:
+        if self.thickness is None and self.loading is None:
+            raise ValueError("a target electrode needs 'thickness' or 'loading' (or both) "
+                             "besides 'porosity'")
+        return self
+
+
 class ElectrodeRecipe(Section):
-    """Everything that makes one electrode: formulation, foil and each step's settings."""
+    """Everything that makes one electrode: formulation, foil and each step's settings.
+
+    Either the machine settings (``coating``, ``drying``, ``calendering``; the electrode
+    steps run) or ``measured`` (a measured electrode; the electrode steps are bypassed).
+    """
 
     formulation: Formulation
     current_collector: str = Field(description="foil material name (Al, Cu)")
     current_collector_thickness: SI("m", gt=0, le=1e-4) | None = Field(
         None, description="foil thickness [m]; default: the material's")
+    measured: MeasuredElectrode | None = Field(
+        None, description="a measured electrode (thickness, porosity, loading per side)")
+    target: TargetElectrode | None = Field(
+        None, description="target properties (porosity and thickness and/or loading per "
+                          "side); the chain solves the coating gap and calender pressure")
     mixing: MixingSection = MixingSection()
-    coating: CoatingSection
-    drying: DryingSection
-    calendering: CalenderingSection
+    coating: CoatingSection | None = None
+    drying: DryingSection | None = None
+    calendering: CalenderingSection | None = None
     slitting: SlittingSection = SlittingSection()
     post_drying: PostDryingSection = PostDryingSection()
+
+    @model_validator(mode="after")
+    def _settings_or_measured(self) -> ElectrodeRecipe:
+        if self.measured is not None and self.target is not None:
+            raise ValueError("give 'measured' (a teardown electrode) or 'target' (properties "
+                             "to make), not both")
+        if self.target is not None:
+            if self.drying is None:
+                raise ValueError("a target electrode needs the 'drying' section (the dryer "
+                                 "zones set the porosity before calendering)")
+            if self.coating is not None and self.coating.method != "comma":
+                raise ValueError("a target electrode is solved for a comma-coater gap: "
+                                 "coating.method must be 'comma'")
+        elif self.measured is None:
+            missing = [k for k in ("coating", "drying", "calendering")
+                       if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"give the sections {missing} (machine settings), "
+                                 f"'target' (thickness, porosity, loading to make) or "
+                                 f"'measured' (thickness, porosity, loading)")
+        return self
 
 
 class Recipe(Section):

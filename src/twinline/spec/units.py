@@ -27,6 +27,13 @@ MAX_QUANTITY_CHARS = 200
 """Longest quantity text parsed (``"300 um"``); pint's parser is quadratic on long text."""
 MAX_EXPONENT = 12
 """Largest power a quantity string may write (``m**3``); pint evaluates ``10**10**10``."""
+MEMO_SIZE = 4096
+"""Quantity texts remembered with their value (:func:`parse_quantity`)."""
+
+# ("300 um", "m") -> 3e-4: a quantity text read once is not parsed by pint again (a recipe
+# holds ~25 of them; re-running a recipe with one setting changed repeats the others).
+# Only successful conversions are kept, so every error path and message is unchanged.
+_MEMO: dict[tuple[str, str], float] = {}
 
 
 def _check_powers(text: str, name: str, unit: str) -> None:
@@ -69,6 +76,20 @@ def parse_quantity(value: Any, unit: str, *, name: str = "value") -> float:
     ``unit`` is dimensionless. Raises :class:`RecipeError` naming ``name``, the value and the
     expected unit when the unit is missing, unknown or of the wrong dimension.
     """
+    if isinstance(value, str):
+        hit = _MEMO.get((value, unit))
+        if hit is not None:
+            return hit
+        x = _parse_quantity(value, unit, name=name)
+        if len(_MEMO) >= MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[(value, unit)] = x
+        return x
+    return _parse_quantity(value, unit, name=name)
+
+
+def _parse_quantity(value: Any, unit: str, *, name: str) -> float:
+    """:func:`parse_quantity` without the memo."""
     import pint
 
     reg = ureg()

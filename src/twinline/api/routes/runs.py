@@ -163,33 +163,44 @@ async def post_run(
 ) -> Any:
     """Validate and run a recipe (``twinline run``): 200 with the Run record, or 202 with a
     job for a long run (3D structure, cell, Monte Carlo >= 10 000 samples)."""
-    recipe = await _read_recipe(request)
     app = request.app
+    if not (structure or cell or samples >= LONG_SAMPLES):
+        body = await request.body()
+        return await run_in_threadpool(_fast_run, app, body,
+                                       request.headers.get("content-type"), samples=samples,
+                                       seed=seed)
+    recipe = await _read_recipe(request)
     params = {"recipe": _recipe_data(recipe), "samples": samples, "seed": seed,
               "structure": structure, "cell": cell}
-    if structure or cell or samples >= LONG_SAMPLES:
-        from twinline.api.jobs import new_id
-
-        run_id = new_id()
-
-        def work(progress: Any) -> dict[str, Any]:
-            run, lib, tiff = _do_run(recipe, samples=samples, seed=seed, structure=structure,
-                                     cell=cell, progress=progress)
-            app.state.runs.put(run_id, run=run, recipe=recipe, lib=lib, tiff=tiff)
-            return {**run_urls(run_id, structure=tiff is not None),
-                    "run": json.loads(run.to_json(indent=None))}
-
-        job = app.state.jobs.submit("run", work, params=params, job_id=run_id)
-        return JSONResponse(job_out(job), status_code=202,
-                            headers={"Location": f"/api/v1/jobs/{job.id}"})
-    run, lib, _ = await run_in_threadpool(_do_run, recipe, samples=samples, seed=seed,
-                                          structure=False, cell=False)
     from twinline.api.jobs import new_id
 
     run_id = new_id()
-    out = {**run_urls(run_id, structure=False), "run": json.loads(run.to_json(indent=None))}
+
+    def work(progress: Any) -> dict[str, Any]:
+        run, lib, tiff = _do_run(recipe, samples=samples, seed=seed, structure=structure,
+                                 cell=cell, progress=progress)
+        app.state.runs.put(run_id, run=run, recipe=recipe, lib=lib, tiff=tiff)
+        return {**run_urls(run_id, structure=tiff is not None), "run": run.to_jsonable()}
+
+    job = app.state.jobs.submit("run", work, params=params, job_id=run_id)
+    return JSONResponse(job_out(job), status_code=202,
+                        headers={"Location": f"/api/v1/jobs/{job.id}"})
+
+
+def _fast_run(app: Any, body: bytes, content_type: str | None, *, samples: int,
+              seed: int) -> JSONResponse:
+    """A fast run answered in the request, all in one worker thread (parse, run, the store's
+    ``jobs`` row, the JSON): the event loop only reads the body and sends the answer."""
+    from twinline.api.jobs import new_id
+
+    recipe = parse_recipe_body(body, content_type)
+    params = {"recipe": _recipe_data(recipe), "samples": samples, "seed": seed,
+              "structure": False, "cell": False}
+    run, lib, _ = _do_run(recipe, samples=samples, seed=seed, structure=False, cell=False)
+    run_id = new_id()
+    out = {**run_urls(run_id, structure=False), "run": run.to_jsonable()}
     app.state.runs.put(run_id, run=run, recipe=recipe, lib=lib, tiff=None)
-    await run_in_threadpool(app.state.jobs.record, "run", out, params=params, job_id=run_id)
+    app.state.jobs.record("run", out, params=params, job_id=run_id)
     return JSONResponse(out)
 
 
@@ -221,7 +232,7 @@ def get_run(request: Request, run_id: str) -> Any:
     entry = _finished(request, run_id)
     run = entry["run"]
     return JSONResponse({**run_urls(run_id, structure=entry.get("tiff") is not None),
-                         "run": json.loads(run.to_json(indent=None))})
+                         "run": run.to_jsonable()})
 
 
 @router.get("/runs/{run_id}/report", response_class=HTMLResponse,
