@@ -220,9 +220,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.data} lacks slurry_coating_batches.csv or electrode_discs.csv",
               file=sys.stderr)
         return 2
+    import twinline.twin.loop as loop_module
     from twinline.spec.recipe import load_recipe
     from twinline.twin.calibration import default_constants
     from twinline.twin.replay import replay
+
+    update_seconds: list[float] = []
+    bayes_update = loop_module.update
+
+    def timed_update(*a, **k):  # the loop's calibration update, timed (benchmark only)
+        t = time.perf_counter()
+        try:
+            return bayes_update(*a, **k)
+        finally:
+            update_seconds.append(time.perf_counter() - t)
+
+    loop_module.update = timed_update
 
     table, ids, counts = long_table(args.data, args.batches)
     # gap index of each disc / electrode within its batch, for "after the first gap"
@@ -264,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
                 "constants": [c.name for c in constants], "counts": counts,
                 "replayed_measurements": len(res.rows),
                 "calibration_updates": res.updates, "alarms": res.alarms,
-                "seconds": round(seconds, 1), "summary": res.summary})
+                "seconds": round(seconds, 1),
+                "update_seconds": {"median": float(np.median(update_seconds)),
+                                   "p95": float(np.percentile(update_seconds, 95)),
+                                   "max": float(np.max(update_seconds))}
+                if update_seconds else None, "summary": res.summary})
     if args.json:
         print(json.dumps(out, indent=1))
         return 0

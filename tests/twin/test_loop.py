@@ -184,7 +184,7 @@ def test_replicates_carry_the_information_of_their_mean():
 
     par, pred, value, meas = KEY, 0.3, 0.31, 0.002
     s = shared_sd(par, pred)
-    assert s == pytest.approx(0.03 * pred)
+    assert s == pytest.approx(0.023 * pred)
     r2 = _noise_sd(par, pred, None) ** 2 + meas ** 2
     for n in (1, 2, 8):
         info = 0.0

@@ -18,7 +18,13 @@ constants that vary per group (a slurry batch, a calender roll): an object of gr
 \tau_i^2)` a priori (hierarchical model, exchangeable groups). The first measurements of a
 batch inform :math:`\theta_i + b_{i,g}` and therefore that batch's next objects strongly;
 :math:`\theta_i` (the value a *new* batch starts from) only by the share
-:math:`\sigma_\theta^2/(\sigma_\theta^2+\tau^2)`.
+:math:`\sigma_\theta^2/(\sigma_\theta^2+\tau^2)`. A constant may have a second, nested
+offset (``subgroup``, e.g. the coated roll — the strip coated at one gap — inside its slurry
+batch): :math:`z_i = \theta_i + b_{i,g} + c_{i,s}`, :math:`c_{i,s} \sim \mathcal N(0,
+\sigma_{c,i}^2)`, so the first discs of a strip inform its next discs, the strips of a batch
+inform its next strip through :math:`b_{i,g}`, and a batch the next batches through
+:math:`\theta_i` (a three-level normal hierarchy, Gelman et al. 2013, Ch. 5 and 15). Priors
+per constant are documented in :func:`default_constants`.
 
 **Update** (:func:`update`). Measurements :math:`y` (SI; ``log`` for outputs in
 :data:`LOG_OUTPUTS`), the chain's prediction :math:`h(x)` at the current mean and the

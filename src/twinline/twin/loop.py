@@ -84,16 +84,19 @@ SPC_RULES = (1, 2, 3, 5, 6)
 #: Group kind whose offsets are the error replicates share (:meth:`TwinLoop.shared_table`).
 SHARED_GROUP = "roll"
 #: Shared structural error per output (catalogue id without electrode; SI, ln units for a
-#: viscosity), see the module docstring. AM loading 3 % of the value: a free per-batch factor
-#: leaves 2.4 % median absolute error on the ARTISTIC line (issue 15; about 3.6 % sd), of
-#: which 1.7 % is the replicate scatter, sqrt(3.6² − 1.7²) ≈ 3.1 %. Porosity after drying and
-#: viscosity: assumed equal to their replicate scatter (0.5 points; 0.02 in log10 η).
+#: viscosity), see the module docstring: the error the objects of one coated strip share,
+#: used where the calibration has no strip offset for the object (no ``roll`` group, or
+#: constants without one). AM loading 2.3 % and porosity after drying 1.1 points: the same
+#: values as the strip offsets of :func:`~twinline.twin.calibration.default_constants`
+#: (ARTISTIC: the sd of the 66 strips' means about their batch's level and gap offset, resp.
+#: their batch's mean). Viscosity (per shear rate): assumed equal to its within-batch
+#: scatter, 0.02 in log10 η.
 SHARED_NOISE: dict[str, OutputNoise] = {
-    "coating.am_loading": OutputNoise(relative=0.03),
-    "coating.loading": OutputNoise(relative=0.03),
-    "coating.wet_film_thickness": OutputNoise(relative=0.03),
-    "coating.areal_capacity": OutputNoise(relative=0.03),
-    "drying.porosity": OutputNoise(absolute=0.005),
+    "coating.am_loading": OutputNoise(relative=0.023),
+    "coating.loading": OutputNoise(relative=0.023),
+    "coating.wet_film_thickness": OutputNoise(relative=0.023),
+    "coating.areal_capacity": OutputNoise(relative=0.023),
+    "drying.porosity": OutputNoise(absolute=0.011),
     "mixing.viscosity": OutputNoise(absolute=0.02 * math.log(10.0)),
 }
 #: Kinds of object whose id is an electrode roll (the ``roll`` group), nearest first.
