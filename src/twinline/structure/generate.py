@@ -117,7 +117,12 @@ from typing import Any
 import numpy as np
 
 from twinline.spec.errors import StructureError
-from twinline.structure.psd import ParticleSizeDistribution, lognormal, measured
+from twinline.structure.psd import (
+    NMC111_FIT,
+    ParticleSizeDistribution,
+    measured,
+    shifted_lognormal,
+)
 
 CITATIONS: tuple[str, ...] = ("Duquesnoy2020", "Chouchane2019")
 
@@ -138,6 +143,11 @@ CC_REACH = 1.5e-6
 CBD_NOISE = 1.0
 #: Correlation length of that random term [m] (patchy CBD clusters; calibrated).
 CBD_NOISE_LENGTH = 0.5e-6
+#: Edge of the lattice on which the structure is defined [m]: the smallest feature the model
+#: describes (the resolution of the calibration images of Duquesnoy et al. 2020). Finer voxels
+#: sample the same structure; what lies below it (sub-micron gaps, CBD nanopores) is lumped
+#: into the CBD label through :data:`BOUND_PORE`.
+FEATURE_SIZE = 1.0e-6
 #: Default internal porosity of the CBD in proportion to its mass [-] (calibrated: 0; the
 #: unresolved pore volume of the CBD label is carried by :data:`BOUND_PORE` instead).
 DEFAULT_CBD_NANOPOROSITY = 0.0
@@ -272,8 +282,8 @@ def calendered_height(height_before: float, porosity_before: float, porosity: fl
 
 
 def _as_psd(psd) -> ParticleSizeDistribution:
-    if psd is None:
-        return lognormal(2.4e-6, 4.0e-6, 8.6e-6)   # NMC111 of the library (ARTISTIC PSD)
+    if psd is None:     # NMC111 of the library: fit to the measured ARTISTIC diameters
+        return shifted_lognormal(*NMC111_FIT)
     if isinstance(psd, ParticleSizeDistribution):
         return psd
     return measured(psd)
@@ -308,7 +318,8 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
                        overlap: float = OVERLAP, cc_embed: float = CC_EMBED,
                        cbd_reach: float = CBD_REACH, cc_weight: float = CC_WEIGHT,
                        cc_reach: float = CC_REACH, cbd_noise: float = CBD_NOISE,
-                       cbd_noise_length: float = CBD_NOISE_LENGTH) -> Mesostructure:
+                       cbd_noise_length: float = CBD_NOISE_LENGTH,
+                       feature_size: float = FEATURE_SIZE) -> Mesostructure:
     """Generate a labelled 3D electrode image (see the module docstring for the model).
 
     Parameters
@@ -332,7 +343,8 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
         Pore volume held in the CBD label per unit solid volume [-] (default
         :data:`BOUND_PORE`).
     psd : ParticleSizeDistribution or sequence of diameters [m], optional
-        AM particle sizes; default log-normal with d10/d50/d90 = 2.4/4.0/8.6 µm (NMC111).
+        AM particle sizes; default the NMC111 fit to the measured ARTISTIC diameters
+        (truncated shifted log-normal, :data:`twinline.structure.psd.NMC111_FIT`).
     seed : int
         Seed of the random generator; the same seed gives the same image.
     overlap, cc_embed, cbd_reach, cc_weight, cc_reach, cbd_noise
@@ -354,8 +366,6 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
     >>> m.shape
     (20, 20, 20)
     """
-    from twinline.structure import _genkernels as G
-
     t0 = time.perf_counter()
     rho_am, rho_cbd = _densities(composition, am_density, cbd_density)
     phi_pore, phi_am, phi_cbd = volume_fractions(
@@ -367,47 +377,17 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
                              f"{cc_embed:g} in [0, 1]")
     if cbd_reach <= 0 or cc_reach < 0 or cc_weight < 0 or cbd_noise < 0:
         raise StructureError("cbd_reach must be > 0 m; cc_reach, cc_weight, cbd_noise >= 0")
-    dist = _as_psd(psd)
-    d_max = min(n0 * voxel_size, n1 * voxel_size, n2 * voxel_size)
-    dist = dist.with_limits(max(dist.d_min, 1.5 * voxel_size), min(dist.d_max, d_max))
-    rng = np.random.default_rng(seed)
-    ntot = n0 * n1 * n2
-    target = round(phi_am * ntot)
-    labels = np.zeros((n0, n1, n2), np.uint8)
-    cen = np.zeros((0, 3))
-    rad = np.zeros(0)
-    count = 0
-    probe = dist.sample(4000, np.random.default_rng(seed + 7919))
-    mean_vol = float(np.mean(np.pi / 6.0 * probe ** 3)) / voxel_size ** 3
-    rounds = 0
-    slack = max(1.0, 0.002 * ntot)          # largest overshoot allowed, voxels (0.2 %)
-    while count < target - min(slack, 0.5 * target):
-        missing = target - count
-        n_new = int(np.ceil(1.12 * missing / mean_vol)) + 4
-        radii = np.sort(dist.sample(n_new, rng))[::-1] / (2.0 * voxel_size)
-        if rounds > 0:   # top-up rounds: smaller spheres fill the gaps
-            radii = np.sort(np.minimum(radii, np.median(radii)))[::-1]
-        cen, rad, _, new = G.pack_spheres(np.ascontiguousarray(radii), n0, n1, n2, missing,
-                                          labels, overlap, cc_embed, 200,
-                                          int(rng.integers(2**31 - 1)), cen, rad, slack)
-        count += new
-        rounds += 1
-        if rounds > 50:   # pragma: no cover - defensive
-            raise StructureError("could not pack the active material; check porosity and box")
-    # CBD: highest score first, ties broken at random
-    n_cbd = round(phi_cbd * ntot)
-    pore_idx = np.flatnonzero(labels.ravel() == 0)
-    if n_cbd > pore_idx.size:
-        raise StructureError(f"no room for the CBD: {n_cbd} voxels asked, {pore_idx.size} free")
-    if n_cbd > 0:
-        score = G.cbd_score(labels, cen, rad, cbd_reach / voxel_size, cc_weight,
-                            cc_reach / voxel_size).ravel()[pore_idx]
-        if cbd_noise > 0:
-            score = score + cbd_noise * _noise((n0, n1, n2), cbd_noise_length / voxel_size,
-                                               rng).ravel()[pore_idx]
-        pick = np.argpartition(-score, n_cbd - 1)[:n_cbd] if n_cbd < pore_idx.size \
-            else np.arange(pore_idx.size)
-        labels.ravel()[pore_idx[pick]] = 2
+    if cbd_noise > 0 and not cbd_noise_length > 0:
+        raise StructureError(f"cbd_noise_length = {cbd_noise_length:g} m must be > 0")
+    if not 0 <= feature_size <= 10e-6:
+        raise StructureError(f"feature_size = {feature_size:g} m is outside [0, 10 µm]")
+    h = max(float(voxel_size), float(feature_size))     # lattice the structure is built on
+    m0, m1, m2 = (max(round(n * voxel_size / h), 1) for n in (n0, n1, n2))
+    labels, cen, rad = _build(m0, m1, m2, h, phi_am, phi_cbd, _as_psd(psd), seed, overlap,
+                              cc_embed, cbd_reach, cc_weight, cc_reach, cbd_noise,
+                              cbd_noise_length)
+    if h > voxel_size:
+        labels = _resample(labels, h, (n0, n1, n2), voxel_size)
     meta = {
         "labels": {str(k): v for k, v in LABELS.items()},
         "voxel_size_m": float(voxel_size),
@@ -419,11 +399,13 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
                    "active_material": phi_am, "carbon_binder_domain": phi_cbd,
                    "thickness_m": float(thickness)},
         "densities_kg_per_m3": {"active_material": rho_am, "cbd_solid": rho_cbd},
-        "psd": {"kind": dist.kind, "d10_d50_d90_m": list(dist.percentiles())},
+        "psd": {"kind": _as_psd(psd).kind, "d10_d50_d90_m": list(_as_psd(psd).percentiles())},
+        "lattice_m": h,
         "n_particles": int(rad.size),
         "constants": {"overlap": overlap, "cc_embed": cc_embed, "cbd_reach_m": cbd_reach,
                       "cc_weight": cc_weight, "cc_reach_m": cc_reach, "cbd_noise": cbd_noise,
-                      "cbd_noise_length_m": cbd_noise_length},
+                      "cbd_noise_length_m": cbd_noise_length,
+                      "feature_size_m": feature_size},
         "generator": "twinline.structure.generate.generate_electrode",
         "wall_s": time.perf_counter() - t0,
     }
@@ -432,19 +414,103 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
     return m
 
 
-def _noise(shape, length_vox: float, rng: np.random.Generator) -> np.ndarray:
-    """Unit-variance random field with Gaussian correlation of ``length_vox`` voxels.
+def _build(n0: int, n1: int, n2: int, h: float, phi_am: float, phi_cbd: float,
+           dist: ParticleSizeDistribution, seed: int, overlap: float, cc_embed: float,
+           cbd_reach: float, cc_weight: float, cc_reach: float, cbd_noise: float,
+           cbd_noise_length: float):
+    """Labels, sphere centres and radii on a lattice of spacing ``h`` [m] (module docstring).
 
-    Periodic in axes 1, 2 (as the packing); white noise when the length is below 0.5 voxel.
+    Every length enters divided by ``h``; the particles are drawn in metres, the random CBD
+    field lives on physical coordinates (:func:`_noise`).
+    """
+    from twinline.structure import _genkernels as G
+
+    d_max = min(n0 * h, n1 * h, n2 * h)
+    dist = dist.with_limits(dist.d_min, min(dist.d_max, d_max))
+    rng = np.random.default_rng(seed)
+    ntot = n0 * n1 * n2
+    target = round(phi_am * ntot)
+    labels = np.zeros((n0, n1, n2), np.uint8)
+    cen = np.zeros((0, 3))
+    rad = np.zeros(0)
+    count = 0
+    probe = dist.sample(4000, np.random.default_rng(seed + 7919))
+    mean_vol = float(np.mean(np.pi / 6.0 * probe ** 3)) / h ** 3
+    rounds = 0
+    slack = max(1.0, 0.002 * ntot)          # largest overshoot allowed, voxels (0.2 %)
+    while count < target - min(slack, 0.5 * target):
+        missing = target - count
+        n_new = int(np.ceil(1.12 * missing / mean_vol)) + 4
+        radii = np.sort(dist.sample(n_new, rng))[::-1] / (2.0 * h)
+        if rounds > 0:   # top-up rounds: smaller spheres fill the gaps
+            radii = np.sort(np.minimum(radii, np.median(radii)))[::-1]
+        cen, rad, _, new = G.pack_spheres(np.ascontiguousarray(radii), n0, n1, n2, missing,
+                                          labels, overlap, cc_embed, 200,
+                                          int(rng.integers(2**31 - 1)), cen, rad, slack)
+        count += new
+        rounds += 1
+        if rounds > 50:   # pragma: no cover - defensive
+            raise StructureError("could not pack the active material; check porosity and box")
+    # CBD: highest score first, ties broken by the random field
+    n_cbd = round(phi_cbd * ntot)
+    pore_idx = np.flatnonzero(labels.ravel() == 0)
+    if n_cbd > pore_idx.size:
+        raise StructureError(f"no room for the CBD: {n_cbd} voxels asked, {pore_idx.size} free")
+    if n_cbd > 0:
+        score = G.cbd_score(labels, cen, rad, cbd_reach / h, cc_weight, cc_reach / h)
+        if cbd_noise > 0:
+            score += np.float32(cbd_noise) * _noise((n0, n1, n2), h, cbd_noise_length,
+                                                    np.random.default_rng([seed, 17]))
+        score = score.ravel()[pore_idx]
+        pick = np.argpartition(-score, n_cbd - 1)[:n_cbd] if n_cbd < pore_idx.size \
+            else np.arange(pore_idx.size)
+        labels.ravel()[pore_idx[pick]] = 2
+    return labels, cen, rad
+
+
+def _resample(labels: np.ndarray, h: float, shape, voxel_size: float) -> np.ndarray:
+    """Sample a structure built on a lattice ``h`` [m] at voxel centres of edge ``voxel_size``.
+
+    Nearest lattice cell of each voxel centre: face-connected cells stay face-connected, so a
+    finer voxel describes the same structure.
+    """
+    idx = [np.minimum(((np.arange(n) + 0.5) * voxel_size / h).astype(np.int64), m - 1)
+           for n, m in zip(shape, labels.shape, strict=True)]
+    return labels[np.ix_(*idx)]
+
+
+def _noise(shape, voxel_size: float, length: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance random field with Gaussian correlation length ``length`` [m], at voxel centres.
+
+    The field lives on a lattice of physical spacing ``length``/2 (white noise smoothed with a
+    Gaussian of ``length``, periodic in axes 1, 2, unit variance) and is interpolated
+    trilinearly at the voxel centres, so one seed gives the same continuous field at every
+    voxel size.
     """
     from scipy import ndimage
 
-    w = rng.standard_normal(shape, dtype=np.float32)
-    if length_vox < 0.5:
-        return w
-    f = ndimage.gaussian_filter(w, length_vox, mode=("nearest", "wrap", "wrap"), truncate=2.5)
+    size = [n * voxel_size for n in shape]
+    step = 0.5 * length
+    # periodic axes: a whole number of lattice cells; axis 0: cover the box with a margin
+    m = [int(np.ceil(size[0] / step)) + 6] + [max(int(round(s / step)), 2) for s in size[1:]]
+    w = rng.standard_normal(m)
+    f = ndimage.gaussian_filter(w, 2.0, mode=("nearest", "wrap", "wrap"), truncate=3.0)
     f /= max(float(f.std()), 1e-12)
-    return f
+    out = f
+    for ax in range(3):
+        cell = step if ax == 0 else size[ax] / m[ax]
+        u = (np.arange(shape[ax]) + 0.5) * voxel_size / cell + (3.0 if ax == 0 else -0.5)
+        i0 = np.floor(u).astype(np.int64)
+        t = (u - i0).astype(np.float32)
+        i1 = i0 + 1
+        if ax > 0:
+            i0 %= m[ax]
+            i1 %= m[ax]
+        sh = [1, 1, 1]
+        sh[ax] = -1
+        out = (np.take(out, i0, axis=ax) * (1.0 - t.reshape(sh))
+               + np.take(out, i1, axis=ax) * t.reshape(sh))
+    return out.astype(np.float32)
 
 
 def _scalar(v) -> float:
