@@ -401,8 +401,12 @@ def generate_electrode(*, porosity: float, am_mass_fraction: float, thickness: f
         (truncated shifted log-normal, :data:`twinline.structure.psd.NMC111_FIT`).
     seed : int
         Seed of the random generator; the same seed gives the same image.
-    overlap, cc_embed, cbd_reach, cc_weight, cc_reach, cbd_noise
-        Generator constants (defaults calibrated, see module docstring).
+    overlap, cc_embed, cbd_reach, cc_weight, cc_reach, cbd_noise, cbd_noise_length
+        Generator constants (defaults calibrated, see module docstring); lengths in metres.
+    feature_size : float
+        Edge of the lattice the structure is built on [m] (default :data:`FEATURE_SIZE`,
+        1 µm). A finer ``voxel_size`` samples that lattice (the same structure at every finer
+        voxel); 0 builds on the voxel grid itself.
 
     Returns
     -------
