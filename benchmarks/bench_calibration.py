@@ -2,9 +2,11 @@
 
     python benchmarks/bench_calibration.py [--repeat 7] [--json]
 
-Case: ``examples/nmc111_cathode.yaml``, the five default cathode constants; a measurement
-batch of one slurry batch coated at N gaps, 8 discs per gap, each disc measured for AM
-loading and porosity after drying, plus one viscosity per gap (2 gaps: 34 measurements).
+Case: ``examples/nmc111_cathode.yaml``, the six default cathode constants (with the batch
+offsets, the coater's gap offset per batch and the coated strips' offsets); a measurement
+batch of one slurry batch coated at N gaps (each gap its own coated strip, ``roll`` group),
+8 discs per gap, each disc measured for AM loading and porosity after drying, plus one
+viscosity per gap (2 gaps: 34 measurements).
 Target: one update ≤ 1 s (issue 15).
 """
 
@@ -34,7 +36,8 @@ def batch(recipe, cal, gaps):
         for disc in range(8):
             for key in ("cathode.coating.am_loading", "cathode.drying.porosity"):
                 obs.append(Observation(key, out[key][0] * (1 + 0.002 * disc), 0.01 * out[key][0],
-                                       recipe=r, groups={"batch": "96/70.84"},
+                                       recipe=r, groups={"batch": "96/70.84",
+                                                         "roll": f"CR-{gap * 1e6:.0f}"},
                                        object_id=f"{gap}/{disc}"))
         v = out["cathode.mixing.viscosity"][0]
         obs.append(Observation("cathode.mixing.viscosity", v * 1.1, 0.05 * v, recipe=r,

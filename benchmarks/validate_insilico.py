@@ -5,7 +5,7 @@ Usage::
     python benchmarks/validate_insilico.py --data insilico_structures_train.csv \
         [--psd am_particle_diameters_um.dat] [--subset holdout|calibration|all] \
         [--limit N] [--replicates R] [--json] [--trends] [--cbd-nanoporosity 0|row] \
-        [--porosity-basis total|image] [--set bound_pore=0.13 ...]
+        [--porosity-basis total|image] [--set bound_pore=0.13 ...] [--default-psd]
 
 For each row (AM/CBD wt %, porosity ``porocal`` and thickness ``z`` µm after calendering, box
 ``x`` × ``y`` µm, voxel ``res`` µm) twinline generates ``R`` structures with the measured particle
@@ -175,6 +175,9 @@ def main(argv=None) -> int:
     ap.add_argument("--psd", type=Path, default=None,
                     help="measured AM diameters in µm (default: am_particle_diameters_um.dat "
                          "beside --data, else the NMC111 log-normal)")
+    ap.add_argument("--default-psd", action="store_true",
+                    help="use the generator's default NMC111 size distribution (the library's "
+                         "fit to the measured diameters) instead of the measured list")
     ap.add_argument("--subset", choices=("holdout", "calibration", "all"), default="holdout")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--replicates", type=int, default=3)
@@ -195,7 +198,7 @@ def main(argv=None) -> int:
     from twinline.structure.psd import read_diameters
 
     psd_path = args.psd or args.data.with_name("am_particle_diameters_um.dat")
-    psd = read_diameters(psd_path) if psd_path.exists() else None
+    psd = read_diameters(psd_path) if psd_path.exists() and not args.default_psd else None
     constants = {}
     for s in args.set:
         k, v = s.split("=", 1)

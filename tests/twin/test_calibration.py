@@ -126,6 +126,84 @@ def test_hierarchical_batch_offsets_are_recovered():
     assert shift["D"] > 5 * shift["A"]
 
 
+def test_nested_batch_and_strip_offsets_are_the_exact_conjugate_posterior():
+    # y = k + b_batch + c_strip (+ noise): state [k, b_A, c_A1, c_A2], prior diag
+    s0, tau, sc, sigma = 0.5, 0.3, 0.2, 0.1
+    cal = Calibration.initial(constants=[ConstantSpec(
+        "k", "test", "cathode", "coater.ratio", "identity", s0, ("y",), group="batch",
+        group_sd=tau, prior_mean=1.0, subgroup="roll", subgroup_sd=sc)])
+    data = [("A1", 1.4), ("A1", 1.5), ("A2", 1.1)]
+    obs = [Observation("y", y, sigma, recipe=((1.0,), 0.0),
+                       groups={"batch": "A", "roll": roll}) for roll, y in data]
+    post = update(cal, obs, model=Linear(), noise=NO_NOISE)
+    assert post.labels == ("k", "k@batch=A", "k@roll=A1", "k@roll=A2")
+    h = np.array([[1, 1, 1, 0], [1, 1, 1, 0], [1, 1, 0, 1]], dtype=float)
+    p0_inv = np.diag(1.0 / np.array([s0, tau, sc, sc]) ** 2)
+    p = np.linalg.inv(p0_inv + h.T @ h / sigma**2)
+    m = p @ (p0_inv @ np.array([1.0, 0.0, 0.0, 0.0]) + h.T @ np.array([y for _, y in data])
+             / sigma**2)
+    np.testing.assert_allclose(post.mean, m, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(post.cov, p, rtol=0, atol=1e-12)
+    # the predictive variance of a new strip of batch A, and of a new batch, by hand
+    _, cov_a3 = post.effective({"batch": "A", "roll": "A3"})
+    a3 = np.array([1.0, 1.0, 0.0, 0.0])
+    assert cov_a3[0, 0] == pytest.approx(a3 @ p @ a3 + sc**2, abs=1e-12)
+    _, cov_b = post.effective({"batch": "B", "roll": "B1"})
+    assert cov_b[0, 0] == pytest.approx(p[0, 0] + tau**2 + sc**2, abs=1e-12)
+    # stored and read back: the subgroup survives, and a calibration stored before subgroups
+    # existed (no subgroup keys) still reads
+    again = Calibration.from_dict(json.loads(json.dumps(post.to_dict())))
+    assert again.constants[0].subgroup == "roll" and again.to_dict() == post.to_dict()
+    old = cal.to_dict()
+    for c in old["constants"]:
+        c.pop("subgroup"), c.pop("subgroup_sd")
+    assert Calibration.from_dict(old).constants[0].group_terms() == (("batch", tau),)
+
+
+def test_a_batch_level_and_gap_response_are_recovered():
+    """Hierarchical level and gap response: y = (k + b_k) + x (g + b_g) + noise, x the
+    gap's regressor (e.g. p/G for a gap offset). The first gap of a new batch fixes its
+    level and the line-wide response predicts its other gaps; after its second gap the
+    batch's own response is learnt."""
+    rng = np.random.default_rng(21)
+    sigma = 0.01
+    specs = [spec("k", 0.1, group="batch", group_sd=0.05),
+             spec("g", 0.1, group="batch", group_sd=0.05)]
+    cal = Calibration.initial(constants=specs)
+    xs = (1.0, 0.5, 0.25, 0.125)                         # p/G at 4 gaps, smallest first
+    truth_g = 0.03
+    batches = {f"B{i}": (rng.normal(0, 0.05), rng.normal(0, 0.05)) for i in range(12)}
+    for name, (bk, bg) in batches.items():
+        for x in xs:
+            y = bk + x * (truth_g + bg) + rng.normal(0.0, sigma)
+            cal = update(cal, [Observation("y", y, sigma, recipe=((1.0, x), 0.0),
+                                           groups={"batch": name})],
+                         model=Linear(), noise=NO_NOISE)
+    for name, (bk, bg) in batches.items():
+        for const, truth in (("k", bk), ("g", bg)):
+            lab = f"{const}@batch={name}"
+            assert abs(cal.mean[cal.labels.index(lab)] - truth) <= 3.0 * cal.sd(lab) + 0.01
+    # a new batch: after its first (smallest) gap ...
+    bk, bg = 0.04, -0.06
+    def y_at(x):
+        return bk + x * (truth_g + bg)
+    def pred(c, x):
+        z, _ = c.effective({"batch": "new"})
+        return z[0] + x * z[1]
+    first = update(cal, [Observation("y", y_at(xs[0]), sigma, recipe=((1.0, xs[0]), 0.0),
+                                     groups={"batch": "new"})], model=Linear(), noise=NO_NOISE)
+    second = update(first, [Observation("y", y_at(xs[1]), sigma, recipe=((1.0, xs[1]), 0.0),
+                                        groups={"batch": "new"})], model=Linear(),
+                    noise=NO_NOISE)
+    err_prior = abs(pred(cal, xs[3]) - y_at(xs[3]))
+    err_first = abs(pred(first, xs[3]) - y_at(xs[3]))
+    err_second = abs(pred(second, xs[3]) - y_at(xs[3]))
+    assert err_second < 0.02 < err_prior                  # the batch's response is learnt
+    assert err_second < err_first
+    z2, cov2 = second.effective({"batch": "new"})
+    assert abs(z2[1] - (truth_g + bg)) <= 3.0 * math.sqrt(cov2[1, 1])
+
+
 def test_drift_is_followed_with_process_noise_and_not_without():
     rng = np.random.default_rng(3)
     day = 86400.0
@@ -236,6 +314,57 @@ def test_chain_learns_a_changed_wet_film_ratio_back(recipe):
     assert learnt == pytest.approx(1.05, abs=0.02)
 
 
+def test_the_coater_gap_offset_is_the_correlation_at_the_effective_gap(recipe):
+    from twinline.process.coating import CommaCoater, comma_wet_thickness
+
+    cal = Calibration.initial(recipe)
+    name = "cathode.coating.gap_offset"
+    assert cal.values()[name] == 0.0
+    key = "cathode.coating.wet_film_thickness"
+    for gap in (50e-6, 300e-6):
+        r = _with_gap(recipe, gap)
+        base = chain_outputs(r, cal.values(), cal.constants)[key][0]
+        shifted = chain_outputs(r, dict(cal.values(), **{name: -8e-6}), cal.constants)[key][0]
+        c = CommaCoater()
+        expected = float(comma_wet_thickness(gap - 8e-6, 0.04, c)
+                         / comma_wet_thickness(gap, 0.04, c))
+        assert shifted / base == pytest.approx(expected, rel=1e-9)
+        assert expected == pytest.approx(((gap - 8e-6) / gap) ** c.gap_exponent, rel=1e-12)
+
+
+def test_chain_learns_a_batch_gap_offset_from_two_gaps(recipe):
+    """A batch whose coater sees the gap 10 µm narrower: -17 % film at 50 µm, -3 % at
+    300 µm. After its 50 and 100 µm strips, the twin predicts its 300 µm strip within 1.5 %;
+    the static model is 3 % off there and a per-batch wet-film factor alone (no gap offset),
+    learnt at the small gaps, moves the 300 µm strip the wrong way (> 5 % off)."""
+    from twinline.twin.calibration import default_constants
+
+    cal = Calibration.initial(recipe)
+    key = "cathode.coating.am_loading"
+    truth = dict(cal.values(), **{"cathode.coating.gap_offset": -10e-6})
+    def y_at(gap):
+        return chain_outputs(_with_gap(recipe, gap), truth, cal.constants)[key][0]
+    factor_only = Calibration.initial(recipe, default_constants("cathode", gap_offset=False))
+    for roll, gap in (("s50", 50e-6), ("s100", 100e-6)):
+        rng = np.random.default_rng(5)
+        r = _with_gap(recipe, gap)
+        obs = [Observation(key, y_at(gap) * (1 + rng.normal(0.0, 0.01)), 0.0, recipe=r,
+                           groups={"batch": "A", "roll": roll}) for _ in range(8)]
+        cal = update(cal, obs)
+        factor_only = update(factor_only, obs)
+    r300 = _with_gap(recipe, 300e-6)
+    groups = {"batch": "A", "roll": "s300"}
+    got = predict(r300, cal, outputs=[key], group_ids=groups)[key]
+    assert abs(got[0] / y_at(300e-6) - 1) < 0.015
+    static = predict(r300, Calibration.initial(recipe), outputs=[key])[key][0]
+    assert abs(static / y_at(300e-6) - 1) > 0.025
+    factor = predict(r300, factor_only, outputs=[key], group_ids=groups)[key][0]
+    assert factor / y_at(300e-6) - 1 < -0.05
+    z, cov = cal.effective({"batch": "A"})
+    i = [s.name for s in cal.constants].index("cathode.coating.gap_offset")
+    assert abs(z[i] - (-10e-6)) <= 3.0 * math.sqrt(cov[i, i])
+
+
 def test_predict_combines_the_uncertainties(recipe):
     cal = Calibration.initial(recipe)
     key = "cathode.coating.am_loading"
@@ -244,12 +373,19 @@ def test_predict_combines_the_uncertainties(recipe):
     noisy = predict(recipe, cal, outputs=[key], samples=200, seed=1)[key]
     assert det[0] == mc[0] == noisy[0]
     assert det[1] < mc[1] < noisy[1]
-    # the prior sd of the loading: line-wide wet-film ratio only (no batch given) ...
-    assert det[1] / det[0] == pytest.approx(0.05, rel=0.05)
-    # ... and a batch not seen yet adds its group variance (0.04 in log)
+    # the prior sd of the loading (relative): line-wide wet-film ratio (0.05 in log) and gap
+    # offset (5 µm: d ln h / d delta = p / G at the recipe's gap G) ...
+    p_over_g = 0.875 / float(recipe.cathode.coating.gap)
+    assert det[1] / det[0] == pytest.approx(math.hypot(0.05, 5e-6 * p_over_g), rel=0.02)
+    # ... and a batch not seen yet adds its group variances (0.04 in log, 9 µm)
     new_batch = predict(recipe, cal, outputs=[key], model_noise=False,
                         group_ids={"batch": "b9"})[key]
-    assert new_batch[1] / new_batch[0] == pytest.approx(math.hypot(0.05, 0.04), rel=0.05)
+    expected = math.hypot(0.05, 0.04, 5e-6 * p_over_g, 9e-6 * p_over_g)
+    assert new_batch[1] / new_batch[0] == pytest.approx(expected, rel=0.02)
+    # ... and a coated roll (strip) not seen yet its strip offset (0.023 in log)
+    strip = predict(recipe, cal, outputs=[key], model_noise=False,
+                    group_ids={"batch": "b9", "roll": "r1"})[key]
+    assert strip[1] / strip[0] == pytest.approx(math.hypot(expected, 0.023), rel=0.02)
     # same seed, same numbers
     assert predict(recipe, cal, outputs=[key], samples=200, seed=1)[key] == noisy
 

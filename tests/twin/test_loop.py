@@ -184,7 +184,7 @@ def test_replicates_carry_the_information_of_their_mean():
 
     par, pred, value, meas = KEY, 0.3, 0.31, 0.002
     s = shared_sd(par, pred)
-    assert s == pytest.approx(0.03 * pred)
+    assert s == pytest.approx(0.023 * pred)
     r2 = _noise_sd(par, pred, None) ** 2 + meas ** 2
     for n in (1, 2, 8):
         info = 0.0
@@ -207,3 +207,22 @@ def test_the_coater_gap_exponent_is_a_calibration_constant(recipe):
     y = chain_outputs(recipe, steeper, cal.constants)[KEY][0]
     gap, ref = recipe.cathode.coating.gap, 200e-6
     assert y / base == pytest.approx((gap / ref) ** 0.1, rel=1e-9)
+
+
+def test_a_strip_offset_replaces_the_shared_noise_of_its_outputs():
+    from twinline.twin.calibration import ConstantSpec, default_constants
+    from twinline.twin.loop import SHARED_NOISE, shared_table
+
+    with_strips = default_constants("cathode")
+    # an object in a coated roll: the wet-film ratio's and the drying porosity's roll
+    # offsets carry the loading's and the porosity's shared error; viscosity keeps its own
+    table = shared_table(with_strips, {"batch": "B1", "roll": "CR1"})
+    assert "coating.am_loading" not in table and "drying.porosity" not in table
+    assert table["mixing.viscosity"] == SHARED_NOISE["mixing.viscosity"]
+    # no roll, or constants without strip offsets: the whole table
+    assert shared_table(with_strips, {"batch": "B1"}) == SHARED_NOISE
+    assert shared_table(default_constants("cathode", strips=False),
+                        {"batch": "B1", "roll": "CR1"}) == SHARED_NOISE
+    zero = ConstantSpec("k", "coating", "cathode", "coater.ratio", "log", 0.1,
+                        ("cathode.coating.am_loading",), group="roll", group_sd=0.0)
+    assert shared_table([zero], {"roll": "CR1"}) == SHARED_NOISE

@@ -8,7 +8,9 @@ Property names (SI inside; the YAML gives each value with its unit):
 
 * every solid: ``density`` [kg m⁻³]
 * ``active_material``: ``polarity`` (positive|negative), ``specific_capacity`` [C kg⁻¹]
-  (practical, at C/10), ``particle_d10``/``particle_d50``/``particle_d90`` [m],
+  (practical, at C/10), ``particle_d10``/``particle_d50``/``particle_d90`` [m], optionally
+  a truncated shifted log-normal PSD ``particle_size_shift``/``_scale`` [m], ``_sigma_ln`` [-],
+  ``_min``/``_max`` [m] (:func:`twinline.structure.psd.from_material`),
   ``first_cycle_efficiency`` [-], ``nominal_voltage`` [V], ``pybamm_parameter_set``,
   ``porosity_min`` [-] and ``compaction_pressure`` [Pa] (Heckel calendering),
   ``youngs_modulus`` [Pa]
@@ -51,6 +53,11 @@ PROPERTY_UNITS: dict[str, str] = {
     "particle_d10": "m",
     "particle_d50": "m",
     "particle_d90": "m",
+    "particle_size_shift": "m",
+    "particle_size_scale": "m",
+    "particle_size_sigma_ln": "",
+    "particle_size_min": "m",
+    "particle_size_max": "m",
     "first_cycle_efficiency": "",
     "nominal_voltage": "V",
     "porosity_min": "",

@@ -18,7 +18,13 @@ constants that vary per group (a slurry batch, a calender roll): an object of gr
 \tau_i^2)` a priori (hierarchical model, exchangeable groups). The first measurements of a
 batch inform :math:`\theta_i + b_{i,g}` and therefore that batch's next objects strongly;
 :math:`\theta_i` (the value a *new* batch starts from) only by the share
-:math:`\sigma_\theta^2/(\sigma_\theta^2+\tau^2)`.
+:math:`\sigma_\theta^2/(\sigma_\theta^2+\tau^2)`. A constant may have a second, nested
+offset (``subgroup``, e.g. the coated roll — the strip coated at one gap — inside its slurry
+batch): :math:`z_i = \theta_i + b_{i,g} + c_{i,s}`, :math:`c_{i,s} \sim \mathcal N(0,
+\sigma_{c,i}^2)`, so the first discs of a strip inform its next discs, the strips of a batch
+inform its next strip through :math:`b_{i,g}`, and a batch the next batches through
+:math:`\theta_i` (a three-level normal hierarchy, Gelman et al. 2013, Ch. 5 and 15). Priors
+per constant are documented in :func:`default_constants`.
 
 **Update** (:func:`update`). Measurements :math:`y` (SI; ``log`` for outputs in
 :data:`LOG_OUTPUTS`), the chain's prediction :math:`h(x)` at the current mean and the
@@ -105,19 +111,21 @@ class OutputNoise:
         return math.hypot(self.absolute, self.relative * abs(predicted))
 
 
-#: Model noise per output (catalogue id without the electrode). Sources: the replicate
-#: scatter of the ARTISTIC line (Duquesnoy et al. 2020, LRCS data; see the docstrings of
-#: :mod:`twinline.process.coating` and :mod:`twinline.process.drying`): AM loading CV
-#: 1.7 %; porosity after drying replicate SD 0.5 points; viscosity within a batch about
-#: 0.02 in log10 η (0.046 in ln); calendering porosity 0.5 points (assumption, as drying).
+#: Model noise per output (catalogue id without the electrode): the scatter of single
+#: objects (discs) about their strip. Sources: the replicate scatter of the ARTISTIC line
+#: (Duquesnoy et al. 2020, LRCS data; 528 discs, 8 per strip): AM loading, the pooled
+#: within-strip sd of ln(loading), 2.4 % (the mean CV is 1.7 %; a few strips scatter 4-6 %,
+#: and the pooled sd is the one a normal predictive interval needs); porosity after drying,
+#: pooled within-strip SD 0.7 points; viscosity within a batch about 0.02 in log10 η
+#: (0.046 in ln); calendering porosity 0.5 points (assumption).
 MODEL_NOISE: dict[str, OutputNoise] = {
     "mixing.viscosity": OutputNoise(absolute=0.02 * math.log(10.0)),
-    "coating.wet_film_thickness": OutputNoise(relative=0.017),
-    "coating.loading": OutputNoise(relative=0.017),
-    "coating.am_loading": OutputNoise(relative=0.017),
-    "coating.areal_capacity": OutputNoise(relative=0.017),
-    "drying.porosity": OutputNoise(absolute=0.005),
-    "drying.thickness": OutputNoise(relative=0.017),
+    "coating.wet_film_thickness": OutputNoise(relative=0.024),
+    "coating.loading": OutputNoise(relative=0.024),
+    "coating.am_loading": OutputNoise(relative=0.024),
+    "coating.areal_capacity": OutputNoise(relative=0.024),
+    "drying.porosity": OutputNoise(absolute=0.007),
+    "drying.thickness": OutputNoise(relative=0.024),
     "calendering.porosity": OutputNoise(absolute=0.005),
     "calendering.thickness": OutputNoise(relative=0.01),
     "formation.coulombic_efficiency": OutputNoise(absolute=0.005),
@@ -160,7 +168,8 @@ class ConstantSpec:
     :math:`r_0`, ``coater.gap_exponent`` its gap exponent :math:`p`), ``transform``,
     ``prior_sd`` (in transformed space), ``outputs`` (the catalogue ids it acts on),
     ``group`` (the kind of group with its own offset, ``batch`` or ``roll``, or None)
-    with ``group_sd`` :math:`\\tau`,
+    with ``group_sd`` :math:`\\tau`, ``subgroup`` with ``subgroup_sd`` :math:`\\sigma_c` (a
+    second, nested offset: the coated ``roll`` of a batch; None for none),
     ``drift_sd`` (random-walk sd in transformed space per √s), ``prior_mean`` (natural units,
     SI; None: the library's value, filled by :meth:`Calibration.initial`) and ``source``.
     """
@@ -177,6 +186,15 @@ class ConstantSpec:
     drift_sd: float = 0.0
     prior_mean: float | None = None
     source: str = ""
+    subgroup: str | None = None
+    subgroup_sd: float = 0.0
+
+    def group_terms(self) -> tuple[tuple[str, float], ...]:
+        """The kinds of group with their own offset and their prior sds: ``(group,
+        group_sd)`` then ``(subgroup, subgroup_sd)`` (a group nested in the first, e.g. the
+        coated roll of a slurry batch)."""
+        return tuple((k, sd) for k, sd in ((self.group, self.group_sd),
+                                           (self.subgroup, self.subgroup_sd)) if k)
 
     def to_z(self, value: float) -> float:
         """Natural (SI) value → transformed."""
@@ -213,10 +231,16 @@ class ConstantSpec:
 
 _DAY = 1.0 / math.sqrt(SECONDS_PER_DAY)
 
+#: Calibration fields of the comma coater that :class:`~twinline.process.coating.CommaCoater`
+#: does not hold, with their uncalibrated values (SI): ``gap_offset`` :math:`\delta` [m],
+#: the difference between the gap the film sees and the set gap (0: the set gap).
+COATER_EXTRA: dict[str, float] = {"gap_offset": 0.0}
+
 
 def default_constants(electrode: str = "cathode", *, formation: bool = False,
-                      gap_exponent: bool = False) -> tuple[ConstantSpec, ...]:
-    """The documented constants of one electrode's steps (and optionally formation's).
+                      gap_exponent: bool = False, gap_offset: bool = True,
+                      strips: bool = True) -> tuple[ConstantSpec, ...]:
+    r"""The documented constants of one electrode's steps (and optionally formation's).
 
     Defaults and their sources (prior sds in transformed space; ARTISTIC = the prototype-line
     data of Duquesnoy et al. 2020, LRCS, fitted in ``benchmarks/validate_artistic.py``):
@@ -234,11 +258,30 @@ def default_constants(electrode: str = "cathode", *, formation: bool = False,
       ``gap_to_wet_ratio`` = the correlation at :math:`r_0` (so under Monte Carlo the wet
       film scales with the gap as :math:`G^1` instead of :math:`G^{0.875}`, a difference of
       0.1 % for a 1 % gap change). Acts on the wet film, loadings and all later thicknesses.
-      Drift 0.005 per √day (blade wear; assumption).
+      Drift 0.005 per √day (blade wear; assumption). With ``strips``, each coated ``roll``
+      (the strip coated at one gap setting) has its own offset within its batch, σ_c = 0.023
+      (ARTISTIC: sd of the 66 strips' mean loading about their batch's level-and-gap-offset
+      line, 2.3 %; the strip's own film: web tension, the bar's setting, the slurry's state
+      during that strip). Its discs then learn their strip, and the discs' shared error is
+      part of the state instead of noise (:data:`twinline.twin.loop.SHARED_NOISE` is not
+      added for an output a strip offset covers).
+    * ``<e>.coating.gap_offset`` (``gap_offset=True``) — the comma coater's gap offset
+      :math:`\delta` [m] (identity; prior mean 0): the film sees the gap :math:`G + \delta`
+      instead of the set gap :math:`G`, so the wet film is
+      :math:`r_0 G_{ref} ((G+\delta)/G_{ref})^p e^{k(w_{CBD}-w_{ref})}` and the relative error
+      of the film, :math:`p\,\delta/G`, is largest at the smallest gaps. Physically the
+      bar's zero as set with feeler gauges, its deflection under the slurry's pressure and the
+      roll's runout: an absolute error, set anew for each coating session. Line-wide prior sd
+      5 µm (assumption: a feeler-gauge zero); per ``batch`` τ = 9 µm (ARTISTIC: per-batch
+      least-squares δ of the 16 batches with ≥ 3 gaps, mean −1.3 µm, sd 9.0 µm; with it the
+      batches' wet-film levels spread 3.0 % instead of 4.9 %). This is the batch's **gap
+      response**: the first gap of a batch informs its level and (weakly) its δ, the second
+      gap separates them.
     * ``<e>.drying.consolidation_porosity`` — the AM's ``consolidation_porosity`` (logit):
       prior sd 0.07 (1.75 points at 0.47: MAE 1.4 points leave-one-batch-out); per ``batch``
       τ = 0.04 (1 point; the replicate SD is 0.5 points). Acts on ``drying.porosity`` and
-      everything after it.
+      everything after it. With ``strips`` a coated ``roll`` offset σ_c = 0.045 (1.1 points:
+      ARTISTIC sd of the strips' mean porosity about their batch's mean).
     * ``<e>.calendering.porosity_min`` — the AM's ``porosity_min`` (logit): prior sd 0.125
       (2.4 points; leave-one-row-out MAE 0.019 on the lab calender).
     * ``<e>.calendering.compaction_pressure`` — the AM's ``compaction_pressure`` [Pa] (log):
@@ -264,11 +307,13 @@ def default_constants(electrode: str = "cathode", *, formation: bool = False,
         ConstantSpec(f"{e}.coating.wet_film_ratio", "coating", e, "coater.ratio", "log", 0.05,
                      tuple(f"{e}.{p}" for p in after_coating), group="batch", group_sd=0.04,
                      drift_sd=0.005 * _DAY,
-                     source="ARTISTIC comma-coater fit (Duquesnoy2020)"),
+                     source="ARTISTIC comma-coater fit (Duquesnoy2020)",
+                     subgroup="roll" if strips else None, subgroup_sd=0.023 if strips else 0.0),
         ConstantSpec(f"{e}.drying.consolidation_porosity", "drying", e,
                      "active_material.consolidation_porosity", "logit", 0.07,
                      tuple(f"{e}.{p}" for p in after_coating[4:]), group="batch",
-                     group_sd=0.04, source="ARTISTIC drying-porosity fit (Duquesnoy2020)"),
+                     group_sd=0.04, source="ARTISTIC drying-porosity fit (Duquesnoy2020)",
+                     subgroup="roll" if strips else None, subgroup_sd=0.045 if strips else 0.0),
         ConstantSpec(f"{e}.calendering.porosity_min", "calendering", e,
                      "active_material.porosity_min", "logit", 0.125,
                      (f"{e}.calendering.thickness", f"{e}.calendering.porosity"),
@@ -279,6 +324,11 @@ def default_constants(electrode: str = "cathode", *, formation: bool = False,
                      group="roll", group_sd=0.1, drift_sd=0.01 * _DAY,
                      source="ARTISTIC calendering fit (Duquesnoy2020); roll terms assumed"),
     ]
+    if gap_offset:
+        specs.append(ConstantSpec(
+            f"{e}.coating.gap_offset", "coating", e, "coater.gap_offset", "identity", 5e-6,
+            tuple(f"{e}.{p}" for p in after_coating), group="batch", group_sd=9e-6,
+            source="ARTISTIC per-batch gap offsets (Duquesnoy2020 data); line-wide sd assumed"))
     if gap_exponent:
         specs.append(ConstantSpec(
             f"{e}.coating.gap_exponent", "coating", e, "coater.gap_exponent", "identity", 0.1,
@@ -320,7 +370,10 @@ def library_value(recipe: Any, spec: ConstantSpec, materials: Any = None) -> flo
     if spec.target.startswith("coater."):
         from twinline.process.coating import CommaCoater
 
-        return float(getattr(CommaCoater(), spec.target.split(".", 1)[1]))
+        field_name = spec.target.split(".", 1)[1]
+        if field_name in COATER_EXTRA:
+            return COATER_EXTRA[field_name]
+        return float(getattr(CommaCoater(), field_name))
     mats = resolve_materials(recipe, materials)
     if spec.electrode not in recipe.electrodes():
         raise TwinError(f"calibration constant {spec.name}: the recipe {recipe.name!r} has no "
@@ -365,10 +418,21 @@ def apply_constants(recipe: Any, values: Mapping[str, float],
     return recipe, mats
 
 
+def effective_gap(gap: float, offset: float) -> float:
+    r"""The comma gap the film sees [m]: the set ``gap`` plus the calibrated ``offset``
+    :math:`\delta` [m], not below 1 % of the set gap (a guard for extreme iterates)."""
+    return max(float(gap) + float(offset), 0.01 * float(gap))
+
+
 def _with_coater(recipe: Any, electrode: str, fields: Mapping[str, float],
                  materials: Any) -> Any:
-    """The recipe with the comma coater's correlation at ``fields`` (``ratio``,
-    ``gap_exponent`` ...) written as its ``gap_to_wet_ratio``."""
+    r"""The recipe with the comma coater's correlation at ``fields`` (``ratio``,
+    ``gap_exponent``, ``gap_offset`` [m]) written as its ``gap_to_wet_ratio``.
+
+    The gap offset :math:`\delta` evaluates the correlation at the effective gap
+    :math:`G + \delta` (:func:`effective_gap`): :math:`h_{wet} = r_0 G_{ref}
+    ((G+\delta)/G_{ref})^p e^{k(w_{CBD}-w_{ref})}`, written as the ratio :math:`h_{wet}/G` of
+    the set gap :math:`G`."""
     from twinline.process.coating import CommaCoater, comma_wet_thickness
 
     el = recipe.electrodes()[electrode]
@@ -376,15 +440,19 @@ def _with_coater(recipe: Any, electrode: str, fields: Mapping[str, float],
     if coating.method != "comma" or coating.gap is None:
         return recipe
     gap = float(coating.gap)
+    fields = dict(fields)
+    g_eff = effective_gap(gap, fields.pop("gap_offset", 0.0))
     if coating.gap_to_wet_ratio is not None:
         base = CommaCoater()
         ratio = fields.get("ratio", base.ratio) / base.ratio
-        p = fields.get("gap_exponent", base.gap_exponent) - base.gap_exponent
-        r = float(coating.gap_to_wet_ratio) * ratio * (gap / base.gap_ref) ** p
+        p_new = fields.get("gap_exponent", base.gap_exponent)
+        p = p_new - base.gap_exponent
+        r = (float(coating.gap_to_wet_ratio) * ratio * (gap / base.gap_ref) ** p
+             * (g_eff / gap) ** p_new)
     else:
         comp = _composition(recipe, electrode, materials)
         cbd = float(comp.conductive_mass_fraction) + float(comp.binder_mass_fraction)
-        r = float(comma_wet_thickness(gap, cbd, replace(CommaCoater(), **fields))) / gap
+        r = float(comma_wet_thickness(g_eff, cbd, replace(CommaCoater(), **fields))) / gap
     el = el.model_copy(update={"coating": coating.model_copy(update={"gap_to_wet_ratio": r})})
     return recipe.model_copy(update={electrode: el})
 
@@ -488,8 +556,8 @@ class ChainModel:
 
 
 # ----------------------------------------------------------------------------- the state
-def _label(spec: ConstantSpec, group_id: str) -> str:
-    return f"{spec.name}@{spec.group}={group_id}"
+def _label(spec: ConstantSpec, group_id: str, kind: str | None = None) -> str:
+    return f"{spec.name}@{kind or spec.group}={group_id}"
 
 
 @dataclass(frozen=True)
@@ -568,10 +636,12 @@ class Calibration:
         extra = np.zeros(n)
         for i, spec in enumerate(self.constants):
             a[i, i] = 1.0
-            if spec.group and spec.group in groups:
-                j = index.get(_label(spec, str(groups[spec.group])))
+            for kind, sd in spec.group_terms():
+                if kind not in groups:
+                    continue
+                j = index.get(_label(spec, str(groups[kind]), kind))
                 if j is None:
-                    extra[i] = spec.group_sd ** 2
+                    extra[i] += sd ** 2
                 else:
                     a[i, j] = 1.0
         return a @ self.mean, a @ self.cov @ a.T + np.diag(extra)
@@ -717,13 +787,15 @@ def update(calibration: Calibration, observations: Sequence[Observation], *,
     new_var: list[float] = []
     for obs in observations:
         for spec in specs:
-            if spec.group and spec.group in obs.groups:
-                lab = _label(spec, str(obs.groups[spec.group]))
+            for kind, sd in spec.group_terms():
+                if kind not in obs.groups:
+                    continue
+                lab = _label(spec, str(obs.groups[kind]), kind)
                 if lab not in index:
                     index[lab] = len(labels)
                     labels.append(lab)
                     x0.append(0.0)
-                    new_var.append(spec.group_sd ** 2)
+                    new_var.append(sd ** 2)
     n_old = len(calibration.labels)
     p0 = np.zeros((len(labels), len(labels)))
     p0[:n_old, :n_old] = calibration.cov
@@ -775,8 +847,9 @@ def _linearise(x: np.ndarray, labels: list[str], index: dict[str, int],
         z = np.zeros(len(specs))
         for i, spec in enumerate(specs):
             c = [i]
-            if spec.group and spec.group in obs0.groups:
-                c.append(index[_label(spec, str(obs0.groups[spec.group]))])
+            for kind, _ in spec.group_terms():
+                if kind in obs0.groups:
+                    c.append(index[_label(spec, str(obs0.groups[kind]), kind)])
             cols.append(c)
             z[i] = sum(x[j] for j in c)
         values = {s.name: s.from_z(float(zi)) for s, zi in zip(specs, z, strict=True)}

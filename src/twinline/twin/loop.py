@@ -41,6 +41,12 @@ update with the variance :math:`v_k = 1/\Delta_k`, :math:`\Delta_1 = 1/(s^2+r^2)
 :math:`\Delta_k = 1/(s^2+r^2/k) - 1/(s^2+r^2/(k-1))`, so that :math:`n` replicates carry
 exactly the information of their mean, :math:`1/(s^2 + r^2/n)`; and every prediction's sd
 includes :math:`s`. (Replicates are counted by the loop object: a new loop counts anew.)
+Where the calibration has a **strip offset** for the output (a constant with a ``roll``
+group term, e.g. the wet-film ratio's coated-roll offset of
+:func:`~twinline.twin.calibration.default_constants`) and the object belongs to a roll, the
+shared error is a state of the calibration instead (learnt from the roll's first objects,
+its prior sd in every prediction of an unseen roll): :data:`SHARED_NOISE` is then not added
+and each replicate enters with its own noise (:meth:`TwinLoop.shared_table`).
 
 **The prior's date.** The drift of the constants (a random walk in time) counts from the
 calibration's time; a prior created before any measurement is re-dated to the first
@@ -81,17 +87,22 @@ PHASE_ONE = 20
 #: beyond 2σ, 6: four of five beyond 1σ). Rules 4, 7 and 8 test for stratification and
 #: over-control, which a standardised residual does not have to show.
 SPC_RULES = (1, 2, 3, 5, 6)
+#: Group kind whose offsets are the error replicates share (:meth:`TwinLoop.shared_table`).
+SHARED_GROUP = "roll"
 #: Shared structural error per output (catalogue id without electrode; SI, ln units for a
-#: viscosity), see the module docstring. AM loading 3 % of the value: a free per-batch factor
-#: leaves 2.4 % median absolute error on the ARTISTIC line (issue 15; about 3.6 % sd), of
-#: which 1.7 % is the replicate scatter, sqrt(3.6² − 1.7²) ≈ 3.1 %. Porosity after drying and
-#: viscosity: assumed equal to their replicate scatter (0.5 points; 0.02 in log10 η).
+#: viscosity), see the module docstring: the error the objects of one coated strip share,
+#: used where the calibration has no strip offset for the object (no ``roll`` group, or
+#: constants without one). AM loading 2.3 % and porosity after drying 1.1 points: the same
+#: values as the strip offsets of :func:`~twinline.twin.calibration.default_constants`
+#: (ARTISTIC: the sd of the 66 strips' means about their batch's level and gap offset, resp.
+#: their batch's mean). Viscosity (per shear rate): assumed equal to its within-batch
+#: scatter, 0.02 in log10 η.
 SHARED_NOISE: dict[str, OutputNoise] = {
-    "coating.am_loading": OutputNoise(relative=0.03),
-    "coating.loading": OutputNoise(relative=0.03),
-    "coating.wet_film_thickness": OutputNoise(relative=0.03),
-    "coating.areal_capacity": OutputNoise(relative=0.03),
-    "drying.porosity": OutputNoise(absolute=0.005),
+    "coating.am_loading": OutputNoise(relative=0.023),
+    "coating.loading": OutputNoise(relative=0.023),
+    "coating.wet_film_thickness": OutputNoise(relative=0.023),
+    "coating.areal_capacity": OutputNoise(relative=0.023),
+    "drying.porosity": OutputNoise(absolute=0.011),
     "mixing.viscosity": OutputNoise(absolute=0.02 * math.log(10.0)),
 }
 #: Kinds of object whose id is an electrode roll (the ``roll`` group), nearest first.
@@ -114,6 +125,19 @@ def shared_sd(parameter: str, mean: float, table: Mapping[str, OutputNoise] | No
     if _is_log(parameter):
         return math.hypot(n.absolute, n.relative) * abs(mean)
     return n.sd(mean)
+
+
+def shared_table(constants: Iterable[ConstantSpec], groups: Mapping[str, str],
+                 table: Mapping[str, OutputNoise] | None = None) -> dict[str, OutputNoise]:
+    """The shared structural noise (:data:`SHARED_NOISE` or ``table``) of an object of
+    ``groups``, without the outputs that an offset of its :data:`SHARED_GROUP` in
+    ``constants`` already carries (module docstring)."""
+    base = dict(SHARED_NOISE if table is None else table)
+    if SHARED_GROUP not in groups:
+        return base
+    covered = {_short(o) for spec in constants for kind, sd in spec.group_terms()
+               if kind == SHARED_GROUP and sd > 0 for o in spec.outputs}
+    return {k: v for k, v in base.items() if k not in covered}
 
 
 def with_shared(parameter: str, prediction: tuple[float, float],
@@ -428,7 +452,15 @@ class TwinLoop:
         recipe = at_shear_rate(ctx.recipe, parameter, conditions) if conditions else ctx.recipe
         out = predict(recipe, calibration, group_ids=ctx.groups, samples=self.samples,
                       seed=self.seed, outputs=outputs, materials=self.materials)
-        return {k: with_shared(k, v, self.shared) for k, v in out.items()}
+        table = self.shared_table(ctx.groups, calibration)
+        return {k: with_shared(k, v, table) for k, v in out.items()}
+
+    def shared_table(self, groups: Mapping[str, str],
+                     calibration: Calibration | None = None) -> dict[str, OutputNoise]:
+        """This loop's shared noise for an object of ``groups`` (:func:`shared_table` with
+        the constants of ``calibration``, default the active one)."""
+        cal = calibration or self.calibration
+        return shared_table(cal.constants, groups, self.shared)
 
     def predict_object(self, object_id: str, *, store: bool = True,
                        context: ObjectContext | None = None
@@ -523,7 +555,8 @@ class TwinLoop:
             recipe = at_shear_rate(ctx.recipe, par, cond)
             key = (par, cond, recipe.model_dump_json(), tuple(sorted(ctx.groups.items())))
             k = self._replicates[key] = self._replicates.get(key, 0) + 1
-            eff_sd = replicate_std(par, value, meas_sd, pred["mean"], k, self.shared)
+            eff_sd = replicate_std(par, value, meas_sd, pred["mean"], k,
+                                   self.shared_table(ctx.groups))
             observations.append(Observation(par, value, eff_sd, recipe=recipe,
                                              groups=dict(ctx.groups), object_id=obj,
                                              time=_epoch(rec["time"])))

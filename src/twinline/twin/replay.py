@@ -182,7 +182,8 @@ def _replay(prep: Any, base_recipe: Any, store: Any, constants: Any, seed: int, 
                 if skey not in static_cache:
                     static_cache[skey] = predict(recipe, static, group_ids=ctx.groups,
                                                  samples=samples, seed=seed)
-                st = with_shared(r.parameter, static_cache[skey][r.parameter], loop.shared)
+                st = with_shared(r.parameter, static_cache[skey][r.parameter],
+                                 loop.shared_table(ctx.groups, static))
                 pending.append({"object": oid, "parameter": r.parameter,
                                 "conditions": r.conditions, "time": r.time.isoformat(),
                                 "measured": r.value, "measured_std": r.uncertainty or 0.0,
