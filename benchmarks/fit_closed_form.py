@@ -166,11 +166,11 @@ def simulate(point: dict, const: dict) -> dict:
     }
 
 
-def features(t: dict) -> np.ndarray:
+def features(t: dict, eps_c: float = 0.0) -> np.ndarray:
     """Columns of the design matrix: 1, ln ε, ln(1-ε), ln s, ln(h/d50)."""
     from twinline.structure.closed_forms import law_features
 
-    return law_features(t["eps"], t["s"], t["hd"])
+    return law_features(t["eps"], t["s"], t["hd"], eps_c)
 
 
 def targets(rows: list[dict], const: dict) -> dict[str, np.ndarray]:
@@ -205,7 +205,14 @@ MODEL_SOURCES = (
 )
 #: Columns of the design matrix each law uses (1, ln ε, ln(1-ε), ln s, ln(h/d50)); the CC
 #: coverage by CBD is one voxel layer, too noisy for five terms.
-COLUMNS = {"cc_coverage_cbd": (0, 1, 3)}
+#: columns of each law (closed_forms.law_features): the pore-transport laws take the percolation
+#: term ln(eps - eps_c) in place of ln(eps); the others the plain power law
+PLAIN = (0, 1, 2, 3, 4)
+PERCOLATION = (0, 2, 3, 4, 5)
+COLUMNS = {"cc_coverage_cbd": (0, 1, 3), "tortuosity_factor_pore": PERCOLATION,
+           "relative_conductivity": PERCOLATION}
+#: candidate percolation thresholds (total porosity) scanned by the fit
+THRESHOLDS = np.arange(0.0, 0.245, 0.005)
 
 
 def generator_version() -> dict:
@@ -240,21 +247,55 @@ def generator_version() -> dict:
     }
 
 
+def percolation_threshold(tf: dict) -> float:
+    """The threshold eps_c (total porosity) that fits the pore tortuosity factors best (least
+    squares on ln tau over the percolating fit images; eps_c below the lowest of them)."""
+    y = tf["tortuosity_factor_pore"]
+    ok = np.isfinite(y) & (y > 0)
+    best, best_sse = 0.0, np.inf
+    for eps_c in THRESHOLDS:
+        if eps_c >= tf["eps"][ok].min():
+            break
+        x = features(tf, float(eps_c))[ok][:, list(PERCOLATION)]
+        coef, *_ = np.linalg.lstsq(x, np.log(y[ok]), rcond=None)
+        sse = float(np.sum((x @ coef - np.log(y[ok])) ** 2))
+        if sse < best_sse:
+            best, best_sse = float(eps_c), sse
+    return best
+
+
+def percolating_floor(fit_rows: list[dict], tf: dict) -> float:
+    """Lowest fit porosity level at and above which every image's pore network percolates."""
+    levels = sorted(set(FIT_POROSITY))
+    finite = np.isfinite(tf["tortuosity_factor_pore"])
+    eps = np.array([r["porosity"] for r in fit_rows])
+    for i, level in enumerate(levels):
+        if all(finite[np.isclose(eps, lv)].all() for lv in levels[i:]):
+            return float(level)
+    return float(levels[-1])
+
+
 def fit(rows: list[dict], const: dict) -> dict:
     from twinline.structure.closed_forms import FITTED_QUANTITIES
 
     fit_rows = [r for r in rows if r["set"] == "fit"]
     val_rows = [r for r in rows if r["set"] == "validation"]
     tf, tv = targets(fit_rows, const), targets(val_rows, const)
-    xf, xv = features(tf), features(tv)
+    eps_c = percolation_threshold(tf)
+    xf, xv = features(tf, eps_c), features(tv, eps_c)
     laws = {}
     for q in FITTED_QUANTITIES:
-        cols = list(COLUMNS.get(q, range(xf.shape[1])))
+        cols = list(COLUMNS.get(q, PLAIN))
         coef = np.zeros(xf.shape[1])
-        coef[cols] = np.linalg.lstsq(xf[:, cols], np.log(tf[q]), rcond=None)[0]
-        ef = np.exp(xf @ coef) / tf[q] - 1.0
-        ev = np.exp(xv @ coef) / tv[q] - 1.0 if len(val_rows) else np.zeros(0)
+        # an image whose pore network does not percolate (tortuosity factor inf, conductivity
+        # 0) has no finite logarithm: it is left out of the fit and counted
+        ok_f = np.isfinite(tf[q]) & (tf[q] > 0)
+        ok_v = np.isfinite(tv[q]) & (tv[q] > 0) if len(val_rows) else np.zeros(0, bool)
+        coef[cols] = np.linalg.lstsq(xf[ok_f][:, cols], np.log(tf[q][ok_f]), rcond=None)[0]
+        ef = np.exp(xf[ok_f] @ coef) / tf[q][ok_f] - 1.0
+        ev = np.exp(xv[ok_v] @ coef) / tv[q][ok_v] - 1.0 if len(val_rows) else np.zeros(0)
         laws[q] = {
+            "images_left_out_not_percolating": int((~ok_f).sum() + (~ok_v).sum()),
             "coefficients": [float(c) for c in coef],
             "fit_rms_rel_error": float(np.sqrt(np.mean(ef**2))),
             "fit_max_rel_error": float(np.max(np.abs(ef))),
@@ -264,7 +305,9 @@ def fit(rows: list[dict], const: dict) -> dict:
     d50 = [r["d50_m"] for r in rows]
     hds = [r["voxel_m"] / r["d50_m"] for r in rows]
     return {
-        "form": "ln y = c0 + c1 ln(eps) + c2 ln(1 - eps) + c3 ln(s) + c4 ln(h/d50); eps total "
+        "percolation_threshold": eps_c,
+        "form": "ln y = c0 + c1 ln(eps) + c2 ln(1 - eps) + c3 ln(s) + c4 ln(h/d50) "
+        "+ c5 ln(eps - eps_c); eps total "
         "porosity, s = CBD share of the solid volume, h the chain's voxel edge",
         "fitted": datetime.now(UTC).isoformat(timespec="seconds"),
         "generator": generator_version(),
@@ -289,11 +332,12 @@ def fit(rows: list[dict], const: dict) -> dict:
             "cbd_density_kg_per_m3": const["cbd_density"],
             "psd_d10_d50_d90_m": const["d10_d50_d90_m"],
             "grid": "twinline.structure.grid.grid_for (voxel max(d50/8, thickness/160),"
-            " box max(8 d50, 30 um)); analysis along axis 0, CBD dense",
+            " box max(12 d50, 48 um)); analysis along axis 0, CBD dense",
             "images": len(rows),
         },
         "range": {
-            "porosity": [min(FIT_POROSITY), max(FIT_POROSITY)],
+            # from the lowest porosity at which every fit image percolates
+            "porosity": [percolating_floor(fit_rows, tf), max(FIT_POROSITY)],
             "cbd_solid_share": [float(min(tf["s"])), float(max(tf["s"]))],
             "particle_d50_m": [float(min(d50)), float(max(d50))],
             "voxel_over_d50": [float(min(hds)), float(max(hds))],
@@ -305,7 +349,7 @@ def fit(rows: list[dict], const: dict) -> dict:
 def table(result: dict) -> str:
     lines = [
         f"{'quantity':26s} {'fit RMS':>8s} {'fit max':>8s} {'val RMS':>8s} "
-        f"{'val max':>8s}  coefficients c0..c4"
+        f"{'val max':>8s}  coefficients c0..c5"
     ]
     for q, law in result["laws"].items():
 

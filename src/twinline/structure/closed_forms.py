@@ -8,14 +8,20 @@ on the chain's grid, :func:`twinline.structure.grid.grid_for`), so that a run wi
 :math:`y` is
 
 .. math:: \ln y = c_0 + c_1 \ln\varepsilon + c_2 \ln(1-\varepsilon) + c_3 \ln s
-   + c_4 \ln(h/d_{50}), \qquad s = \frac{\phi_{CBD}}{\phi_{AM} + \phi_{CBD}}
+   + c_4 \ln(h/d_{50}) + c_5 \ln(\varepsilon - \varepsilon_c), \qquad
+   s = \frac{\phi_{CBD}}{\phi_{AM} + \phi_{CBD}}
 
 with :math:`\varepsilon` the total porosity and :math:`s` the CBD share of the solid volume: a
-Bruggeman-type power law whose prefactor and exponents are fitted. :math:`h` is the voxel edge
-the chain's 3D image of this coating would have (:func:`twinline.structure.grid.grid_for`, 1/8
-to 1/5 of :math:`d_{50}`): the 3D model's results still move with the voxel size (issue 17 part
-3), and the closed form follows the 3D analysis of the same recipe, so it carries that term;
-once the generator converges under refinement, a refit gives :math:`c_4 \approx 0`.
+Bruggeman-type power law whose prefactor and exponents are fitted. The pore-transport laws
+(pore tortuosity factor, :math:`\sigma_{eff}`) take the percolation form instead of
+:math:`\ln\varepsilon` (:math:`c_1 = 0`, :math:`c_5` free): near the threshold
+:math:`\varepsilon_c` at which the image's pore network stops percolating, percolation theory
+gives :math:`D_{eff}/D_0 \propto (\varepsilon-\varepsilon_c)^{\mu}` (Stauffer & Aharony 1994,
+:math:`\mu \approx 2` in 3D); :math:`\varepsilon_c` is fitted (``percolation_threshold`` in the
+data file), the other laws have :math:`c_5 = 0`. :math:`h` is the voxel edge the chain's 3D image
+of this coating would have (:func:`twinline.structure.grid.grid_for`): the closed form follows
+the 3D analysis of the same recipe, so it carries the residual voxel-size dependence of the
+transport solve (issue 17 part 3).
 The quantities:
 
 * pore and solid tortuosity factors :math:`\tau_f = \varepsilon_{phase} D_0/D_{eff}` (TauFactor's
@@ -140,15 +146,20 @@ def fitted_laws() -> dict[str, Any]:
     return data
 
 
-def law_features(porosity: Any, cbd_solid_share: Any, voxel_over_d50: Any) -> np.ndarray:
+def law_features(porosity: Any, cbd_solid_share: Any, voxel_over_d50: Any,
+                 percolation_threshold: float = 0.0) -> np.ndarray:
     r"""Design matrix of the fitted laws: columns :math:`1, \ln\varepsilon, \ln(1-\varepsilon),
-    \ln s, \ln(h/d_{50})` (last axis), for arrays of porosity :math:`\varepsilon`, CBD share
-    :math:`s` and voxel edge over median particle diameter."""
+    \ln s, \ln(h/d_{50}), \ln(\varepsilon-\varepsilon_c)` (last axis), for arrays of porosity
+    :math:`\varepsilon`, CBD share :math:`s`, voxel edge over median particle diameter and the
+    pore network's percolation threshold :math:`\varepsilon_c`. At or below the threshold the
+    last column is :math:`\ln 10^{-6}` (a pore law then gives an enormous tortuosity factor and
+    a vanishing conductivity: the network does not percolate)."""
     eps, s, hd = np.broadcast_arrays(np.asarray(porosity, dtype=float),
                                      np.asarray(cbd_solid_share, dtype=float),
                                      np.asarray(voxel_over_d50, dtype=float))
-    return np.stack([np.ones_like(eps), np.log(eps), np.log1p(-eps), np.log(s), np.log(hd)],
-                    axis=-1)
+    above = np.log(np.maximum(eps - float(percolation_threshold), 1e-6))
+    return np.stack([np.ones_like(eps), np.log(eps), np.log1p(-eps), np.log(s), np.log(hd),
+                     above], axis=-1)
 
 
 def voxel_over_d50(particle_radius: Any, thickness: Any) -> Any:
@@ -263,7 +274,7 @@ def fitted_estimates(porosity: Any, am_volume_fraction: Any, cbd_volume_fraction
     s = phi_cbd / (phi_am + phi_cbd)
     r = np.asarray(particle_radius, dtype=float)
     hd = voxel_over_d50(r, thickness)
-    x = law_features(eps, s, hd)
+    x = law_features(eps, s, hd, data.get("percolation_threshold", 0.0))
 
     def law(q: str) -> Any:
         y = np.exp(x @ np.asarray(data["laws"][q]["coefficients"], dtype=float))
