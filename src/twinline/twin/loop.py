@@ -49,7 +49,7 @@ inflate its variance.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -221,7 +221,10 @@ def apply_settings(recipe: Any, settings: Mapping[str, Mapping[str, Any]]
     for parameter in sorted(settings):
         entry = settings[parameter]
         value = entry.get("text") if entry.get("value") is None else float(entry["value"])
-        paths = setting_paths(parameter)
+        name, zone = _split_key(parameter)
+        paths = setting_paths(name)
+        if zone is not None:  # one dryer zone (1-based) of a zone field
+            paths = tuple(p.replace(".zones.*.", f".zones.{zone - 1}.") for p in paths)
         if not paths or value is None:
             skipped.append(parameter)
             continue
@@ -310,14 +313,39 @@ class ObjectContext:
     skipped: list[str] = field(default_factory=list)
 
 
+def setting_key(parameter: str, conditions: str = "") -> str:
+    """The key of a stored setting in an object's settings: the parameter, with its dryer
+    zone when the record names one (``cathode.drying.temperature[zone=2]``: a zone's set
+    point sets that zone only, not every zone)."""
+    for part in (conditions or "").split("; "):
+        if part.startswith("zone="):
+            return f"{parameter}[{part}]"
+    return parameter
+
+
+def _split_key(key: str) -> tuple[str, int | None]:
+    if key.endswith("]") and "[zone=" in key:
+        parameter, zone = key[:-1].split("[zone=", 1)
+        try:
+            return parameter, int(zone)
+        except ValueError:
+            return key, None
+    return key, None
+
+
 def effective_recipe(store: Any, object_id: str, base_recipe: Any, *,
-                     batch_ids: Mapping[str, str] | None = None) -> ObjectContext:
+                     batch_ids: Mapping[str, str] | None = None,
+                     visible: Callable[[str, Mapping[str, Any]], bool] | None = None
+                     ) -> ObjectContext:
     """The object's effective recipe and groups (see the module docstring).
 
     Settings: the object's own over its ancestors' (nearest first, then the latest) over
-    ``base_recipe`` (:meth:`~twinline.twin.store.Store.effective_settings`). Groups: the
-    nearest ``slurry_batch`` in the lineage (the object itself included) is the ``batch``
-    group (its id, or ``batch_ids[id]`` when given) and the nearest electrode roll
+    ``base_recipe`` (:meth:`~twinline.twin.store.Store.effective_settings`); a setting
+    with a dryer zone sets that zone (:func:`setting_key`). ``visible(object_id, setting)``
+    (optional) hides the settings it returns False for: the live loop sees only what had
+    arrived before the step it predicts (:mod:`twinline.twin.live`). Groups: the nearest
+    ``slurry_batch`` in the lineage (the object itself included) is the ``batch`` group
+    (its id, or ``batch_ids[id]`` when given) and the nearest electrode roll
     (:data:`ROLL_KINDS`) the ``roll`` group.
     """
     lineage = store.trace(object_id)
@@ -325,9 +353,12 @@ def effective_recipe(store: Any, object_id: str, base_recipe: Any, *,
     groups: dict[str, str] = {}
     for entry in lineage:  # sorted by depth
         for s in entry.settings:
+            if visible is not None and not visible(entry.object_id, s):
+                continue
             rank = (-entry.depth, s["time"])
-            if s["parameter"] not in best or rank > best[s["parameter"]][0]:
-                best[s["parameter"]] = (rank, {"value": s["value"], "text": s["text"],
+            key = setting_key(s["parameter"], s.get("conditions", ""))
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, {"value": s["value"], "text": s["text"],
                                                "object": entry.object_id,
                                                "depth": entry.depth})
         if entry.kind == BATCH_KIND and "batch" not in groups:
