@@ -417,14 +417,20 @@ class TwinLoop:
         Slurry-batch object id → batch group id (default: the object id).
     update : bool
         Learn from the measurements (False: predict, residuals and SPC only).
+    policy : AlarmPolicy, optional
+        Watch the residuals with the line's alarm policy
+        (:class:`~twinline.twin.spc.AlarmPolicy`: one stored alarm per event) instead of
+        :meth:`watch`'s charts over every residual and raw series.
     """
 
     def __init__(self, store: Any, base_recipe: Any, *,
                  constants: Sequence[ConstantSpec] | None = None, seed: int = 0,
                  samples: int = 0, batch_ids: Mapping[str, str] | None = None,
                  learn: bool = True, materials: Any = None,
-                 shared: Mapping[str, OutputNoise] | None = None) -> None:
+                 shared: Mapping[str, OutputNoise] | None = None,
+                 policy: Any = None) -> None:
         self.store, self.base_recipe = store, base_recipe
+        self.policy = policy
         self.shared = SHARED_NOISE if shared is None else dict(shared)
         self._replicates: dict[Any, int] = {}
         self.seed, self.samples, self.learn = int(seed), int(samples), learn
@@ -440,10 +446,13 @@ class TwinLoop:
         self.calibration = cal
 
     # ------------------------------------------------------------------ predict
-    def context(self, object_id: str) -> ObjectContext:
-        """:func:`effective_recipe` of ``object_id`` in this loop's store."""
+    def context(self, object_id: str,
+                visible: Callable[[str, Mapping[str, Any]], bool] | None = None
+                ) -> ObjectContext:
+        """:func:`effective_recipe` of ``object_id`` in this loop's store (``visible``: the
+        settings it may see)."""
         return effective_recipe(self.store, object_id, self.base_recipe,
-                                batch_ids=self.batch_ids)
+                                batch_ids=self.batch_ids, visible=visible)
 
     def _predict(self, ctx: ObjectContext, calibration: Calibration, *,
                  outputs: Iterable[str] | None = None, conditions: str = "",
@@ -504,16 +513,18 @@ class TwinLoop:
                 return p
         return None
 
-    def observe(self, records: Sequence[Mapping[str, Any]] | None = None) -> Observed:
+    def observe(self, records: Sequence[Mapping[str, Any]] | None = None, *,
+                contexts: Mapping[str, ObjectContext] | None = None) -> Observed:
         """Learn from new measurements (``store.measurements()`` dicts; default: every stored
-        measurement without a residual yet). See the module docstring."""
+        measurement without a residual yet). See the module docstring. ``contexts``: the
+        objects' contexts as predicted (default: computed from the store now)."""
         if records is None:
             records = self.unobserved()
         out = Observed()
         if not records:
             return out
         observations: list[Observation] = []
-        contexts: dict[str, ObjectContext] = {}
+        contexts = dict(contexts or {})
         residual_rows = []
         for rec in records:
             obj, par = rec["object"], rec["parameter"]
@@ -541,7 +552,7 @@ class TwinLoop:
             out.residuals.append({"record": rec["pk"], "object": obj, "parameter": par,
                                   "conditions": cond, "measured": value,
                                   "predicted": pred["mean"], "std": pred["std"],
-                                  "residual": resid, "z": z,
+                                  "residual": resid, "z": z, "time": rec["time"],
                                   "calibration": pred["calibration"]})
             recipe = at_shear_rate(ctx.recipe, par, cond)
             key = (par, cond, recipe.model_dump_json(), tuple(sorted(ctx.groups.items())))
@@ -553,8 +564,10 @@ class TwinLoop:
         self.store.add_residuals(residual_rows)
         if observations and self.learn:
             out.calibration = self._learn(observations)
-        params = sorted({r["parameter"] for r in out.residuals})
-        out.alarms = self.watch(params)
+        if self.policy is not None:
+            out.alarms = self.watch_policy(out.residuals)
+        else:
+            out.alarms = self.watch(sorted({r["parameter"] for r in out.residuals}))
         return out
 
     def unobserved(self) -> list[dict[str, Any]]:
@@ -626,6 +639,54 @@ class TwinLoop:
             if (a["object"], a["parameter"], a["series"], a["rule"], a["time"]) not in before:
                 new.append(a)
         return new
+
+    def watch_policy(self, residuals: Sequence[Mapping[str, Any]], *, close: bool = False
+                     ) -> list[dict[str, Any]]:
+        """Feed new residuals (:meth:`observe`'s dicts) to the alarm policy; stores and
+        returns the alarm of each new event (series ``event``; the correlated series of the
+        event are named in its message). ``close``: judge every series' last object too
+        (the end of a stream)."""
+        from twinline.twin.spc import RULES_POLICY
+
+        signals = []
+        for r in residuals:
+            signals += self.policy.add(r["parameter"], r["conditions"], r["object"], r["z"],
+                                       r["time"], r["residual"])
+        if close:
+            signals += self.policy.close()
+        rows = []
+        for sig in signals:
+            if not sig.opens:
+                continue
+            label = f"{sig.parameter} [{sig.conditions}]" if sig.conditions else sig.parameter
+            rows.append({"object": sig.object, "parameter": sig.parameter, "series": "event",
+                         "rule": sig.rule, "time": sig.time, "value": sig.value,
+                         "message": f"event {sig.event}: {label} residual at {sig.object}: "
+                                    f"{RULES_POLICY[sig.rule]} ({sig.value:+.3g} sigma)"})
+        if not rows:
+            return []
+        self.store.add_alarms(rows)
+        return rows
+
+    def restore_policy(self) -> int:
+        """Bring a fresh alarm policy up to date with the residuals already stored (a
+        restarted live loop), storing nothing; returns the residuals fed."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import records, residuals
+
+        with self.store.engine.connect() as conn:
+            params = sorted(conn.execute(select(records.c.parameter).distinct().join(
+                residuals, residuals.c.record_pk == records.c.pk)).scalars())
+        rows = []
+        for par in params:
+            for s in self.store.residual_series(par):
+                rows.append((s["time"], s["record"], par, s))
+        rows.sort(key=lambda x: (x[0], x[1]))
+        for _, _, par, s in rows:
+            self.policy.add(par, prediction_conditions(par, s["conditions"]), s["object"],
+                            s["z"], s["time"], s["residual"])
+        return len(rows)
 
     # ------------------------------------------------------------------ versions
     def rollback(self, version: str) -> Calibration:

@@ -36,6 +36,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -237,3 +238,170 @@ def capability(x: Sequence[float] | np.ndarray, *, lsl: float | None = None,
     sides = [(usl - mu) / (3 * s)] if usl is not None else []
     sides += [(mu - lsl) / (3 * s)] if lsl is not None else []
     return Capability(mu, s, float(cp), float(min(sides)), lsl, usl)
+
+
+# ----------------------------------------------------------------------------- alarm policy
+#: Objects whose points fix a series' centre and sigma (phase I); the baseline keeps
+#: learning from in-control points up to :data:`BASELINE_MAX` objects.
+POLICY_PHASE_ONE = 20
+BASELINE_MAX = 100
+#: CUSUM reference value and decision interval (in sigma of the object means) and the
+#: Shewhart limit of the alarm policy (module docstring, "The line's alarm policy").
+POLICY_K = 0.5
+POLICY_H = 9.0
+POLICY_SHEWHART = 4.5
+#: An event ends when every series has been in control for this many of its objects.
+EVENT_QUIET = 5
+#: The policy's rules with their one-line description.
+RULES_POLICY: dict[str, str] = {
+    "shewhart": f"an object's mean beyond {POLICY_SHEWHART:g} sigma",
+    "cusum-up": f"CUSUM up beyond h = {POLICY_H:g} sigma (k = {POLICY_K:g})",
+    "cusum-down": f"CUSUM down beyond h = {POLICY_H:g} sigma (k = {POLICY_K:g})",
+}
+
+
+def cusum_arl(k: float, h: float, shift: float = 0.0) -> float:
+    r"""Siegmund's approximation of a one-sided tabular CUSUM's average run length (in
+    points) for a mean shift of ``shift`` sigma: :math:`\Delta = \delta - k`,
+    :math:`b = h + 1.166`, :math:`ARL = (e^{-2\Delta b} + 2\Delta b - 1)/(2\Delta^2)`
+    (:math:`b^2` for :math:`\Delta = 0`; Montgomery 2019, eq. 9.7)."""
+    delta = shift - k
+    b = h + 1.166
+    if abs(delta) < 1e-12:
+        return b * b
+    return (math.exp(-2 * delta * b) + 2 * delta * b - 1) / (2 * delta * delta)
+
+
+def policy_arl0(n_series: int, *, k: float = POLICY_K, h: float = POLICY_H,
+                limit: float = POLICY_SHEWHART) -> float:
+    """In-control average run length, in objects, of the alarm policy over ``n_series``
+    independent series: each a two-sided CUSUM and a two-sided Shewhart limit."""
+    from scipy.stats import norm
+
+    per_series = 2.0 / cusum_arl(k, h) + 2.0 * float(norm.sf(limit))
+    return 1.0 / (n_series * per_series)
+
+
+@dataclass
+class _SeriesState:
+    """One residual series of the policy: baseline sums, CUSUMs, the open object."""
+
+    n: int = 0
+    total: float = 0.0
+    mr_n: int = 0
+    mr_total: float = 0.0
+    prev: float | None = None
+    up: float = 0.0
+    down: float = 0.0
+    quiet: int = 0
+    object_id: str | None = None
+    object_sum: float = 0.0
+    object_n: int = 0
+    object_last: Any = None
+
+    def baseline(self) -> tuple[float, float] | None:
+        if self.n < POLICY_PHASE_ONE or self.mr_n < 1:
+            return None
+        return self.total / self.n, self.mr_total / self.mr_n / D2
+
+
+@dataclass(frozen=True)
+class PolicySignal:
+    """An alarm of the policy: the series ``(parameter, conditions)``, the ``object`` whose
+    point completed it, ``rule`` (``cusum-up``, ``cusum-down``, ``shewhart``), its standardised
+    ``value`` (sigma), the ``time`` and the residual's ``last`` record (caller data),
+    ``event`` (its number) and ``opens`` (True: the first signal of a new event, the one
+    stored; False: a correlated series of an open event)."""
+
+    parameter: str
+    conditions: str
+    object: str
+    rule: str
+    value: float
+    time: Any
+    last: Any
+    event: int
+    opens: bool
+
+
+class AlarmPolicy:
+    """The line's alarm policy over residual z-scores (module docstring, "The line's alarm
+    policy"): per ``(parameter, conditions)`` series, the mean z of each object is one point;
+    a two-sided CUSUM (:data:`POLICY_K`, :data:`POLICY_H`) and a Shewhart limit
+    (:data:`POLICY_SHEWHART`) on the points standardised by the series' baseline; signals of
+    all series merged into events. Feed residuals in time order with :meth:`add`; call
+    :meth:`close` at the end of a stream to judge the last objects."""
+
+    def __init__(self) -> None:
+        self.series: dict[tuple[str, str], _SeriesState] = {}
+        self.events = 0
+        self.open = False
+        self.points = 0
+
+    def add(self, parameter: str, conditions: str, object_id: str, z: float, time: Any,
+            last: Any = None) -> list[PolicySignal]:
+        """One residual z-score of ``object_id`` in the series; returns the signals of the
+        point of the series' previous object, if this residual completed it."""
+        key = (parameter, conditions)
+        st = self.series.get(key) or self.series.setdefault(key, _SeriesState())
+        out: list[PolicySignal] = []
+        if st.object_id is not None and st.object_id != object_id:
+            out = self._point(key, st)
+        if st.object_id != object_id:
+            st.object_id, st.object_sum, st.object_n = object_id, 0.0, 0
+        z = max(min(float(z), 1e6), -1e6) if math.isfinite(z) else math.copysign(1e6, z)
+        st.object_sum += z
+        st.object_n += 1
+        st.object_last = (time, last)
+        return out
+
+    def close(self) -> list[PolicySignal]:
+        """Judge every series' open object (the end of a stream)."""
+        out: list[PolicySignal] = []
+        for key, st in self.series.items():
+            if st.object_id is not None and st.object_n:
+                out += self._point(key, st)
+                st.object_id = None
+        return out
+
+    def _point(self, key: tuple[str, str], st: _SeriesState) -> list[PolicySignal]:
+        x = st.object_sum / st.object_n
+        self.points += 1
+        base = st.baseline()
+        rules: list[tuple[str, float]] = []
+        if base is not None and base[1] > 0:
+            centre, sigma = base
+            u = (x - centre) / sigma
+            st.up = max(0.0, st.up + u - POLICY_K)
+            st.down = max(0.0, st.down - u - POLICY_K)
+            if abs(u) > POLICY_SHEWHART:
+                rules.append(("shewhart", u))
+            if st.up > POLICY_H:
+                rules.append(("cusum-up", st.up))
+                st.up = 0.0
+            if st.down > POLICY_H:
+                rules.append(("cusum-down", -st.down))
+                st.down = 0.0
+        in_control = not rules and st.up <= POLICY_H / 2 and st.down <= POLICY_H / 2
+        if in_control and st.n < BASELINE_MAX:  # phase I, then in-control points
+            if st.prev is not None:
+                st.mr_total += abs(x - st.prev)
+                st.mr_n += 1
+            st.total += x
+            st.n += 1
+            st.prev = x
+        st.quiet = st.quiet + 1 if not rules else 0
+        out: list[PolicySignal] = []
+        if rules:
+            opens = not self.open
+            if opens:
+                self.events += 1
+                self.open = True
+            time, last = st.object_last
+            for i, (rule, value) in enumerate(rules):
+                out.append(PolicySignal(key[0], key[1], st.object_id or "", rule, value, time,
+                                        last, self.events, opens and i == 0))
+        elif self.open and all(s.quiet >= EVENT_QUIET or s.baseline() is None
+                               for s in self.series.values()):
+            self.open = False
+        return out
