@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from twinline.twin.live import watermark
 from twinline.twin.store import Store
+from twinline.twin.store.schema import residuals
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "examples" / "nmc111_cathode.yaml"
@@ -100,3 +102,89 @@ def test_live_over_opcua_equals_replay_of_the_record(tmp_path):
     assert len(live["calibrations"]) == len(replayed["calibrations"])
     for (_, m1), (_, m2) in zip(live["calibrations"], replayed["calibrations"], strict=True):
         assert m1 == pytest.approx(m2, rel=1e-12, abs=1e-300)
+
+
+def _split_record(rec: Path, first: Path, second: Path, cut: int) -> None:
+    """The record's first ``cut`` ticks and the rest (same header)."""
+    lines = rec.read_text().splitlines()
+    times = sorted({ln.split(",", 1)[0] for ln in lines[1:]})
+    early = set(times[:cut])
+    first.write_text("\n".join([lines[0]] + [x for x in lines[1:]
+                                             if x.split(",", 1)[0] in early]) + "\n")
+    second.write_text("\n".join([lines[0]] + [x for x in lines[1:]
+                                              if x.split(",", 1)[0] not in early]) + "\n")
+
+
+@pytest.mark.slow
+def test_following_a_store_resumes_after_its_position_without_double_processing(tmp_path):
+    """A store filled in two parts (ingest, twin run --db, ingest, twin run --db again)
+    ends exactly where one uninterrupted run on the whole record does; every measurement
+    has one residual."""
+    from typer.testing import CliRunner
+
+    from twinline.cli import app
+    from twinline.spec.recipe import load_recipe
+    from twinline.twin.ingest.files import ingest_file
+    from twinline.twin.line.simulate import PilotLine, generate_record
+    from twinline.twin.live import LiveTwin
+
+    base = load_recipe(RECIPE)
+    line = PilotLine.from_recipe(base, rate=1.0, roll_every=2.0, seed=5, stamp="F")
+    rec = tmp_path / "rec.csv"
+    generate_record(line, rec, duration=5.0)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    _split_record(rec, first, second, 3)
+    db = tmp_path / "line.db"
+    runner = CliRunner()
+    with Store.open(db) as store:
+        ingest_file(store, first)
+    args = ["twin", "run", "--db", str(db), "--recipe", str(RECIPE), "--duration", "1s",
+            "--json"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    done = json.loads(r.output)
+    # the last time of the part is the watermark itself: processed; nothing after it yet
+    assert done["times"] == 3 and done["measurements"] > 0
+    r = runner.invoke(app, args)                           # nothing new: nothing done
+    assert r.exit_code == 0 and json.loads(r.output)["steps"] == 0
+    with Store.open(db) as store:
+        ingest_file(store, second)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    again = json.loads(r.output)
+    assert again["times"] == 3                 # the three new ticks, none of the old
+    with Store.open(db) as store:
+        live = LiveTwin(store, base)
+        live.process()                         # everything stored: nothing left
+        assert live.stats.times == 0
+        with store.engine.connect() as conn:
+            counts = conn.execute(select(func.count()).select_from(residuals)
+                                  .group_by(residuals.c.record_pk)).scalars().all()
+        assert counts and set(counts) == {1}
+        assert len(counts) == len(store.measurements())
+    whole = tmp_path / "whole.db"
+    with Store.open(whole) as store:
+        ingest_file(store, rec)
+        LiveTwin(store, base).process()
+    a, b = twin_state(db), twin_state(whole)
+    assert a["residuals"].keys() == b["residuals"].keys()
+    for key, value in a["residuals"].items():
+        assert value == pytest.approx(b["residuals"][key], rel=1e-12), key
+    assert [m for _, m in a["calibrations"]] == [m for _, m in b["calibrations"]]
+
+
+def test_twin_run_errors_are_one_line_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from twinline.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["twin", "run", "--from", "opc.tcp://127.0.0.1:1", "--recipe",
+                            str(RECIPE), "--db", str(tmp_path / "x.db")])
+    assert r.exit_code == 2 and "--from needs --map" in r.output
+    r = runner.invoke(app, ["twin", "run", "--recipe", str(RECIPE), "--db",
+                            str(tmp_path / "missing.db"), "--duration", "1s"])
+    lines = [x for x in r.output.splitlines() if x.strip()]
+    assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: ")
+    r = runner.invoke(app, ["twin", "run", "--recipe", str(RECIPE), "--duration", "-3 s"])
+    assert r.exit_code == 2 and "Traceback" not in r.output

@@ -45,6 +45,11 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
                seed: int = typer.Option(0, "--seed", help="seed of the Monte Carlo"),
                samples: int = typer.Option(0, "--samples", help="Monte Carlo samples over "
                                            "the machine tolerances per prediction"),
+               groups_kept: int | None = typer.Option(None, "--groups-kept", min=1,
+                                                      help="keep the offsets of only this "
+                                                      "many recent batches and rolls in "
+                                                      "the calibration (default all; "
+                                                      "'twin run' keeps 8)"),
                quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP)) -> None:
     """Stream a recorded file through the twin in time order, as if live: every measurement
     is predicted from everything before it (static: the package defaults; twin: the
@@ -68,13 +73,14 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
                 bar(done, total=total)
 
             if db is None:
-                result = replay(file, base, seed=seed, samples=samples, progress=progress)
+                result = replay(file, base, seed=seed, samples=samples, progress=progress,
+                                groups_kept=groups_kept)
             else:
                 from twinline.twin.store import Store
 
                 with Store.open(db, create=True) as store:
                     result = replay(file, base, store=store, seed=seed, samples=samples,
-                                    progress=progress)
+                                    progress=progress, groups_kept=groups_kept)
         if out is not None:
             from twinline.atomic import write_atomic
 
@@ -111,6 +117,9 @@ def run_cmd(recipe: Path = typer.Option(..., "--recipe", help="base recipe YAML"
             seed: int = typer.Option(0, "--seed", help="seed of the Monte Carlo"),
             samples: int = typer.Option(0, "--samples", help="Monte Carlo samples over the "
                                         "machine tolerances per prediction"),
+            groups_kept: int = typer.Option(8, "--groups-kept", min=1, help="keep the offsets "
+                                            "of only this many recent batches and rolls in "
+                                            "the calibration"),
             as_json: bool = typer.Option(False, "--json", help="print the counts as JSON")
             ) -> None:
     """Keep the twin current as the line's data arrive: predict every step before its
@@ -139,12 +148,12 @@ def run_cmd(recipe: Path = typer.Option(..., "--recipe", help="base recipe YAML"
             from twinline.twin.live import run_opcua
 
             stats = run_opcua(source, map_path, db, base, name=name, duration=seconds,
-                              seed=seed, samples=samples)
+                              seed=seed, samples=samples, groups_kept=groups_kept)
         else:
             from twinline.twin.live import run_store
 
             stats = run_store(db, base, name=name, map_path=map_path, duration=seconds,
-                              seed=seed, samples=samples)
+                              seed=seed, samples=samples, groups_kept=groups_kept)
     if as_json:
         typer.echo(json.dumps(stats.to_dict()))
         return

@@ -46,6 +46,10 @@ from twinline.twin.errors import TwinError
 STALE = 10.0
 #: Seconds between two looks at the store.
 POLL = 0.5
+#: Group offsets (slurry batches, rolls) of each kind the live calibration keeps
+#: (:func:`~twinline.twin.loop.keep_recent_groups`): a line that makes a roll a minute would
+#: otherwise grow the calibration's state by a row and a column per roll.
+GROUPS_KEPT = 8
 
 
 @dataclass
@@ -134,12 +138,16 @@ class LiveTwin:
         As :class:`~twinline.twin.loop.TwinLoop`.
     policy : bool
         Watch with the alarm policy (default) instead of the loop's per-series charts.
+    groups_kept : int or None
+        Group offsets of each kind the calibration keeps (default :data:`GROUPS_KEPT`;
+        None: all). ``twinline twin replay --groups-kept`` reproduces a live run.
     """
 
     def __init__(self, store: Any, base_recipe: Any, *, name: str = "default",
                  rank: Callable[[Mapping[str, Any]], Any] | None = None, seed: int = 0,
                  samples: int = 0, policy: bool = True, source: str | None = None,
-                 expected: Sequence[tuple[str, str, str]] = ()) -> None:
+                 expected: Sequence[tuple[str, str, str]] = (),
+                 groups_kept: int | None = GROUPS_KEPT) -> None:
         from twinline.twin.loop import TwinLoop
         from twinline.twin.spc import AlarmPolicy
 
@@ -149,7 +157,8 @@ class LiveTwin:
         self.expected = list(expected)
         self.rank = rank or _pk_rank
         self.loop = TwinLoop(store, base_recipe, seed=seed, samples=samples,
-                             policy=AlarmPolicy() if policy else None)
+                             policy=AlarmPolicy() if policy else None,
+                             groups_kept=groups_kept)
         self.position = store.twin_cursor(name)
         self.stats = LiveStats(position=self.position.isoformat() if self.position else "")
         if policy:
@@ -302,7 +311,7 @@ class LiveTwin:
 def run_store(db: Any, base_recipe: Any, *, name: str = "default", map_path: Any = None,
               duration: float | None = None, stop: threading.Event | None = None,
               seed: int = 0, samples: int = 0, poll: float = POLL, stale: float = STALE,
-              policy: bool = True,
+              policy: bool = True, groups_kept: int | None = GROUPS_KEPT,
               on_start: Callable[[LiveTwin], None] | None = None) -> LiveStats:
     """``twinline twin run --db DB [--map tags.yaml]``: follow a store that another process
     fills, until ``duration`` s, ``stop`` or SIGINT/SIGTERM. With a tag map the records are
@@ -325,7 +334,8 @@ def run_store(db: Any, base_recipe: Any, *, name: str = "default", map_path: Any
     try:
         with Store.open(db, create=False) as store:
             live = LiveTwin(store, base_recipe, name=name, seed=seed, samples=samples,
-                            policy=policy, rank=rank, expected=expected)
+                            policy=policy, rank=rank, expected=expected,
+                            groups_kept=groups_kept)
             if on_start is not None:
                 on_start(live)
             return live.follow(stop, poll=poll, stale=stale, duration=duration)
@@ -338,7 +348,7 @@ def run_opcua(endpoint: str, map_path: Any, db: Any, base_recipe: Any, *,
               name: str = "default", duration: float | None = None,
               stop: asyncio.Event | None = None, seed: int = 0, samples: int = 0,
               poll: float = POLL, stale: float = STALE, policy: bool = True,
-              flush: float = 0.5) -> LiveStats:
+              flush: float = 0.5, groups_kept: int | None = GROUPS_KEPT) -> LiveStats:
     """``twinline twin run --from opc.tcp://… --map tags.yaml --db DB``: the OPC UA ingester
     (:class:`~twinline.twin.ingest.opcua.OpcUaIngester`) and the live twin in one process —
     the ingester on the event loop, the twin in a worker thread on its own connection —
@@ -357,7 +367,8 @@ def run_opcua(endpoint: str, map_path: Any, db: Any, base_recipe: Any, *,
             ingester = OpcUaIngester(endpoint, tag_map, store, flush=flush)
             live = LiveTwin(twin_store, base_recipe, name=name, rank=map_rank(tag_map),
                             seed=seed, samples=samples, policy=policy,
-                            source=ingester.source, expected=map_series(tag_map))
+                            source=ingester.source, expected=map_series(tag_map),
+                            groups_kept=groups_kept)
             halt = threading.Event()
             worker = asyncio.create_task(asyncio.to_thread(
                 live.follow, halt, poll=poll, stale=stale))

@@ -55,6 +55,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import numpy as np
+
 from twinline.twin.calibration import (
     Calibration,
     ChainModel,
@@ -371,6 +373,43 @@ def effective_recipe(store: Any, object_id: str, base_recipe: Any, *,
                          skipped)
 
 
+def keep_recent_groups(calibration: Calibration, kept: int) -> Calibration:
+    r"""The calibration with only the ``kept`` most recently added group offsets of each
+    group kind (``batch``, ``roll``); the others are marginalised out.
+
+    The state is Gaussian, :math:`(x_a, x_b) \sim N(\mu, \Sigma)`; the marginal of the kept
+    components :math:`x_a` is :math:`N(\mu_a, \Sigma_{aa})` — deleting the rows and columns
+    of the dropped offsets is exact: the line-wide constants and the kept offsets keep
+    their posterior. A dropped group seen again starts from its prior offset (variance
+    :math:`	au^2`) like a new one. Group offsets are added in the order the groups are
+    first seen, so the last ones are the most recent. Without anything to drop the same
+    version is returned.
+    """
+    from twinline.twin.calibration import _make
+
+    n = len(calibration.constants)
+    by_kind: dict[str, list[int]] = {}
+    for j in range(n, len(calibration.labels)):
+        kind = calibration.labels[j].split("@", 1)[1].split("=", 1)[0]
+        by_kind.setdefault(kind, []).append(j)
+    groups_of: dict[str, list[str]] = {}
+    for kind, idx in by_kind.items():
+        for j in idx:
+            gid = calibration.labels[j].split("=", 1)[1]
+            if gid not in groups_of.setdefault(kind, []):
+                groups_of[kind].append(gid)
+    drop = set()
+    for kind, idx in by_kind.items():
+        old = set(groups_of[kind][:-kept])
+        drop |= {j for j in idx if calibration.labels[j].split("=", 1)[1] in old}
+    if not drop:
+        return calibration
+    keep = [j for j in range(len(calibration.labels)) if j not in drop]
+    return _make(calibration.parent_id, calibration.time, calibration.constants,
+                 tuple(calibration.labels[j] for j in keep), calibration.mean[keep],
+                 calibration.cov[np.ix_(keep, keep)], calibration.measurements)
+
+
 def _epoch(t: datetime) -> float:
     return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
 
@@ -421,6 +460,10 @@ class TwinLoop:
         Watch the residuals with the line's alarm policy
         (:class:`~twinline.twin.spc.AlarmPolicy`: one stored alarm per event) instead of
         :meth:`watch`'s charts over every residual and raw series.
+    groups_kept : int, optional
+        Keep the offsets of only this many most recent groups of each kind (batch, roll)
+        in the calibration: older ones are marginalised out (:func:`keep_recent_groups`).
+        Default: all (a line that runs for days would grow its state without bound).
     """
 
     def __init__(self, store: Any, base_recipe: Any, *,
@@ -428,9 +471,12 @@ class TwinLoop:
                  samples: int = 0, batch_ids: Mapping[str, str] | None = None,
                  learn: bool = True, materials: Any = None,
                  shared: Mapping[str, OutputNoise] | None = None,
-                 policy: Any = None) -> None:
+                 policy: Any = None, groups_kept: int | None = None) -> None:
         self.store, self.base_recipe = store, base_recipe
         self.policy = policy
+        if groups_kept is not None and groups_kept < 1:
+            raise TwinError(f"groups kept = {groups_kept}: must be >= 1")
+        self.groups_kept = groups_kept
         self.shared = SHARED_NOISE if shared is None else dict(shared)
         self._replicates: dict[Any, int] = {}
         self.seed, self.samples, self.learn = int(seed), int(samples), learn
@@ -588,6 +634,8 @@ class TwinLoop:
             cal = Calibration.initial(constants=cal.constants, time=first)
             self.store.add_calibration(cal.to_dict(), active=True)
         new = update(cal, observations, model=self.model)
+        if self.groups_kept is not None:
+            new = keep_recent_groups(new, self.groups_kept)
         self.store.add_calibration(new.to_dict(), active=True)
         self.calibration = new
         return new.id
