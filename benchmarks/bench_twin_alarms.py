@@ -121,7 +121,8 @@ def evaluate(db: str, roll_every: float, as_json: bool) -> int:
 
     with Store.open(db, create=False) as store:
         events = policy_events(store)
-        last = max(m["time"] for m in store.measurements())
+        last = max(s["time"] for par in {m["parameter"] for m in store.measurements()}
+                   for s in store.residual_series(par))
     objects = math.floor((last - START).total_seconds() / roll_every + 1e-9) + 1
     out = {"db": db, "objects": objects, "false_alarms": len(events),
            "false_alarms_per_1000_objects": 1000.0 * len(events) / objects,

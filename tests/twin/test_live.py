@@ -188,3 +188,22 @@ def test_twin_run_errors_are_one_line_exit_2(tmp_path):
     assert r.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: ")
     r = runner.invoke(app, ["twin", "run", "--recipe", str(RECIPE), "--duration", "-3 s"])
     assert r.exit_code == 2 and "Traceback" not in r.output
+
+
+@pytest.mark.slow
+def test_alarm_benchmark_small_slurry_change_is_found_at_once(tmp_path):
+    """benchmarks/bench_twin_alarms.py, small: the simulated line through the live loop, a
+    slurry change after the policy's phase I (20 objects) raises one alarm within 3
+    objects and none before it (the full benchmark: 1000 defect-free objects, see
+    benchmarks/README.md)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYBAMM_OPTOUT_TELEMETRY="true",
+               OMP_NUM_THREADS="1")
+    p = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_twin_alarms.py"),
+                        "--objects", "0", "--defects", "slurry-change", "--defect-at", "22",
+                        "--after", "3", "--json"], env=env, capture_output=True, text=True,
+                       timeout=900)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    run = doc["runs"][0]
+    assert run["defect"] == "slurry-change" and run["false_alarms"] == 0
+    assert 1 <= run["detection_delay_objects"] <= 3, run
