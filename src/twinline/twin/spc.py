@@ -36,18 +36,18 @@ at most 1 false alarm per 1 000 objects. Design:
 * *Baseline*: centre :math:`\bar x` and sample standard deviation :math:`\hat\sigma` of the
   first :data:`POLICY_PHASE_ONE` points (phase I: no signal before), refined with every
   later point once :data:`EVENT_QUIET` points have followed it without a signal (a signal
-  discards the points waiting, and nothing is learnt while an event is open), so that the first points of a shift — before its CUSUM
-  signals — do not pull the centre towards it, while in control nothing but the rare
-  signal's neighbourhood is left out (leaving out every point with a raised CUSUM
-  truncates the tails: :math:`\hat\sigma` too small, fifteen times the false alarms in
-  a test). Beyond :data:`POLICY_MEMORY` learnt points the centre and variance are
-  exponentially weighted (weight 1/50): a slow drift is followed with a lag of about 50
-  objects times its rate. The predictive sd contains
-  the model's shared structural error, which does not vary from object to object; the
+  discards the points waiting; nothing is learnt while an event is open), so that the
+  first points of a shift, before its CUSUM signals, do not pull the centre towards it;
+  in control only a rare signal's neighbourhood is left out (leaving out every point with
+  a raised CUSUM truncates the tails: :math:`\hat\sigma` too small, fifteen times the
+  false alarms in a test). Beyond :data:`POLICY_MEMORY` learnt points the centre and
+  variance are exponentially weighted (weight 1/50): a slow drift is followed with a lag
+  of about 50 objects times its rate. The predictive sd is not the scale: it contains the
+  model's shared structural error, which does not vary from object to object; the
   object-to-object scatter is estimated instead. Estimated limits shorten a CUSUM's
-  in-control run length badly (Jones, Champ & Rigdon 2004): with :math:`k = 0.5, h = 9` and a
-  baseline frozen at 100 points a simulation gave 71 signals per :math:`2\cdot10^5` points
-  instead of 7.7; a baseline that keeps learning gave 3.
+  in-control run length badly (Jones, Champ & Rigdon 2004): with :math:`k = 0.5, h = 9`
+  and a baseline frozen at 100 points a simulation gave 71 signals per
+  :math:`2\cdot10^5` points instead of 7.7; a baseline that keeps learning gave 3.
 * *Rules*: a two-sided tabular CUSUM on :math:`u_t = (x_t - \bar x)/\hat\sigma`, clipped to
   :math:`\pm` :data:`POLICY_CLIP` (one outlier of a heavy-tailed series cannot signal alone,
   a real shift signals in :math:`\lceil h/(c-k)\rceil = 3` points), :math:`k = 0.75`,
