@@ -171,9 +171,9 @@ def test_following_a_store_resumes_after_its_position_without_double_processing(
     a, b = twin_state(db), twin_state(whole)
     assert a["residuals"].keys() == b["residuals"].keys()
     for key, value in a["residuals"].items():
-        assert value == pytest.approx(b["residuals"][key], rel=1e-9), key
+        assert value == pytest.approx(b["residuals"][key], rel=1e-12), key
     for (_, m1), (_, m2) in zip(a["calibrations"], b["calibrations"], strict=True):
-        assert m1 == pytest.approx(m2, rel=1e-9, abs=1e-300)
+        assert m1 == pytest.approx(m2, rel=1e-12, abs=1e-300)
 
 
 def test_twin_run_errors_are_one_line_exit_2(tmp_path):
