@@ -73,7 +73,7 @@ at most 1 false alarm per 1 000 objects. Design:
   + 2\Delta b - 1)/(2\Delta^2)`: 24.8 objects for :math:`\delta = 1`, 14.3 for 1.25, 10.0
   for 1.5, 3.5 for 3 (3 at least through the clip; 1 beyond 8 sigma) — a shift of 1.25
   sigma of the object means or more is found within 20 objects on average; the simulated
-  defects move their gauges by 13 to 24 sigma.
+  defects move their first gauge by 12 to 21 sigma (benchmarks/README.md).
 * *Events*: the signals of all series are merged: an event opens with the first signal
   while none is open (that signal is the one alarm stored, series ``event``) and closes
   once every series has been quiet (no signal, both CUSUMs below :math:`h/2`) for
