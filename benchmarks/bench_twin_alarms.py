@@ -52,18 +52,35 @@ def policy_events(store) -> list[dict]:
     policy = AlarmPolicy()
     signals = []
     for _, _, par, s in rows:
-        signals += policy.add(par, prediction_conditions(par, s["conditions"]), s["object"],
-                              s["z"], s["time"], None)
+        signals += policy.add(
+            par, prediction_conditions(par, s["conditions"]), s["object"], s["z"], s["time"], None
+        )
     signals += policy.close()
-    return [{"time": sig.time, "object": sig.object, "parameter": sig.parameter,
-             "rule": sig.rule, "value": sig.value,
-             "message": f"{sig.parameter} at {sig.object}: {sig.rule} {sig.value:+.3g}"}
-            for sig in signals if sig.opens]
+    return [
+        {
+            "time": sig.time,
+            "object": sig.object,
+            "parameter": sig.parameter,
+            "rule": sig.rule,
+            "value": sig.value,
+            "message": f"{sig.parameter} at {sig.object}: {sig.rule} {sig.value:+.3g}",
+        }
+        for sig in signals
+        if sig.opens
+    ]
 
 
-def run_line(defect: str | None, objects: int, *, roll_every: float, per_object: int,
-             defect_at: int, seed: int, recipe: Path = RECIPE, keep: str | None = None
-             ) -> dict:
+def run_line(
+    defect: str | None,
+    objects: int,
+    *,
+    roll_every: float,
+    per_object: int,
+    defect_at: int,
+    seed: int,
+    recipe: Path = RECIPE,
+    keep: str | None = None,
+) -> dict:
     """One run: ``objects`` coated rolls, with ``defect`` from object ``defect_at`` on
     (``keep``: a folder where the run's store is kept, ``<defect or none>.db``)."""
     from twinline.spec.recipe import load_recipe
@@ -75,8 +92,14 @@ def run_line(defect: str | None, objects: int, *, roll_every: float, per_object:
     base = load_recipe(recipe)
     at = (defect_at - 1) * roll_every + 0.5 * roll_every / per_object  # inside that roll
     defects = [Defect(defect, at)] if defect else []
-    line = PilotLine.from_recipe(base, rate=per_object / roll_every, seed=seed,
-                                 roll_every=roll_every, defects=defects, stamp="B")
+    line = PilotLine.from_recipe(
+        base,
+        rate=per_object / roll_every,
+        seed=seed,
+        roll_every=roll_every,
+        defects=defects,
+        stamp="B",
+    )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="twinline-alarms-") as tmp:
         rec = Path(tmp) / "rec.csv"
@@ -91,14 +114,25 @@ def run_line(defect: str | None, objects: int, *, roll_every: float, per_object:
             stored = [a for a in store.alarms() if a["series"] == "event"]
             assert len(stored) == len(events), "the live loop's alarms are the policy's events"
     seconds = time.perf_counter() - t0
-    return judge(defect, objects, events, roll_every=roll_every, defect_at=defect_at,
-                 at=at) | {"ticks": gen.ticks, "measurements": live.stats.measurements,
-                           "updates": live.stats.updates, "seconds": round(seconds, 1)}
+    return judge(defect, objects, events, roll_every=roll_every, defect_at=defect_at, at=at) | {
+        "ticks": gen.ticks,
+        "measurements": live.stats.measurements,
+        "updates": live.stats.updates,
+        "seconds": round(seconds, 1),
+    }
 
 
-def judge(defect: str | None, objects: int, events: list[dict], *, roll_every: float,
-          defect_at: int, at: float) -> dict:
+def judge(
+    defect: str | None,
+    objects: int,
+    events: list[dict],
+    *,
+    roll_every: float,
+    defect_at: int,
+    at: float,
+) -> dict:
     """Detection delay (objects) and false alarms of one run's events."""
+
     def roll(t: datetime) -> int:
         return math.floor((t - START).total_seconds() / roll_every + 1e-9) + 1
 
@@ -109,10 +143,15 @@ def judge(defect: str | None, objects: int, events: list[dict], *, roll_every: f
     if defect and after:
         first = min(after, key=lambda a: a["time"])
         delay = roll(first["time"]) - defect_at + 1
-    return {"defect": defect, "objects": objects, "events": len(events),
-            "false_alarms": len(false), "detection_delay_objects": delay,
-            "first_alarm": (min(after, key=lambda a: a["time"])["message"] if after else None),
-            "false_alarm_messages": [a["message"] for a in false][:5]}
+    return {
+        "defect": defect,
+        "objects": objects,
+        "events": len(events),
+        "false_alarms": len(false),
+        "detection_delay_objects": delay,
+        "first_alarm": (min(after, key=lambda a: a["time"])["message"] if after else None),
+        "false_alarm_messages": [a["message"] for a in false][:5],
+    }
 
 
 def evaluate(db: str, roll_every: float, as_json: bool) -> int:
@@ -121,46 +160,78 @@ def evaluate(db: str, roll_every: float, as_json: bool) -> int:
 
     with Store.open(db, create=False) as store:
         events = policy_events(store)
-        last = max(s["time"] for par in {m["parameter"] for m in store.measurements()}
-                   for s in store.residual_series(par))
+        last = max(
+            s["time"]
+            for par in {m["parameter"] for m in store.measurements()}
+            for s in store.residual_series(par)
+        )
     objects = math.floor((last - START).total_seconds() / roll_every + 1e-9) + 1
-    out = {"db": db, "objects": objects, "false_alarms": len(events),
-           "false_alarms_per_1000_objects": 1000.0 * len(events) / objects,
-           "messages": [e["message"] for e in events][:10],
-           "load_average": os.getloadavg()[0]}
-    print(json.dumps(out, indent=1, default=str) if as_json else
-          f"{objects} objects, {len(events)} false alarms "
-          f"({out['false_alarms_per_1000_objects']:.2f} per 1000 objects)")
+    out = {
+        "db": db,
+        "objects": objects,
+        "false_alarms": len(events),
+        "false_alarms_per_1000_objects": 1000.0 * len(events) / objects,
+        "messages": [e["message"] for e in events][:10],
+        "load_average": os.getloadavg()[0],
+    }
+    print(
+        json.dumps(out, indent=1, default=str)
+        if as_json
+        else f"{objects} objects, {len(events)} false alarms "
+        f"({out['false_alarms_per_1000_objects']:.2f} per 1000 objects)"
+    )
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--objects", type=int, default=1000,
-                    help="coated rolls of the defect-free run (default 1000)")
-    ap.add_argument("--defect-at", type=int, default=30,
-                    help="object at which each defect starts (default 30)")
-    ap.add_argument("--after", type=int, default=25,
-                    help="objects of a defect run after its defect (default 25)")
+    ap.add_argument(
+        "--objects",
+        type=int,
+        default=1000,
+        help="coated rolls of the defect-free run (default 1000)",
+    )
+    ap.add_argument(
+        "--defect-at", type=int, default=30, help="object at which each defect starts (default 30)"
+    )
+    ap.add_argument(
+        "--after",
+        type=int,
+        default=25,
+        help="objects of a defect run after its defect (default 25)",
+    )
     ap.add_argument("--roll-every", type=float, default=30.0, help="seconds per coated roll")
     ap.add_argument("--per-object", type=int, default=1, help="samples per tag and roll")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
     ap.add_argument("--json", action="store_true", help="print JSON")
-    ap.add_argument("--defects", default=",".join(DEFECTS),
-                    help="comma-separated defects to run (default all three)")
+    ap.add_argument(
+        "--defects",
+        default=",".join(DEFECTS),
+        help="comma-separated defects to run (default all three)",
+    )
     ap.add_argument("--keep", help="keep each run's store in this folder")
-    ap.add_argument("--evaluate", metavar="DB", help="only judge the residuals stored in a "
-                    "kept defect-free store (a run still going or stopped: the objects "
-                    "processed so far)")
+    ap.add_argument(
+        "--evaluate",
+        metavar="DB",
+        help="only judge the residuals stored in a "
+        "kept defect-free store (a run still going or stopped: the objects "
+        "processed so far)",
+    )
     args = ap.parse_args(argv)
     if args.evaluate:
         return evaluate(args.evaluate, args.roll_every, args.json)
-    kw = {"roll_every": args.roll_every, "per_object": args.per_object,
-          "defect_at": args.defect_at, "keep": args.keep}
+    kw = {
+        "roll_every": args.roll_every,
+        "per_object": args.per_object,
+        "defect_at": args.defect_at,
+        "keep": args.keep,
+    }
     plans = [(None, args.objects, args.seed)] if args.objects > 0 else []
-    plans += [(d, args.defect_at + args.after - 1, args.seed + 1 + i)
-              for i, d in enumerate(x for x in args.defects.split(",") if x)]
+    plans += [
+        (d, args.defect_at + args.after - 1, args.seed + 1 + i)
+        for i, d in enumerate(x for x in args.defects.split(",") if x)
+    ]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = [pool.submit(run_line, d, n, seed=s, **kw) for d, n, s in plans]
@@ -177,9 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         "false_alarms_per_1000_objects": per_1000,
         "detection_delay_objects": {r["defect"]: r["detection_delay_objects"] for r in runs},
         "false_alarms_before_defects": sum(r["false_alarms"] for r in runs),
-        "goal_met": ((per_1000 is None or per_1000 <= 1.0)
-                     and all(r["detection_delay_objects"] is not None
-                             and r["detection_delay_objects"] <= 20 for r in runs)),
+        "goal_met": (
+            (per_1000 is None or per_1000 <= 1.0)
+            and all(
+                r["detection_delay_objects"] is not None and r["detection_delay_objects"] <= 20
+                for r in runs
+            )
+        ),
         "runs": ([free] if args.objects > 0 else []) + runs,
         "seconds": round(time.perf_counter() - t0, 1),
     }
@@ -187,11 +262,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=1))
     else:
         if per_1000 is not None:
-            print(f"defect-free: {free['objects']} objects, {free['false_alarms']} false "
-                  f"alarms ({per_1000:.2f} per 1000 objects), {free['seconds']} s")
+            print(
+                f"defect-free: {free['objects']} objects, {free['false_alarms']} false "
+                f"alarms ({per_1000:.2f} per 1000 objects), {free['seconds']} s"
+            )
         for r in runs:
-            print(f"{r['defect']:14s} detected after {r['detection_delay_objects']} objects "
-                  f"({r['false_alarms']} alarms before it): {r['first_alarm']}")
+            print(
+                f"{r['defect']:14s} detected after {r['detection_delay_objects']} objects "
+                f"({r['false_alarms']} alarms before it): {r['first_alarm']}"
+            )
         print(f"goal met: {out['goal_met']}  ({out['seconds']} s, load {out['load_average']:.1f})")
     return 0
 

@@ -69,13 +69,28 @@ class LiveStats:
     ingest: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("times", "steps", "measurements", "updates",
-                                               "alarms", "skipped", "position", "ingest")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "times",
+                "steps",
+                "measurements",
+                "updates",
+                "alarms",
+                "skipped",
+                "position",
+                "ingest",
+            )
+        }
 
 
-def watermark(newest: Mapping[Any, datetime], stale: float = STALE, *,
-              expected: Sequence[Any] = (), earliest: datetime | None = None
-              ) -> datetime | None:
+def watermark(
+    newest: Mapping[Any, datetime],
+    stale: float = STALE,
+    *,
+    expected: Sequence[Any] = (),
+    earliest: datetime | None = None,
+) -> datetime | None:
     """The time up to which every live series is stored (module docstring): the oldest of
     the series' newest times within ``stale`` s of the newest of all; None when empty.
 
@@ -96,8 +111,10 @@ def watermark(newest: Mapping[Any, datetime], stale: float = STALE, *,
 def map_rank(tag_map: Any) -> Callable[[Mapping[str, Any]], tuple[int, int]]:
     """A record's rank at its time from a tag map: its tag's position in the map (then the
     record's pk); records the map does not name go last."""
-    index = {(tag_map.machines[t.machine].kind, t.parameter, t.conditions): i
-             for i, t in enumerate(tag_map.tags)}
+    index = {
+        (tag_map.machines[t.machine].kind, t.parameter, t.conditions): i
+        for i, t in enumerate(tag_map.tags)
+    }
     big = len(index)
 
     def rank(r: Mapping[str, Any]) -> tuple[int, int]:
@@ -108,8 +125,7 @@ def map_rank(tag_map: Any) -> Callable[[Mapping[str, Any]], tuple[int, int]]:
 
 def map_series(tag_map: Any) -> list[tuple[str, str, str]]:
     """The series (object kind, parameter, conditions) of a tag map's tags."""
-    return [(tag_map.machines[t.machine].kind, t.parameter, t.conditions)
-            for t in tag_map.tags]
+    return [(tag_map.machines[t.machine].kind, t.parameter, t.conditions) for t in tag_map.tags]
 
 
 def _pk_rank(r: Mapping[str, Any]) -> tuple[int, int]:
@@ -143,11 +159,20 @@ class LiveTwin:
         None: all). ``twinline twin replay --groups-kept`` reproduces a live run.
     """
 
-    def __init__(self, store: Any, base_recipe: Any, *, name: str = "default",
-                 rank: Callable[[Mapping[str, Any]], Any] | None = None, seed: int = 0,
-                 samples: int = 0, policy: bool = True, source: str | None = None,
-                 expected: Sequence[tuple[str, str, str]] = (),
-                 groups_kept: int | None = GROUPS_KEPT) -> None:
+    def __init__(
+        self,
+        store: Any,
+        base_recipe: Any,
+        *,
+        name: str = "default",
+        rank: Callable[[Mapping[str, Any]], Any] | None = None,
+        seed: int = 0,
+        samples: int = 0,
+        policy: bool = True,
+        source: str | None = None,
+        expected: Sequence[tuple[str, str, str]] = (),
+        groups_kept: int | None = GROUPS_KEPT,
+    ) -> None:
         from twinline.twin.loop import TwinLoop
         from twinline.twin.spc import AlarmPolicy
 
@@ -156,9 +181,14 @@ class LiveTwin:
         self.store, self.name, self.source = store, name, source
         self.expected = list(expected)
         self.rank = rank or _pk_rank
-        self.loop = TwinLoop(store, base_recipe, seed=seed, samples=samples,
-                             policy=AlarmPolicy() if policy else None,
-                             groups_kept=groups_kept)
+        self.loop = TwinLoop(
+            store,
+            base_recipe,
+            seed=seed,
+            samples=samples,
+            policy=AlarmPolicy() if policy else None,
+            groups_kept=groups_kept,
+        )
         self.position = store.twin_cursor(name)
         self.stats = LiveStats(position=self.position.isoformat() if self.position else "")
         if policy:
@@ -173,11 +203,17 @@ class LiveTwin:
         from twinline.twin.store.rows import utc
         from twinline.twin.store.schema import objects, records
 
-        q = (select(records.c.source, objects.c.kind, records.c.parameter,
-                    records.c.conditions, func.max(records.c.time))
-             .join(objects, objects.c.pk == records.c.object_pk)
-             .group_by(records.c.source, objects.c.kind, records.c.parameter,
-                       records.c.conditions))
+        q = (
+            select(
+                records.c.source,
+                objects.c.kind,
+                records.c.parameter,
+                records.c.conditions,
+                func.max(records.c.time),
+            )
+            .join(objects, objects.c.pk == records.c.object_pk)
+            .group_by(records.c.source, objects.c.kind, records.c.parameter, records.c.conditions)
+        )
         first = select(func.min(records.c.time))
         if self.source is not None:
             q = q.where(records.c.source == self.source)
@@ -196,11 +232,22 @@ class LiveTwin:
         from twinline.twin.store.schema import objects, records, residuals
 
         r = records
-        q = (select(r.c.pk, objects.c.object_id, objects.c.kind, r.c.role, r.c.parameter,
-                    r.c.value, r.c.uncertainty, r.c.time, r.c.conditions,
-                    residuals.c.pk.label("done"))
-             .join(objects, objects.c.pk == r.c.object_pk)
-             .outerjoin(residuals, residuals.c.record_pk == r.c.pk))
+        q = (
+            select(
+                r.c.pk,
+                objects.c.object_id,
+                objects.c.kind,
+                r.c.role,
+                r.c.parameter,
+                r.c.value,
+                r.c.uncertainty,
+                r.c.time,
+                r.c.conditions,
+                residuals.c.pk.label("done"),
+            )
+            .join(objects, objects.c.pk == r.c.object_pk)
+            .outerjoin(residuals, residuals.c.record_pk == r.c.pk)
+        )
         if self.position is not None:
             q = q.where(r.c.time > self.position)
         if until is not None:
@@ -213,16 +260,25 @@ class LiveTwin:
             if x.pk in seen:
                 continue
             seen.add(x.pk)
-            out.append({"pk": x.pk, "object": x.object_id, "kind": x.kind, "role": x.role,
-                        "parameter": x.parameter, "value": x.value,
-                        "uncertainty": x.uncertainty, "time": utc(x.time),
-                        "conditions": x.conditions, "done": x.done is not None})
+            out.append(
+                {
+                    "pk": x.pk,
+                    "object": x.object_id,
+                    "kind": x.kind,
+                    "role": x.role,
+                    "parameter": x.parameter,
+                    "value": x.value,
+                    "uncertainty": x.uncertainty,
+                    "time": utc(x.time),
+                    "conditions": x.conditions,
+                    "done": x.done is not None,
+                }
+            )
         out.sort(key=lambda d: (d["time"], self.rank(d)))
         return out
 
     # ------------------------------------------------------------------ processing
-    def process(self, until: datetime | None = None, *,
-                stop: threading.Event | None = None) -> int:
+    def process(self, until: datetime | None = None, *, stop: threading.Event | None = None) -> int:
         """Process every stored record after the position up to ``until`` (default: all)
         time by time; returns the steps processed. ``stop`` ends it between two times."""
         recs = self._records(until)
@@ -259,14 +315,19 @@ class LiveTwin:
         self.stats.steps += steps
         return steps
 
-    def _step(self, oid: str, t: datetime, recs: Sequence[dict[str, Any]],
-              entered: frozenset[str]) -> None:
+    def _step(
+        self, oid: str, t: datetime, recs: Sequence[dict[str, Any]], entered: frozenset[str]
+    ) -> None:
         from twinline.twin.loop import prediction_conditions
 
-        meas = [r for r in recs if r["role"] == "measurement" and r["value"] is not None
-                and not r["done"]]
+        meas = [
+            r
+            for r in recs
+            if r["role"] == "measurement" and r["value"] is not None and not r["done"]
+        ]
         if not meas:
             return
+
         def visible(object_id: str, s: Mapping[str, Any]) -> bool:
             when = datetime.fromisoformat(s["time"])
             return when < t or (when == t and object_id in entered)
@@ -292,8 +353,14 @@ class LiveTwin:
         self.stats.updates += obs.calibration is not None
         self.stats.alarms += len(obs.alarms)
 
-    def follow(self, stop: threading.Event, *, poll: float = POLL, stale: float = STALE,
-               duration: float | None = None) -> LiveStats:
+    def follow(
+        self,
+        stop: threading.Event,
+        *,
+        poll: float = POLL,
+        stale: float = STALE,
+        duration: float | None = None,
+    ) -> LiveStats:
         """Process complete times (the watermark) as they are stored until ``stop`` is set
         or ``duration`` s have passed."""
         started = _time.monotonic()
@@ -308,11 +375,22 @@ class LiveTwin:
         return self.stats
 
 
-def run_store(db: Any, base_recipe: Any, *, name: str = "default", map_path: Any = None,
-              duration: float | None = None, stop: threading.Event | None = None,
-              seed: int = 0, samples: int = 0, poll: float = POLL, stale: float = STALE,
-              policy: bool = True, groups_kept: int | None = GROUPS_KEPT,
-              on_start: Callable[[LiveTwin], None] | None = None) -> LiveStats:
+def run_store(
+    db: Any,
+    base_recipe: Any,
+    *,
+    name: str = "default",
+    map_path: Any = None,
+    duration: float | None = None,
+    stop: threading.Event | None = None,
+    seed: int = 0,
+    samples: int = 0,
+    poll: float = POLL,
+    stale: float = STALE,
+    policy: bool = True,
+    groups_kept: int | None = GROUPS_KEPT,
+    on_start: Callable[[LiveTwin], None] | None = None,
+) -> LiveStats:
     """``twinline twin run --db DB [--map tags.yaml]``: follow a store that another process
     fills, until ``duration`` s, ``stop`` or SIGINT/SIGTERM. With a tag map the records are
     taken in its order and its series are waited for (:func:`watermark`)."""
@@ -333,9 +411,17 @@ def run_store(db: Any, base_recipe: Any, *, name: str = "default", map_path: Any
             handlers[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         with Store.open(db, create=False) as store:
-            live = LiveTwin(store, base_recipe, name=name, seed=seed, samples=samples,
-                            policy=policy, rank=rank, expected=expected,
-                            groups_kept=groups_kept)
+            live = LiveTwin(
+                store,
+                base_recipe,
+                name=name,
+                seed=seed,
+                samples=samples,
+                policy=policy,
+                rank=rank,
+                expected=expected,
+                groups_kept=groups_kept,
+            )
             if on_start is not None:
                 on_start(live)
             return live.follow(stop, poll=poll, stale=stale, duration=duration)
@@ -344,11 +430,23 @@ def run_store(db: Any, base_recipe: Any, *, name: str = "default", map_path: Any
             signal.signal(sig, h)
 
 
-def run_opcua(endpoint: str, map_path: Any, db: Any, base_recipe: Any, *,
-              name: str = "default", duration: float | None = None,
-              stop: asyncio.Event | None = None, seed: int = 0, samples: int = 0,
-              poll: float = POLL, stale: float = STALE, policy: bool = True,
-              flush: float = 0.5, groups_kept: int | None = GROUPS_KEPT) -> LiveStats:
+def run_opcua(
+    endpoint: str,
+    map_path: Any,
+    db: Any,
+    base_recipe: Any,
+    *,
+    name: str = "default",
+    duration: float | None = None,
+    stop: asyncio.Event | None = None,
+    seed: int = 0,
+    samples: int = 0,
+    poll: float = POLL,
+    stale: float = STALE,
+    policy: bool = True,
+    flush: float = 0.5,
+    groups_kept: int | None = GROUPS_KEPT,
+) -> LiveStats:
     """``twinline twin run --from opc.tcp://… --map tags.yaml --db DB``: the OPC UA ingester
     (:class:`~twinline.twin.ingest.opcua.OpcUaIngester`) and the live twin in one process —
     the ingester on the event loop, the twin in a worker thread on its own connection —
@@ -365,13 +463,22 @@ def run_opcua(endpoint: str, map_path: Any, db: Any, base_recipe: Any, *,
     async def main(ev: asyncio.Event) -> LiveStats:
         with Store.open(db) as store, Store.open(db) as twin_store:
             ingester = OpcUaIngester(endpoint, tag_map, store, flush=flush)
-            live = LiveTwin(twin_store, base_recipe, name=name, rank=map_rank(tag_map),
-                            seed=seed, samples=samples, policy=policy,
-                            source=ingester.source, expected=map_series(tag_map),
-                            groups_kept=groups_kept)
+            live = LiveTwin(
+                twin_store,
+                base_recipe,
+                name=name,
+                rank=map_rank(tag_map),
+                seed=seed,
+                samples=samples,
+                policy=policy,
+                source=ingester.source,
+                expected=map_series(tag_map),
+                groups_kept=groups_kept,
+            )
             halt = threading.Event()
-            worker = asyncio.create_task(asyncio.to_thread(
-                live.follow, halt, poll=poll, stale=stale))
+            worker = asyncio.create_task(
+                asyncio.to_thread(live.follow, halt, poll=poll, stale=stale)
+            )
             try:
                 stats = await ingester.run(duration, ev)
             finally:
