@@ -226,3 +226,27 @@ def test_a_strip_offset_replaces_the_shared_noise_of_its_outputs():
     zero = ConstantSpec("k", "coating", "cathode", "coater.ratio", "log", 0.1,
                         ("cathode.coating.am_loading",), group="roll", group_sd=0.0)
     assert shared_table([zero], {"roll": "CR1"}) == SHARED_NOISE
+
+
+def test_keep_recent_groups_marginalises_old_offsets_exactly(recipe):
+    """Dropping old group offsets deletes their rows and columns: the line-wide constants
+    and the kept offsets keep their posterior mean and covariance."""
+    from twinline.twin.calibration import Calibration, _make
+    from twinline.twin.loop import keep_recent_groups
+
+    prior = Calibration.initial(recipe)
+    grouped = next(s for s in prior.constants if s.group == "batch")
+    labels = (*prior.labels, *(f"{grouped.name}@batch=B{i}" for i in range(5)))
+    n = len(labels)
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(n, n))
+    cov = a @ a.T + n * np.eye(n)
+    mean = rng.normal(size=n)
+    cal = _make(None, 0.0, prior.constants, labels, mean, cov, ())
+    kept = keep_recent_groups(cal, 2)
+    assert kept.labels == (*prior.labels, f"{grouped.name}@batch=B3",
+                           f"{grouped.name}@batch=B4")
+    idx = [labels.index(x) for x in kept.labels]
+    np.testing.assert_array_equal(kept.mean, mean[idx])
+    np.testing.assert_array_equal(kept.cov, cov[np.ix_(idx, idx)])
+    assert keep_recent_groups(kept, 2) is kept            # nothing to drop: the same version

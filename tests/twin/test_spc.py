@@ -109,3 +109,86 @@ def test_bad_inputs_are_one_line_errors():
         run_rules([1.0], centre=0.0, sigma=0.0)
     with pytest.raises(TwinError, match="LSL"):
         capability([1.0, 2.0], lsl=3.0, usl=2.0)
+
+
+# ----------------------------------------------------------------------------- alarm policy
+def test_cusum_arl_matches_the_textbook_table():
+    """Montgomery (2019) Table 9.3, k = 0.5: two-sided ARL0 168 (h = 4) and 465 (h = 5),
+    ARL1 10.4 for a one-sigma shift at h = 5 (Siegmund's approximation, one side)."""
+    from twinline.twin.spc import cusum_arl, policy_arl0
+
+    assert cusum_arl(0.5, 4.0) / 2 == pytest.approx(168, rel=0.02)
+    assert cusum_arl(0.5, 5.0) / 2 == pytest.approx(465, rel=0.02)
+    assert cusum_arl(0.5, 5.0, 1.0) == pytest.approx(10.4, rel=0.02)
+    assert policy_arl0(10) > 5000          # the policy: < 0.2 false alarms per 1000 objects
+
+
+def test_cusum_arl_against_a_monte_carlo_of_the_chart():
+    """The approximation against the chart itself (h = 4, k = 0.5, one side, 3000 runs)."""
+    from twinline.twin.spc import cusum_arl
+
+    rng = np.random.default_rng(5)
+    lengths = []
+    for _ in range(3000):
+        c, n = 0.0, 0
+        while c <= 4.0:
+            c = max(0.0, c + rng.normal() - 0.5)
+            n += 1
+        lengths.append(n)
+    assert np.mean(lengths) == pytest.approx(cusum_arl(0.5, 4.0), rel=0.08)
+
+
+def _feed(policy, x, *, series=("a",), start=0):
+    signals = []
+    for i, row in enumerate(x):
+        for name, v in zip(series, np.atleast_1d(row), strict=True):
+            signals += policy.add(name, "", f"O{start + i:05d}", float(v), start + i)
+    return signals
+
+
+def test_policy_white_noise_stays_quiet_and_a_step_is_one_event_within_20_objects():
+    from twinline.twin.spc import AlarmPolicy, policy_arl0
+
+    rng = np.random.default_rng(3)
+    policy = AlarmPolicy()
+    n = 20000
+    quiet = [s for s in _feed(policy, rng.normal(0.0, 0.1, (n, 4)),
+                              series=("a", "b", "c", "d")) if s.opens]
+    expected = n / policy_arl0(4)                   # 0.9 false alarms in 20 000 objects
+    assert len(quiet) <= 6, (len(quiet), expected)   # P(Poisson(0.9) > 6) < 0.01 %
+    assert 1000 * len(quiet) / n < 1.0              # the goal's budget per 1000 objects
+    # a 1.5-sigma step in two correlated series: one event each time, found within 20
+    # objects (ARL1 of one CUSUM: 10.0 objects)
+    policy = AlarmPolicy()
+    _feed(policy, rng.normal(0.0, 0.1, (200, 4)), series=("a", "b", "c", "d"))
+    delays = []
+    for rep in range(20):
+        start = 1000 * (rep + 1)
+        step = rng.normal(0.0, 0.1, (60, 4)) + np.array([0.15, 0.15, 0.0, 0.0])
+        signals = _feed(policy, step, series=("a", "b", "c", "d"), start=start)
+        opens = [s for s in signals if s.opens]
+        assert len(opens) == 1 and {s.parameter for s in signals} <= {"a", "b"}, rep
+        delays.append(opens[0].time - start + 1)
+        _feed(policy, rng.normal(0.0, 0.1, (100, 4)), series=("a", "b", "c", "d"),
+              start=start + 60)                     # back in control: the event closes
+        assert not policy.open
+    assert np.mean(delays) <= 15 and max(delays) <= 40, delays
+
+
+def test_policy_ignores_a_single_outlier_and_objects_are_means():
+    from twinline.twin.spc import AlarmPolicy
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(0.0, 1.0, 200)
+    x[100] = 6.5                                   # one outlier: clipped at 4, no alarm
+    policy = AlarmPolicy()
+    assert [s for s in _feed(policy, x) if s.opens] == []
+    x[150] = 50.0                                  # a gross jump: at once
+    policy = AlarmPolicy()
+    opens = [s for s in _feed(policy, x) if s.opens]
+    assert [(s.rule, s.time) for s in opens] == [("jump", 150)]
+    # five samples of one object form one point: 5 residuals, one object
+    p2 = AlarmPolicy()
+    for i in range(5):
+        p2.add("a", "", "O1", 1.0, i)
+    assert p2.close() == [] and p2.points == 1

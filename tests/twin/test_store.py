@@ -153,3 +153,17 @@ def test_the_migrations_build_exactly_the_schema_of_the_code(store):
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
+
+
+def test_the_live_twin_position_is_kept_and_never_moves_back(store):
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert store.twin_cursor("a") is None
+    store.set_twin_cursor("a", t0)
+    store.set_twin_cursor("a", t0 - timedelta(seconds=5))      # never backwards
+    store.set_twin_cursor("b", t0 + timedelta(seconds=1))
+    assert store.twin_cursor("a") == t0
+    assert store.twin_cursor("b") == t0 + timedelta(seconds=1)
+    store.set_twin_cursor("a", t0 + timedelta(microseconds=500))
+    assert store.twin_cursor("a") == t0 + timedelta(microseconds=500)

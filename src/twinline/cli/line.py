@@ -26,7 +26,7 @@ def simulate(
     write_map: Path | None = typer.Option(None, "--write-map",
                                           help="write the tag map (YAML) of the address space"),
     defect: list[str] = typer.Option([], "--defect",
-                                     help="inject NAME@TIME: gap-step, dryer-fault "
+                                     help="inject NAME@TIME: gap-step, dryer-fault, slurry-change "
                                           "(e.g. gap-step@60s); repeatable"),
     roll_every: str = typer.Option("30s", "--roll-every",
                                    help="a new coated roll this often (a new slurry batch "

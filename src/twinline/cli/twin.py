@@ -1,6 +1,6 @@
-"""The twin loop's verbs: ``twinline twin replay|predict|alarms|capability|recommend`` and
+"""The twin loop's verbs: ``twinline twin run|replay|predict|alarms|capability|recommend`` and
 ``twinline twin calibration list|show|rollback`` (thin layers over :mod:`twinline.twin.loop`,
-:mod:`twinline.twin.replay`, :mod:`twinline.twin.capability` and
+:mod:`twinline.twin.live`, :mod:`twinline.twin.replay`, :mod:`twinline.twin.capability` and
 :mod:`twinline.twin.recommend`)."""
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
                seed: int = typer.Option(0, "--seed", help="seed of the Monte Carlo"),
                samples: int = typer.Option(0, "--samples", help="Monte Carlo samples over "
                                            "the machine tolerances per prediction"),
+               groups_kept: int | None = typer.Option(None, "--groups-kept", min=1,
+                                                      help="keep the offsets of only this "
+                                                      "many recent batches and rolls in "
+                                                      "the calibration (default all; "
+                                                      "'twin run' keeps 8)"),
                quiet: bool = typer.Option(False, "--quiet", help=QUIET_HELP)) -> None:
     """Stream a recorded file through the twin in time order, as if live: every measurement
     is predicted from everything before it (static: the package defaults; twin: the
@@ -70,13 +75,14 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
                 bar(done, total=total)
 
             if db is None:
-                result = replay(file, base, seed=seed, samples=samples, progress=progress)
+                result = replay(file, base, seed=seed, samples=samples, progress=progress,
+                                groups_kept=groups_kept)
             else:
                 from twinline.twin.store import Store
 
                 with Store.open(db, create=True) as store:
                     result = replay(file, base, store=store, seed=seed, samples=samples,
-                                    progress=progress)
+                                    progress=progress, groups_kept=groups_kept)
         if out is not None:
             from twinline.atomic import write_atomic
 
@@ -93,6 +99,70 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
                           f"{s['median_abs_pct_twin']:.2f}", f"{s['rmse_static']:.4g}",
                           f"{s['rmse_twin']:.4g}", f"{100 * s['coverage_90']:.0f}")
         console.print(table)
+
+
+@app.command("run")
+def run_cmd(recipe: Path = typer.Option(..., "--recipe", help="base recipe YAML"),
+            db: str = typer.Option("twinline.db", "--db", help=DB_HELP),
+            source: str | None = typer.Option(None, "--from", help="OPC UA endpoint "
+                                              "opc.tcp://HOST:PORT to ingest from (with "
+                                              "--map); without it the loop follows --db as "
+                                              "another process fills it"),
+            map_path: Path | None = typer.Option(None, "--map", help="tag map YAML (twinline "
+                                                 "line simulate --write-map writes one); "
+                                                 "without --from: the order and the series "
+                                                 "of the records the loop follows"),
+            duration: str = typer.Option("", "--duration", help="stop after this long (e.g. "
+                                         "10min; default: until Ctrl-C / SIGTERM)"),
+            name: str = typer.Option("default", "--name", help="the loop's name: its "
+                                     "position in the store is kept under it"),
+            seed: int = typer.Option(0, "--seed", help="seed of the Monte Carlo"),
+            samples: int = typer.Option(0, "--samples", help="Monte Carlo samples over the "
+                                        "machine tolerances per prediction"),
+            groups_kept: int = typer.Option(8, "--groups-kept", min=1, help="keep the offsets "
+                                            "of only this many recent batches and rolls in "
+                                            "the calibration"),
+            as_json: bool = typer.Option(False, "--json", help="print the counts as JSON")
+            ) -> None:
+    """Keep the twin current as the line's data arrive: predict every step before its
+    measurements, store residuals, update the calibration, watch with the alarm policy.
+
+    With --from/--map it ingests over OPC UA itself; otherwise it follows a database that
+    'twinline ingest' or 'twinline line ingest' fills, taking each time once all tags
+    are stored up to it, and resumes after its stored position when restarted.
+
+    Example: twinline twin run --from opc.tcp://127.0.0.1:4840 --map tags.yaml --db line.db
+    --recipe examples/nmc111_cathode.yaml --duration 10min
+    """
+    with handle_errors():
+        from twinline.twin.errors import TwinError
+        from twinline.twin.line.simulate import parse_quantity_option
+
+        seconds = parse_quantity_option("--duration", duration, "s") if duration else None
+        if source is not None and map_path is None:
+            raise TwinError("--from needs --map (the tag map of the OPC UA endpoint)")
+        if map_path is not None and not map_path.is_file():
+            raise TwinError(f"--map {map_path}: no such file")
+        if samples < 0:
+            raise TwinError(f"--samples {samples}: must be >= 0")
+        base = _recipe(recipe)
+        if source is not None:
+            from twinline.twin.live import run_opcua
+
+            stats = run_opcua(source, map_path, db, base, name=name, duration=seconds,
+                              seed=seed, samples=samples, groups_kept=groups_kept)
+        else:
+            from twinline.twin.live import run_store
+
+            stats = run_store(db, base, name=name, map_path=map_path, duration=seconds,
+                              seed=seed, samples=samples, groups_kept=groups_kept)
+    if as_json:
+        typer.echo(json.dumps(stats.to_dict()))
+        return
+    console.print(f"processed {stats.steps} steps at {stats.times} times: "
+                  f"{stats.measurements} measurements predicted, {stats.updates} calibration "
+                  f"updates, {stats.alarms} alarms; position {stats.position or '-'}",
+                  highlight=False)
 
 
 @app.command("predict")

@@ -57,11 +57,13 @@ inflate its variance.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
+
+import numpy as np
 
 from twinline.twin.calibration import (
     Calibration,
@@ -251,7 +253,10 @@ def apply_settings(recipe: Any, settings: Mapping[str, Mapping[str, Any]]
     for parameter in sorted(settings):
         entry = settings[parameter]
         value = entry.get("text") if entry.get("value") is None else float(entry["value"])
-        paths = setting_paths(parameter)
+        name, zone = _split_key(parameter)
+        paths = setting_paths(name)
+        if zone is not None:  # one dryer zone (1-based) of a zone field
+            paths = tuple(p.replace(".zones.*.", f".zones.{zone - 1}.") for p in paths)
         if not paths or value is None:
             skipped.append(parameter)
             continue
@@ -340,14 +345,39 @@ class ObjectContext:
     skipped: list[str] = field(default_factory=list)
 
 
+def setting_key(parameter: str, conditions: str = "") -> str:
+    """The key of a stored setting in an object's settings: the parameter, with its dryer
+    zone when the record names one (``cathode.drying.temperature[zone=2]``: a zone's set
+    point sets that zone only, not every zone)."""
+    for part in (conditions or "").split("; "):
+        if part.startswith("zone="):
+            return f"{parameter}[{part}]"
+    return parameter
+
+
+def _split_key(key: str) -> tuple[str, int | None]:
+    if key.endswith("]") and "[zone=" in key:
+        parameter, zone = key[:-1].split("[zone=", 1)
+        try:
+            return parameter, int(zone)
+        except ValueError:
+            return key, None
+    return key, None
+
+
 def effective_recipe(store: Any, object_id: str, base_recipe: Any, *,
-                     batch_ids: Mapping[str, str] | None = None) -> ObjectContext:
+                     batch_ids: Mapping[str, str] | None = None,
+                     visible: Callable[[str, Mapping[str, Any]], bool] | None = None
+                     ) -> ObjectContext:
     """The object's effective recipe and groups (see the module docstring).
 
     Settings: the object's own over its ancestors' (nearest first, then the latest) over
-    ``base_recipe`` (:meth:`~twinline.twin.store.Store.effective_settings`). Groups: the
-    nearest ``slurry_batch`` in the lineage (the object itself included) is the ``batch``
-    group (its id, or ``batch_ids[id]`` when given) and the nearest electrode roll
+    ``base_recipe`` (:meth:`~twinline.twin.store.Store.effective_settings`); a setting
+    with a dryer zone sets that zone (:func:`setting_key`). ``visible(object_id, setting)``
+    (optional) hides the settings it returns False for: the live loop sees only what had
+    arrived before the step it predicts (:mod:`twinline.twin.live`). Groups: the nearest
+    ``slurry_batch`` in the lineage (the object itself included) is the ``batch`` group
+    (its id, or ``batch_ids[id]`` when given) and the nearest electrode roll
     (:data:`ROLL_KINDS`) the ``roll`` group.
     """
     lineage = store.trace(object_id)
@@ -355,9 +385,12 @@ def effective_recipe(store: Any, object_id: str, base_recipe: Any, *,
     groups: dict[str, str] = {}
     for entry in lineage:  # sorted by depth
         for s in entry.settings:
+            if visible is not None and not visible(entry.object_id, s):
+                continue
             rank = (-entry.depth, s["time"])
-            if s["parameter"] not in best or rank > best[s["parameter"]][0]:
-                best[s["parameter"]] = (rank, {"value": s["value"], "text": s["text"],
+            key = setting_key(s["parameter"], s.get("conditions", ""))
+            if key not in best or rank > best[key][0]:
+                best[key] = (rank, {"value": s["value"], "text": s["text"],
                                                "object": entry.object_id,
                                                "depth": entry.depth})
         if entry.kind == BATCH_KIND and "batch" not in groups:
@@ -368,6 +401,43 @@ def effective_recipe(store: Any, object_id: str, base_recipe: Any, *,
     recipe, applied, skipped = apply_settings(base_recipe, settings)
     return ObjectContext(object_id, lineage[0].kind, recipe, groups, settings, applied,
                          skipped)
+
+
+def keep_recent_groups(calibration: Calibration, kept: int) -> Calibration:
+    r"""The calibration with only the ``kept`` most recently added group offsets of each
+    group kind (``batch``, ``roll``); the others are marginalised out.
+
+    The state is Gaussian, :math:`(x_a, x_b) \sim N(\mu, \Sigma)`; the marginal of the kept
+    components :math:`x_a` is :math:`N(\mu_a, \Sigma_{aa})` — deleting the rows and columns
+    of the dropped offsets is exact: the line-wide constants and the kept offsets keep
+    their posterior. A dropped group seen again starts from its prior offset (variance
+    :math:`	au^2`) like a new one. Group offsets are added in the order the groups are
+    first seen, so the last ones are the most recent. Without anything to drop the same
+    version is returned.
+    """
+    from twinline.twin.calibration import _make
+
+    n = len(calibration.constants)
+    by_kind: dict[str, list[int]] = {}
+    for j in range(n, len(calibration.labels)):
+        kind = calibration.labels[j].split("@", 1)[1].split("=", 1)[0]
+        by_kind.setdefault(kind, []).append(j)
+    groups_of: dict[str, list[str]] = {}
+    for kind, idx in by_kind.items():
+        for j in idx:
+            gid = calibration.labels[j].split("=", 1)[1]
+            if gid not in groups_of.setdefault(kind, []):
+                groups_of[kind].append(gid)
+    drop = set()
+    for kind, idx in by_kind.items():
+        old = set(groups_of[kind][:-kept])
+        drop |= {j for j in idx if calibration.labels[j].split("=", 1)[1] in old}
+    if not drop:
+        return calibration
+    keep = [j for j in range(len(calibration.labels)) if j not in drop]
+    return _make(calibration.parent_id, calibration.time, calibration.constants,
+                 tuple(calibration.labels[j] for j in keep), calibration.mean[keep],
+                 calibration.cov[np.ix_(keep, keep)], calibration.measurements)
 
 
 def _epoch(t: datetime) -> float:
@@ -418,14 +488,27 @@ class TwinLoop:
         Slurry-batch object id → batch group id (default: the object id).
     update : bool
         Learn from the measurements (False: predict, residuals and SPC only).
+    policy : AlarmPolicy, optional
+        Watch the residuals with the line's alarm policy
+        (:class:`~twinline.twin.spc.AlarmPolicy`: one stored alarm per event) instead of
+        :meth:`watch`'s charts over every residual and raw series.
+    groups_kept : int, optional
+        Keep the offsets of only this many most recent groups of each kind (batch, roll)
+        in the calibration: older ones are marginalised out (:func:`keep_recent_groups`).
+        Default: all (a line that runs for days would grow its state without bound).
     """
 
     def __init__(self, store: Any, base_recipe: Any, *,
                  constants: Sequence[ConstantSpec] | None = None, seed: int = 0,
                  samples: int = DEFAULT_SAMPLES, batch_ids: Mapping[str, str] | None = None,
                  learn: bool = True, materials: Any = None,
-                 shared: Mapping[str, OutputNoise] | None = None) -> None:
+                 shared: Mapping[str, OutputNoise] | None = None,
+                 policy: Any = None, groups_kept: int | None = None) -> None:
         self.store, self.base_recipe = store, base_recipe
+        self.policy = policy
+        if groups_kept is not None and groups_kept < 1:
+            raise TwinError(f"groups kept = {groups_kept}: must be >= 1")
+        self.groups_kept = groups_kept
         self.shared = SHARED_NOISE if shared is None else dict(shared)
         self._replicates: dict[Any, int] = {}
         self.seed, self.samples, self.learn = int(seed), int(samples), learn
@@ -441,10 +524,13 @@ class TwinLoop:
         self.calibration = cal
 
     # ------------------------------------------------------------------ predict
-    def context(self, object_id: str) -> ObjectContext:
-        """:func:`effective_recipe` of ``object_id`` in this loop's store."""
+    def context(self, object_id: str,
+                visible: Callable[[str, Mapping[str, Any]], bool] | None = None
+                ) -> ObjectContext:
+        """:func:`effective_recipe` of ``object_id`` in this loop's store (``visible``: the
+        settings it may see)."""
         return effective_recipe(self.store, object_id, self.base_recipe,
-                                batch_ids=self.batch_ids)
+                                batch_ids=self.batch_ids, visible=visible)
 
     def _predict(self, ctx: ObjectContext, calibration: Calibration, *,
                  outputs: Iterable[str] | None = None, conditions: str = "",
@@ -513,16 +599,18 @@ class TwinLoop:
                 return p
         return None
 
-    def observe(self, records: Sequence[Mapping[str, Any]] | None = None) -> Observed:
+    def observe(self, records: Sequence[Mapping[str, Any]] | None = None, *,
+                contexts: Mapping[str, ObjectContext] | None = None) -> Observed:
         """Learn from new measurements (``store.measurements()`` dicts; default: every stored
-        measurement without a residual yet). See the module docstring."""
+        measurement without a residual yet). See the module docstring. ``contexts``: the
+        objects' contexts as predicted (default: computed from the store now)."""
         if records is None:
             records = self.unobserved()
         out = Observed()
         if not records:
             return out
         observations: list[Observation] = []
-        contexts: dict[str, ObjectContext] = {}
+        contexts = dict(contexts or {})
         residual_rows = []
         for rec in records:
             obj, par = rec["object"], rec["parameter"]
@@ -550,7 +638,7 @@ class TwinLoop:
             out.residuals.append({"record": rec["pk"], "object": obj, "parameter": par,
                                   "conditions": cond, "measured": value,
                                   "predicted": pred["mean"], "std": pred["std"],
-                                  "residual": resid, "z": z,
+                                  "residual": resid, "z": z, "time": rec["time"],
                                   "calibration": pred["calibration"]})
             recipe = at_shear_rate(ctx.recipe, par, cond)
             key = (par, cond, recipe.model_dump_json(), tuple(sorted(ctx.groups.items())))
@@ -563,8 +651,10 @@ class TwinLoop:
         self.store.add_residuals(residual_rows)
         if observations and self.learn:
             out.calibration = self._learn(observations)
-        params = sorted({r["parameter"] for r in out.residuals})
-        out.alarms = self.watch(params)
+        if self.policy is not None:
+            out.alarms = self.watch_policy(out.residuals)
+        else:
+            out.alarms = self.watch(sorted({r["parameter"] for r in out.residuals}))
         out.alarms += self.watch_specs({r["parameter"] for r in records})
         return out
 
@@ -586,6 +676,8 @@ class TwinLoop:
             cal = Calibration.initial(constants=cal.constants, time=first)
             self.store.add_calibration(cal.to_dict(), active=True)
         new = update(cal, observations, model=self.model)
+        if self.groups_kept is not None:
+            new = keep_recent_groups(new, self.groups_kept)
         self.store.add_calibration(new.to_dict(), active=True)
         self.calibration = new
         return new.id
@@ -653,6 +745,54 @@ class TwinLoop:
         from twinline.twin.capability import capability_table
 
         return capability_table(self.store, getattr(self.base_recipe, "spec_limits", {}) or {})
+
+    def watch_policy(self, residuals: Sequence[Mapping[str, Any]], *, close: bool = False
+                     ) -> list[dict[str, Any]]:
+        """Feed new residuals (:meth:`observe`'s dicts) to the alarm policy; stores and
+        returns the alarm of each new event (series ``event``; the correlated series of the
+        event are named in its message). ``close``: judge every series' last object too
+        (the end of a stream)."""
+        from twinline.twin.spc import RULES_POLICY
+
+        signals = []
+        for r in residuals:
+            signals += self.policy.add(r["parameter"], r["conditions"], r["object"], r["z"],
+                                       r["time"], r["residual"])
+        if close:
+            signals += self.policy.close()
+        rows = []
+        for sig in signals:
+            if not sig.opens:
+                continue
+            label = f"{sig.parameter} [{sig.conditions}]" if sig.conditions else sig.parameter
+            rows.append({"object": sig.object, "parameter": sig.parameter, "series": "event",
+                         "rule": sig.rule, "time": sig.time, "value": sig.value,
+                         "message": f"event {sig.event}: {label} residual at {sig.object}: "
+                                    f"{RULES_POLICY[sig.rule]} ({sig.value:+.3g} sigma)"})
+        if not rows:
+            return []
+        self.store.add_alarms(rows)
+        return rows
+
+    def restore_policy(self) -> int:
+        """Bring a fresh alarm policy up to date with the residuals already stored (a
+        restarted live loop), storing nothing; returns the residuals fed."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import records, residuals
+
+        with self.store.engine.connect() as conn:
+            params = sorted(conn.execute(select(records.c.parameter).distinct().join(
+                residuals, residuals.c.record_pk == records.c.pk)).scalars())
+        rows = []
+        for par in params:
+            for s in self.store.residual_series(par):
+                rows.append((s["time"], s["record"], par, s))
+        rows.sort(key=lambda x: (x[0], x[1]))
+        for _, _, par, s in rows:
+            self.policy.add(par, prediction_conditions(par, s["conditions"]), s["object"],
+                            s["z"], s["time"], s["residual"])
+        return len(rows)
 
     # ------------------------------------------------------------------ versions
     def rollback(self, version: str) -> Calibration:

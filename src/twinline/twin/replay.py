@@ -95,11 +95,14 @@ def _steps(records: Any) -> list[Any]:
 def replay(path: str | Path, base_recipe: Any, *, store: Any = None,
            constants: Any = None, seed: int = 0, samples: int = 0,
            batch_ids: Mapping[str, str] | None = None,
-           progress: Callable[[int, int], None] | None = None) -> ReplayResult:
+           progress: Callable[[int, int], None] | None = None,
+           groups_kept: int | None = None) -> ReplayResult:
     """Stream the long-format file ``path`` through a :class:`~twinline.twin.loop.TwinLoop`
     (see the module docstring). ``store`` a :class:`~twinline.twin.store.Store` (default a
     temporary SQLite file); ``batch_ids`` maps slurry-batch object ids to batch group ids;
-    ``progress(done, total)`` is called after each step."""
+    ``progress(done, total)`` is called after each step; ``groups_kept``: the group offsets
+    of each kind the calibration keeps (:func:`~twinline.twin.loop.keep_recent_groups`;
+    default all)."""
     from twinline.twin.ingest.files import prepare
 
     prep = prepare(path)
@@ -109,13 +112,15 @@ def replay(path: str | Path, base_recipe: Any, *, store: Any = None,
         with tempfile.TemporaryDirectory(prefix="twinline-replay-") as tmp:
             with Store.open(Path(tmp) / "replay.db") as st:
                 return _replay(prep, base_recipe, st, constants, seed, samples, batch_ids,
-                               progress)
-    return _replay(prep, base_recipe, store, constants, seed, samples, batch_ids, progress)
+                               progress, groups_kept)
+    return _replay(prep, base_recipe, store, constants, seed, samples, batch_ids, progress,
+                   groups_kept)
 
 
 def _replay(prep: Any, base_recipe: Any, store: Any, constants: Any, seed: int, samples: int,
             batch_ids: Mapping[str, str] | None,
-            progress: Callable[[int, int], None] | None) -> ReplayResult:
+            progress: Callable[[int, int], None] | None,
+            groups_kept: int | None = None) -> ReplayResult:
     import pandas as pd
 
     from twinline.twin.calibration import Calibration, predict
@@ -123,7 +128,7 @@ def _replay(prep: Any, base_recipe: Any, store: Any, constants: Any, seed: int, 
     from twinline.twin.store.rows import EdgeRow, ObjectRow, RecordRow
 
     loop = TwinLoop(store, base_recipe, constants=constants, seed=seed, samples=samples,
-                    batch_ids=batch_ids)
+                    batch_ids=batch_ids, groups_kept=groups_kept)
     static = Calibration.initial(base_recipe, constants)
     static_cache: dict[Any, dict[str, tuple[float, float]]] = {}
     parents: dict[str, list[tuple[str, float | None, str]]] = {}

@@ -16,9 +16,13 @@ once more per injected defect — not per sample) with
   at most 1 % of the value);
 * slow drift: slurry ageing raises the coated, dried and calendered gauges by 2 %/h since the
   slurry batch started, and roll wear raises the calender gap and thickness by 0.5 %/h;
-* injected defects from a given time on: ``gap-step`` (the coat gap +10 %) and ``dryer-fault``
-  (dryer zone 1 20 K colder, its air velocity halved); the downstream values follow from the
-  chain run with the defect.
+* injected defects from a given time on (:data:`DEFECTS`): ``gap-step`` (the coat gap +10 %),
+  ``dryer-fault`` (dryer zone 1 20 K colder, its air velocity halved) and ``slurry-change``
+  (the slurry's solid content 0.03 lower: a new batch outside its usual spread); the
+  downstream values follow from the chain run with the defect, while the set-point tags of
+  what the defect changed keep reading the set point (a fault is what the line does, not
+  what the operator set — so the twin, which predicts from the settings, sees it as a
+  residual).
 
 Every variable is historized (HistoryRead backfill for :mod:`twinline.twin.ingest.opcua`) and
 every published sample can be recorded in the long format of ``twinline ingest``
@@ -78,10 +82,28 @@ def _dryer_fault(electrode: Any) -> Any:
         update={"zones": zones})})
 
 
-#: Defects that ``--defect NAME@TIME`` injects (on the first electrode of the recipe).
-DEFECTS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "gap-step": ("the coat gap steps up by 10 %", _gap_step),
-    "dryer-fault": ("dryer zone 1 runs 20 K colder with half the air velocity", _dryer_fault),
+#: Solid-content change of ``slurry-change`` (mass fraction, absolute): six times the
+#: example recipe's tolerance of 0.005 (a new batch far outside its usual spread).
+SLURRY_CHANGE = -0.03
+
+
+def _slurry_change(electrode: Any) -> Any:
+    mixing = electrode.mixing.model_copy(
+        update={"solid_content": electrode.mixing.solid_content + SLURRY_CHANGE})
+    return electrode.model_copy(update={"mixing": mixing})
+
+
+#: Defects that ``--defect NAME@TIME`` injects (on the first electrode of the recipe):
+#: description, the change of the electrode, and the catalogue parameters whose setting tags
+#: keep publishing their set point (a defect is what the line does, not what the operator
+#: set: the coater's gap reading, the dryer's zone set points; solid content has no tag).
+DEFECTS: dict[str, tuple[str, Callable[[Any], Any], tuple[str, ...]]] = {
+    "gap-step": ("the coat gap steps up by 10 % (its set point unchanged)", _gap_step,
+                 ("coating.gap",)),
+    "dryer-fault": ("dryer zone 1 runs 20 K colder with half the air velocity (set points "
+                    "unchanged)", _dryer_fault, ("drying.temperature", "drying.air_velocity")),
+    "slurry-change": ("the slurry's solid content drops by 0.03 (a new batch outside its "
+                      "spread; viscosity, wet film and loading follow)", _slurry_change, ()),
 }
 
 
@@ -211,6 +233,8 @@ class PilotLine:
             current = current.model_copy(update={first: DEFECTS[d.name][1](
                 getattr(current, first))})
             runs.append(run_chain(current, seed=seed))
+        # set points the defects leave unchanged on their tags (DEFECTS)
+        hidden = {f"{electrodes[0]}.{p}" for d in defects for p in DEFECTS[d.name][2]}
         cat = catalogue()
         machines: dict[str, Machine] = {}
         tags: list[Tag] = []
@@ -233,6 +257,8 @@ class PilotLine:
                             vals = [getter(r) for r in runs]
                         except (KeyError, TypeError, ValueError):
                             continue
+                        if f"{electrode}.{p.id}" in hidden:
+                            vals = [vals[0]] * len(vals)
                         if any(v is None or not math.isfinite(v) for v in vals):
                             continue
                         info = resolve(f"{electrode}.{p.id}")
@@ -423,6 +449,79 @@ def _sorted_history():
     return SortedHistory()
 
 
+class Ticker:
+    """What tick ``k`` publishes: the machines whose object id changes and the tag values
+    that differ from the previous ones (OPC UA reports value changes only). One ticker is
+    shared by the OPC UA server (:func:`serve`) and the stream generator
+    (:func:`generate_record`), so both publish the same stream."""
+
+    def __init__(self, line: PilotLine) -> None:
+        self.line = line
+        self.ids = {name: line.object_id(m, 1) for name, m in line.machines.items()}
+        self.parents = {name: self.ids[m.upstream] if m.upstream else ""
+                        for name, m in line.machines.items()}
+        self.last = np.full(len(line.tags), np.nan)
+
+    def tick(self, k: int, values: np.ndarray
+             ) -> tuple[list[tuple[str, str]], list[tuple[int, float, str, str]]]:
+        """``(changed, samples)``: ``(machine, new object id)`` and ``(tag index, value,
+        object id, parent id)`` of tick ``k`` with the tag ``values`` (display units)."""
+        line = self.line
+        t = k / line.rate
+        changed = []
+        for name, m in line.machines.items():
+            oid = line.object_id(m, m.index(t))
+            if k == 0 or oid != self.ids[name]:
+                self.ids[name] = oid
+                self.parents[name] = self.ids[m.upstream] if m.upstream else ""
+                changed.append((name, oid))
+        samples = []
+        for i, tag in enumerate(line.tags):
+            v = float(values[i])
+            if v == self.last[i]:
+                continue
+            self.last[i] = v
+            samples.append((i, v, self.ids[tag.machine], self.parents[tag.machine]))
+        return changed, samples
+
+
+def record_row(line: PilotLine, i: int, value: float, object_id: str, parent: str,
+               stamp: str) -> tuple[str, ...]:
+    """One row of the ``--record`` file (:data:`RECORD_COLUMNS`)."""
+    tag = line.tags[i]
+    return (stamp, object_id, line.machines[tag.machine].kind, parent, tag.parameter,
+            repr(value), tag.unit, tag.role, tag.conditions)
+
+
+def generate_record(line: PilotLine, path: str | Path, *, duration: float,
+                    start: datetime | None = None) -> SimStats:
+    """Write, without a server and without waiting, the ``--record`` file that
+    :func:`serve` would write for ``line`` over ``duration`` s from ``start`` (default
+    2026-01-01 UTC): the same ticks, values and noise stream (seeded), the same rows. The
+    fast path of the alarm benchmark (a stream of thousands of objects in seconds)."""
+    start = start or datetime(2026, 1, 1, tzinfo=UTC)
+    rng = np.random.default_rng(line.seed)
+    ticker = Ticker(line)
+    stats = SimStats()
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(RECORD_COLUMNS)
+        k = 0
+        while k / line.rate <= duration:
+            values = line.sample(k, rng)
+            when = start + timedelta(microseconds=round(k * 1e6 / line.rate))
+            changed, samples = ticker.tick(k, values)
+            stats.objects += len(changed)
+            stamp = when.isoformat()
+            for i, v, oid, parent in samples:
+                writer.writerow(record_row(line, i, v, oid, parent, stamp))
+            stats.samples += len(samples)
+            k += 1
+    stats.ticks = k
+    stats.seconds = k / line.rate
+    return stats
+
+
 async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
                 duration: float | None = None, record: str | Path | None = None,
                 stop: asyncio.Event | None = None,
@@ -453,8 +552,6 @@ async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
     start = now_utc.replace(microsecond=now_utc.microsecond // 1000 * 1000)
     t0 = asyncio.get_running_loop().time()
     first = line.sample(0, rng)
-    ids = {name: line.object_id(m, 1) for name, m in line.machines.items()}
-    parents = {name: ids[m.upstream] if m.upstream else "" for name, m in line.machines.items()}
     folder = await server.nodes.objects.add_folder(idx, "Line")
     machine_nodes = {}
     for name in line.machines:
@@ -485,31 +582,22 @@ async def serve(line: PilotLine, *, host: str = "127.0.0.1", port: int = 4840,
         writer.writerow(RECORD_COLUMNS)
 
     stats = SimStats()
-    last = np.full(len(line.tags), np.nan)
+    ticker = Ticker(line)
 
     async def publish(k: int, values: np.ndarray) -> None:
         when = start + timedelta(microseconds=round(k * 1e6 / line.rate))
-        t = k / line.rate
-        for name, m in line.machines.items():
-            oid = line.object_id(m, m.index(t))
-            if k == 0 or oid != ids[name]:
-                ids[name] = oid
-                parents[name] = ids[m.upstream] if m.upstream else ""
-                await server.write_attribute_value(id_vars[name].nodeid,
-                                                   dv(oid, ua.VariantType.String, when))
-                stats.objects += 1
+        changed, samples = ticker.tick(k, values)
+        for name, oid in changed:
+            await server.write_attribute_value(id_vars[name].nodeid,
+                                               dv(oid, ua.VariantType.String, when))
+            stats.objects += 1
         stamp = when.isoformat()
-        for i, (tag, node) in enumerate(zip(line.tags, tag_vars, strict=True)):
-            v = float(values[i])
-            if v == last[i]:
-                continue
-            last[i] = v
-            await server.write_attribute_value(node.nodeid, dv(v, ua.VariantType.Double, when))
+        for i, v, oid, parent in samples:
+            await server.write_attribute_value(tag_vars[i].nodeid,
+                                               dv(v, ua.VariantType.Double, when))
             stats.samples += 1
             if writer is not None:
-                m = tag.machine
-                writer.writerow((stamp, ids[m], line.machines[m].kind, parents[m],
-                                 tag.parameter, repr(v), tag.unit, tag.role, tag.conditions))
+                writer.writerow(record_row(line, i, v, oid, parent, stamp))
 
     try:
         async with server:

@@ -45,7 +45,13 @@
     ``residual``, ``spec`` or ``capability``), ``rule`` (e.g. ``imr.individual``,
     ``nelson.2``, ``ewma``, ``cusum``, ``spec:above-upper``, ``capability:cpk<1.33``),
     ``time`` (the measurement's), ``value`` and a one-line ``message``. Unique per (object,
-    parameter, series, rule, time): an alarm is stored once.
+    parameter, series, rule, time): an alarm is stored once. The live loop's alarm policy
+    (:class:`twinline.twin.spc.AlarmPolicy`) stores one per event, series ``event``.
+``twin_cursors``
+    Where a live twin (``twinline twin run``, :mod:`twinline.twin.live`) stands in the
+    store: ``name`` (one per loop following the store) and ``time``, the newest record time
+    whose records it has processed (all records up to it), ``updated`` (UTC). A restarted
+    loop resumes after it.
 """
 
 from __future__ import annotations
@@ -175,4 +181,11 @@ alarms = Table(
     Column("message", String(500), nullable=False, server_default=""),
     UniqueConstraint("object_pk", "parameter", "series", "rule", "time",
                      name="uq_alarms_natural_key"),
+)
+
+twin_cursors = Table(
+    "twin_cursors", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("updated", DateTime(timezone=True), nullable=False),
 )

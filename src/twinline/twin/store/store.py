@@ -795,6 +795,37 @@ class Store:
                  "message": r.message} for r in rows]
 
     # ------------------------------------------------------------------ health
+    def twin_cursor(self, name: str = "default") -> datetime | None:
+        """The live twin ``name``'s position: the newest record time it has processed (all
+        records up to it), or None when it has not run on this store."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import twin_cursors
+
+        with self.engine.connect() as conn:
+            t = conn.execute(select(twin_cursors.c.time).where(
+                twin_cursors.c.name == name)).scalar()
+        return None if t is None else utc(t)
+
+    def set_twin_cursor(self, name: str, time: datetime, *, conn: Any = None) -> None:
+        """Move the live twin ``name``'s position to ``time`` (never backwards)."""
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.set_twin_cursor(name, time, conn=c)
+        from sqlalchemy import select, update
+
+        from twinline.twin.store.schema import twin_cursors
+
+        stamp = now()
+        old = conn.execute(select(twin_cursors.c.time).where(
+            twin_cursors.c.name == name)).scalar()
+        if old is None:
+            conn.execute(twin_cursors.insert().values(name=name, time=utc(time), updated=stamp))
+        elif utc(old) < utc(time):
+            conn.execute(update(twin_cursors).where(twin_cursors.c.name == name)
+                         .values(time=utc(time), updated=stamp))
+        return None
+
     def stats(self) -> dict[str, int]:
         """Counts: ``objects``, ``edges``, ``settings``, ``measurements``."""
         from sqlalchemy import func, select
