@@ -282,6 +282,7 @@ def fit(rows: list[dict], const: dict) -> dict:
     val_rows = [r for r in rows if r["set"] == "validation"]
     tf, tv = targets(fit_rows, const), targets(val_rows, const)
     eps_c = percolation_threshold(tf)
+    floor = percolating_floor(fit_rows, tf)
     xf, xv = features(tf, eps_c), features(tv, eps_c)
     laws = {}
     for q in FITTED_QUANTITIES:
@@ -292,8 +293,10 @@ def fit(rows: list[dict], const: dict) -> dict:
         ok_f = np.isfinite(tf[q]) & (tf[q] > 0)
         ok_v = np.isfinite(tv[q]) & (tv[q] > 0) if len(val_rows) else np.zeros(0, bool)
         coef[cols] = np.linalg.lstsq(xf[ok_f][:, cols], np.log(tf[q][ok_f]), rcond=None)[0]
-        ef = np.exp(xf[ok_f] @ coef) / tf[q][ok_f] - 1.0
-        ev = np.exp(xv[ok_v] @ coef) / tv[q][ok_v] - 1.0 if len(val_rows) else np.zeros(0)
+        # errors quoted inside the valid range only (below it the law says "extrapolated")
+        in_f, in_v = ok_f & (tf["eps"] >= floor - 1e-9), ok_v & (tv["eps"] >= floor - 1e-9)
+        ef = np.exp(xf[in_f] @ coef) / tf[q][in_f] - 1.0
+        ev = np.exp(xv[in_v] @ coef) / tv[q][in_v] - 1.0 if len(val_rows) else np.zeros(0)
         laws[q] = {
             "images_left_out_not_percolating": int((~ok_f).sum() + (~ok_v).sum()),
             "coefficients": [float(c) for c in coef],
@@ -337,7 +340,7 @@ def fit(rows: list[dict], const: dict) -> dict:
         },
         "range": {
             # from the lowest porosity at which every fit image percolates
-            "porosity": [percolating_floor(fit_rows, tf), max(FIT_POROSITY)],
+            "porosity": [floor, max(FIT_POROSITY)],
             "cbd_solid_share": [float(min(tf["s"])), float(max(tf["s"]))],
             "particle_d50_m": [float(min(d50)), float(max(d50))],
             "voxel_over_d50": [float(min(hds)), float(max(hds))],

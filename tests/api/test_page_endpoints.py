@@ -107,7 +107,10 @@ def test_calculator_run_returns_key_outputs_with_units_and_figures(client, value
     assert key["cathode.coating.loading"]["unit"] == "mg/cm^2"
     assert 30 < key["cathode.coating.loading"]["value"] < 40
     assert key["cathode.calendering.thickness"]["unit"] == "um"
-    assert len(body["figures"]) == 4 and body["warnings"] == [] and body["notes"] == []
+    assert len(body["figures"]) == 4 and body["notes"] == []
+    # the default cathode (porosity 0.265) lies below the fitted structure laws' range: the
+    # only warning says so
+    assert all("extrapolated" in w for w in body["warnings"]), body["warnings"]
     assert len(body["outputs"]) == 39
 
 
