@@ -261,10 +261,10 @@ def test_converged_states_residual_and_flux_spread(electrode):
 def _cache_paths(tmp_path, env_extra, pre_import_numba=False):
     code = ("import numba\n" if pre_import_numba else "") + (
         "import numba, twinline.structure.transport as T\n"
-        "from twinline.structure import _kernels as K, _anakernels as A\n"
+        "from twinline.structure import _kernels as K\n"
         "print(numba.config.CACHE_DIR)\n"
         "print(K.apply._cache._cache_path)\n"
-        "print(A.paint_balls._cache._cache_path)\n")
+        "print(K.SERIAL['diagonal']._cache._cache_path)\n")
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR",
                                                              "XDG_CACHE_HOME")}
     env.update({"HOME": str(tmp_path / "home"), "PYTHONPATH": str(SRC), **env_extra})
@@ -290,37 +290,3 @@ def test_numba_cache_is_in_the_users_cache_folder(tmp_path):
     config, kernel, _ = _cache_paths(tmp_path, {"XDG_CACHE_HOME": str(xdg)},
                                      pre_import_numba=True)
     assert kernel.is_relative_to(xdg / "twinline" / "numba")
-
-
-def test_first_run_compiles_few_serial_kernels(electrode):
-    """First-run cost guard (issue 17 part 4): a full analysis (three axes, pore sizes) compiles
-    at most one signature per kernel, 11 in all, and none with ``parallel=True`` (parfor
-    lowering is what made the first run cost ~2 s per kernel). A change that adds dtype or
-    layout variants, or brings back a parallel kernel, fails here."""
-    from numba.core.registry import CPUDispatcher
-
-    from twinline.structure import _anakernels, _kernels
-
-    analyse(electrode, axis="all")
-    kernels = {f"{mod.__name__}.{n}": d for mod in (_kernels, _anakernels)
-               for n, d in vars(mod).items() if isinstance(d, CPUDispatcher)}
-    sigs = {n: len(d.signatures) for n, d in kernels.items()}
-    assert all(v <= 1 for v in sigs.values()), sigs
-    assert sum(sigs.values()) <= 11, sigs
-    assert not [n for n, d in kernels.items() if d.targetoptions.get("parallel")]
-
-
-def test_slab_threads_give_the_one_thread_answer(monkeypatch, electrode):
-    """The V-cycle and CG kernels split axis 0 into slabs run on a thread pool; the answer
-    must not depend on the split (per-plane partial sums, colour-independent half sweeps):
-    3 uneven slabs on every level vs one thread, to 1e-12 relative."""
-    import twinline.structure.transport as T
-
-    cond = np.where(electrode.labels == 0, 1.0, np.where(electrode.labels == 1, 0.2, 0.0))
-    one = solve_conductivity(cond)
-    monkeypatch.setattr(T, "_PARALLEL_MIN_CELLS", 0)
-    monkeypatch.setattr(T, "solver_threads", lambda: 3)
-    three = solve_conductivity(cond)
-    assert three.iterations == one.iterations
-    assert three.tau == pytest.approx(one.tau, rel=1e-12)
-    assert three.flux_spread == pytest.approx(one.flux_spread, rel=1e-9, abs=1e-15)
