@@ -290,3 +290,28 @@ def test_numba_cache_is_in_the_users_cache_folder(tmp_path):
     config, kernel, _ = _cache_paths(tmp_path, {"XDG_CACHE_HOME": str(xdg)},
                                      pre_import_numba=True)
     assert kernel.is_relative_to(xdg / "twinline" / "numba")
+
+
+def test_first_run_compiles_a_bounded_set_of_kernels(monkeypatch, electrode):
+    """First-run cost guard (issue 17 part 4): a full analysis (three axes, pore sizes) on a
+    small grid (serial kernels) plus a solve on the large-grid path (parallel kernels) compiles
+    at most one signature per kernel: 16 in all, 5 of them ``parallel=True`` (parfor lowering
+    costs ~1-2 s of CPU per kernel). An analysis of one large image compiles 14 of them (the
+    serial ``apply``/``dot`` run only on small fine grids). A change that adds dtype or layout
+    variants, or more kernels, fails here."""
+    from numba.core.registry import CPUDispatcher
+
+    import twinline.structure.transport as T
+    from twinline.structure import _anakernels, _kernels
+
+    analyse(electrode, axis="all")
+    monkeypatch.setattr(T, "_PARALLEL_MIN_CELLS", 0)
+    solve_conductivity(electrode.labels == 0)
+    kernels = {f"{mod.__name__}.{n}": d for mod in (_kernels, _anakernels)
+               for n, d in vars(mod).items() if isinstance(d, CPUDispatcher)}
+    kernels.update({f"SERIAL.{n}": d for n, d in _kernels.SERIAL.items()
+                    if d not in kernels.values()})   # serial-only kernels are in both
+    sigs = {n: len(d.signatures) for n, d in kernels.items() if d.signatures}
+    assert all(v <= 1 for v in sigs.values()), sigs
+    assert sum(sigs.values()) <= 16, sorted(sigs)
+    assert sum(1 for n in sigs if kernels[n].targetoptions.get("parallel")) <= 5, sigs
