@@ -268,8 +268,9 @@ def spc_chart(
     ``conditions``, ``times``, ``objects``, ``values`` (z-scores of the residual series; SI
     measurements otherwise), ``centre``, ``sigma``, ``lcl``, ``ucl`` (None with fewer than two
     points), ``phase_one`` (points that fixed the limits), ``alarms`` (``index`` into the
-    values, ``rule``, ``time``, ``object``, ``message``), the units (``unit`` is ``""`` for
-    z-scores) and ``total`` (points of the whole series; the newest ``limit`` are given).
+    values, ``series``, ``rule``, ``time``, ``object``, ``message``), the units (``unit`` is
+    ``""`` for z-scores) and ``total`` (points of the whole series; the newest ``limit`` are
+    given).
 
     Raises :class:`TwinError` for an unknown ``series`` or a parameter without data.
     """
@@ -331,6 +332,7 @@ def spc_chart(
             marks.append(
                 {
                     "index": i,
+                    "series": a["series"],
                     "rule": a["rule"],
                     "time": a["time"],
                     "object": a["object"],

@@ -109,7 +109,9 @@
     plot("chart", data, {yaxis: {title: {text: yTitle}}, xaxis: {title: {text: "time (UTC)"}}, shapes});
     $("chart-note").textContent = `${c.total} points` + (c.total > c.values.length ? ` (newest ${c.values.length} shown)` : "")
       + (series === "measurement" ? `; centre and 3σ limits from the first ${c.phase_one} points (moving range)`
-                                  : "; z = residual over both uncertainties, limits ±3");
+                                  : "; z = residual over both uncertainties, limits ±3")
+      + (c.alarms.some(a => a.series === "event")
+         ? "; ✕ event: the alarm policy's CUSUM or jump on z against its own baseline (centre and sd of z)" : "");
   }
 
   // -- residuals ---------------------------------------------------------------------------
