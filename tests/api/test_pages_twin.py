@@ -5,22 +5,28 @@ chromium), with a screenshot of each under the test's output folder (``tmp_path`
 * Study: a reduced calendering study (4 training points, 5 µm voxels) runs as a job with a
   progress bar and ends with the R² table, the equations and the Sobol bar chart; inverse
   design on its surrogate draws the Pareto front.
-* Line: ``twinline line simulate`` serves the simulated line on a free loopback port and
-  injects a coat-gap step (+10 %) 6 s in, recording what it publishes; the record is fed
-  through the twin (``twinline twin replay --db``, the loop's replay path: predict, store,
-  learn, SPC) into the server's database while the dashboard is open, and the alarm on the
-  wet film appears without a reload. Every process is bounded in time.
+* Line, the live path: ``twinline line simulate`` serves the simulated line over OPC UA on
+  a free loopback port (a coated roll a second) and steps the coat gap up (+10 %) after
+  the alarm policy's phase I; ``twinline twin run --from opc.tcp://… --map …`` ingests it
+  live into the server's database (predict, store, learn, the policy: CUSUM on residual
+  z-scores, one alarm per event) while the dashboard is open. The page shows no alarm
+  while the line runs without the defect, then the event alarm on a coater gauge after
+  the step, without a reload, with its chart brought up and the event marked on it.
+  Every process is bounded in time (--duration) and stopped by its PID.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,9 +39,14 @@ pytestmark = [
 ]
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-PAR = "cathode.coating.wet_film_thickness"
-#: Seconds after the simulator's start at which the coat gap steps up.
-DEFECT_S = 6.0
+#: The coater's gauges that follow the coat gap (wet film, loading, capacity).
+GAP_GAUGES = {
+    "cathode.coating.wet_film_thickness",
+    "cathode.coating.am_loading",
+    "cathode.coating.areal_capacity",
+}
+#: Seconds after the simulator's start at which the coat gap steps up (after ~23 rolls).
+DEFECT_S = 24.0
 
 
 def _tablet(pg, tmp_path: Path, name: str) -> None:
@@ -127,104 +138,98 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-@pytest.mark.slow  # ~60-120 s on 2 cores: the simulated line, then the twin replays it
+def _rolls(status: str) -> int:
+    """Objects the dashboard's status line counts ("updated … · N objects · …")."""
+    m = re.search(r"(\d+) objects", status)
+    return int(m.group(1)) if m else 0
+
+
+@pytest.mark.slow  # ~60-80 s on 2 cores: the simulated line in real time, the live twin on it
 def test_line_dashboard_shows_an_alarm_when_the_line_gets_a_defect(page, tmp_path):  # noqa: F811
     from tests.api.pages_server import serve
 
     from twinline.api.app import create_app
 
     recipe = str(EXAMPLES / "nmc111_cathode.yaml")
-    record = tmp_path / "line.csv"
-    sim = subprocess.run(
-        _twinline(
-            "line",
-            "simulate",
-            "--recipe",
-            recipe,
-            "--port",
-            str(_free_port()),
-            "--rate",
-            "4Hz",
-            "--duration",
-            "9s",
-            "--roll-every",
-            "2s",
-            "--defect",
-            f"gap-step@{DEFECT_S:g}s",
-            "--record",
-            str(record),
-            "--linger",
-            "0.2s",
-        ),
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
-    assert sim.returncode == 0, sim.stderr[-2000:]
-    with record.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    start = min(datetime.fromisoformat(r["time"]) for r in rows)
-    # the settings of every object and the wet-film gauge: what the chart needs, and a
-    # replay short enough for 2 cores
-    feed = tmp_path / "feed.csv"
-    with feed.open("w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(r for r in rows if r["role"] == "setting" or r["parameter"] == PAR)
-    n_wet = sum(r["parameter"] == PAR for r in rows)
-    assert n_wet >= 28  # 20 points fix the chart's limits before the step
-
-    db = tmp_path / "line.db"
+    record, tags, db = tmp_path / "line.csv", tmp_path / "tags.yaml", tmp_path / "line.db"
+    port = _free_port()
     app = create_app(db=db, token=TOKEN)
-    with serve(app) as url:
-        page.goto(f"{url}/line")
-        page.wait_for_selector("#line-status:has-text('updated')")
-        assert page.inner_text("#alarm-count") == "0"
-        replay = subprocess.Popen(
-            _twinline("twin", "replay", str(feed), "--recipe", recipe, "--db", str(db), "--quiet"),
-            env=_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            # the dashboard polls: the line appears, then the alarm on the wet film
-            page.wait_for_selector(".step:has-text('coated roll')", timeout=150_000)
-            row = page.wait_for_selector(
-                "#alarms tr.alarm:has-text('coating.wet_film_thickness')", timeout=200_000
+    procs: list[subprocess.Popen] = []
+    try:
+        with serve(app) as url:
+            page.goto(f"{url}/line")
+            page.wait_for_selector("#line-status:has-text('updated')")
+            assert page.inner_text("#alarm-count") == "0"
+            # one coated roll a second, one sample per tag and roll; the gap steps up after
+            # DEFECT_S, past the policy's phase I (20 objects per series)
+            sim = subprocess.Popen(
+                _twinline(
+                    "line", "simulate", "--recipe", recipe, "--port", str(port),
+                    "--rate", "1Hz", "--roll-every", "1s", "--seed", "3",
+                    "--duration", f"{DEFECT_S + 5:g}s", "--defect", f"gap-step@{DEFECT_S:g}s",
+                    "--record", str(record), "--write-map", str(tags), "--linger", "3s",
+                ),
+                env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            procs.append(sim)
+            deadline = time.monotonic() + 60
+            while not (tags.exists() and record.exists() and record.stat().st_size > 200):
+                assert sim.poll() is None and time.monotonic() < deadline, sim.stderr.read()
+                time.sleep(0.1)
+            with record.open(newline="", encoding="utf-8") as f:
+                start = datetime.fromisoformat(next(csv.DictReader(f))["time"])
+            defect_at = start + timedelta(seconds=DEFECT_S)
+            run = subprocess.Popen(
+                _twinline(
+                    "twin", "run", "--from", f"opc.tcp://127.0.0.1:{port}", "--map", str(tags),
+                    "--db", str(db), "--recipe", recipe, "--duration", f"{DEFECT_S + 20:g}s",
+                    "--json",
+                ),
+                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            procs.append(run)
+            # poll the page: no alarm while the line runs without the defect (the policy
+            # learns its baseline), then the event alarm on the coater's gauges after it
+            quiet, seen = [], None
+            deadline = time.monotonic() + DEFECT_S + 60
+            while time.monotonic() < deadline and run.poll() is None:
+                now = datetime.now(UTC)
+                if page.inner_text("#alarm-count") != "0":
+                    seen = now
+                    break
+                quiet.append((now, _rolls(page.inner_text("#line-status"))))
+                page.wait_for_timeout(500)
+            assert seen is not None, f"no alarm shown; twin run: {run.poll()}"
+            assert seen >= defect_at, f"an alarm {defect_at - seen} before the defect"
+            # the page showed the line running with no alarm until shortly before the step
+            running = [t for t, n in quiet if n >= 40]
+            assert running and max(running) >= defect_at - timedelta(seconds=5), quiet[-3:]
+            row = page.wait_for_selector("#alarms tr.alarm:has-text('event')")
+            assert "coating." in row.inner_text()
+            # the policy's message under it names the parameter and the rule
+            msg = page.inner_text("#alarms tr.alarm-msg")
+            assert msg.startswith("event 1: cathode.coating.") and "sigma" in msg
+            alarms = page.request.get(f"{url}/api/v1/twin/alarms").json()
+            assert [a["series"] for a in alarms] == ["event"]
+            (alarm,) = alarms
+            assert alarm["parameter"] in GAP_GAUGES and alarm["parameter"] in msg
+            assert datetime.fromisoformat(alarm["time"]) >= defect_at - timedelta(seconds=0.5)
+            # the control chart brought up by the alarm: its parameter's residual z-scores,
+            # the event marked at its point
+            assert page.input_value("#parameter") == alarm["parameter"]
+            assert page.input_value("#series") == "residual"
+            page.wait_for_function(
+                "[...document.querySelectorAll('#chart .legendtext')]"
+                ".some(t => t.textContent.startsWith('alarms (1)'))"
             )
-            assert "measurement" in row.inner_text() or "residual" in row.inner_text()
-            replay.wait(timeout=200)
-        finally:
-            _stop(replay)
-        assert replay.returncode == 0, replay.stderr.read()[-2000:]
-        # the alarm sits at or after the step (beyond 3σ of the phase-I limits), none of
-        # rule 1 on the wet film before it
-        alarms = page.request.get(f"{url}/api/v1/twin/alarms?parameter={PAR}").json()
-        step_time = start + timedelta(seconds=DEFECT_S - 0.5)
-        beyond = [
-            datetime.fromisoformat(a["time"])
-            for a in alarms
-            if a["rule"] == "nelson-1" and a["series"] == "measurement"
-        ]
-        assert beyond and min(beyond) >= step_time
-        # the chart of that gauge marks it
-        page.select_option("#parameter", PAR)
-        page.select_option("#series", "measurement")
-        page.wait_for_function(
-            "document.querySelector('#chart .main-svg') && "
-            "[...document.querySelectorAll('#chart .legendtext')]"
-            ".some(t => t.textContent.startsWith('alarms'))"
-        )
-        assert "µm" in page.inner_text("#chart")
-        assert page.locator("#genealogy svg .node").count() >= 2
-        # the current recommendation (calibrated twin, from the selected object) is shown:
-        # the page asks for it by itself when the active calibration version changes
-        page.wait_for_selector("#rec-status .ok, #rec-status .bad", timeout=120_000)
-        status = page.inner_text("#rec-status")
-        assert ("reachable" in status or "REFUSED" in status) and "calibration" in status
-        assert "cathode.calendering" in page.inner_text("#rec-settings")
-        assert "cathode.calendering.porosity" in page.inner_text("#rec-targets")
-        shoot(page, tmp_path, "line")
-        _tablet(page, tmp_path, "line-tablet")
+            assert "z-score" in page.inner_text("#chart")
+            assert page.locator("#genealogy svg .node").count() >= 2
+            shoot(page, tmp_path, "line")
+            _tablet(page, tmp_path, "line-tablet")
+            out, err = run.communicate(timeout=DEFECT_S + 40)
+            assert run.returncode == 0, err[-2000:]
+            stats = json.loads(out)
+            assert stats["alarms"] == 1 and stats["ingest"]["rejected"] == 0
+    finally:
+        for proc in procs:  # by PID, each bounded by its --duration too
+            _stop(proc)

@@ -146,6 +146,28 @@ def test_residual_chart_is_standardised_and_limited(client, line):
     assert c["objects"][0] == line["rolls"][N - 10]
 
 
+def test_the_policys_event_is_marked_on_the_residual_chart_only(app, client, line):
+    """The live loop's alarm policy (series ``event``, CUSUM / jump on the residual z-scores
+    against its own 20-point baseline) opens one event at the first roll of the +10 % step
+    (z jumps by 5 while the baseline sd of z is 0.25); the residual chart marks it there with
+    its message, the measurement chart (its own rules) does not."""
+    from twinline.spec.recipe import load_recipe
+    from twinline.twin.loop import TwinLoop
+    from twinline.twin.spc import AlarmPolicy
+
+    store = app.state.store
+    rows = [{"parameter": PAR, "conditions": "", **s} for s in store.residual_series(PAR)]
+    loop = TwinLoop(store, load_recipe(EXAMPLES / "nmc111_cathode.yaml"), policy=AlarmPolicy())
+    stored = loop.watch_policy(rows, close=True)
+    assert [(a["series"], a["object"]) for a in stored] == [("event", line["rolls"][STEP_AT])]
+    c = client.get("/api/v1/twin/spc", params={"parameter": PAR}).json()
+    (mark,) = [a for a in c["alarms"] if a["series"] == "event"]
+    assert mark["index"] == STEP_AT and mark["object"] == line["rolls"][STEP_AT]
+    assert mark["message"].startswith(f"event 1: {PAR} residual at {line['rolls'][STEP_AT]}")
+    m = client.get("/api/v1/twin/spc", params={"parameter": PAR, "series": "measurement"})
+    assert all(a["series"] == "measurement" for a in m.json()["alarms"])
+
+
 def test_residuals_filtered_by_time(client, line):
     since = (T0 + timedelta(seconds=STEP_AT)).isoformat()
     r = client.get("/api/v1/twin/residuals", params={"parameter": PAR, "since": since})

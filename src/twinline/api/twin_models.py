@@ -76,6 +76,10 @@ class ChartAlarm(BaseModel):
     """An alarm placed on a chart."""
 
     index: int = Field(description="index into values")
+    series: str = Field(
+        description="the series the alarm was raised on: this chart's, or 'event' (the "
+        "alarm policy's, on the residual z-scores)"
+    )
     rule: str
     time: str
     object: str

@@ -16,7 +16,9 @@ measurement series of one (parameter, conditions) has the phase-I centre and mov
 sigma :math:`\overline{MR}/d_2` of its first :data:`~twinline.twin.loop.PHASE_ONE` points
 (Montgomery 2019, §6.4); fewer points give provisional limits from all of them. The alarms
 marked on a chart are the *stored* ones (the loop's decisions), placed at the point of the
-same object and time.
+same object and time; the residual chart also marks the alarm policy's events (series
+``event``: CUSUM on these z-scores, :class:`~twinline.twin.spc.AlarmPolicy`) at the point
+that opened them.
 
 **Calibration intervals** (:func:`calibration_view`): a constant's posterior is Gaussian in
 its transformed space (log, logit or identity, :class:`~twinline.twin.calibration.
@@ -266,8 +268,9 @@ def spc_chart(
     ``conditions``, ``times``, ``objects``, ``values`` (z-scores of the residual series; SI
     measurements otherwise), ``centre``, ``sigma``, ``lcl``, ``ucl`` (None with fewer than two
     points), ``phase_one`` (points that fixed the limits), ``alarms`` (``index`` into the
-    values, ``rule``, ``time``, ``object``, ``message``), the units (``unit`` is ``""`` for
-    z-scores) and ``total`` (points of the whole series; the newest ``limit`` are given).
+    values, ``series``, ``rule``, ``time``, ``object``, ``message``), the units (``unit`` is
+    ``""`` for z-scores) and ``total`` (points of the whole series; the newest ``limit`` are
+    given).
 
     Raises :class:`TwinError` for an unknown ``series`` or a parameter without data.
     """
@@ -319,14 +322,17 @@ def spc_chart(
         if i >= start
     }
     marks = []
+    # the alarm policy's events (series ``event``) are judged on the residual z-scores
+    shown = {series, "event"} if series == "residual" else {series}
     for a in store.alarms(parameter=parameter):
-        if a["series"] != series:
+        if a["series"] not in shown:
             continue
         i = keyed.get((a["object"], a["time"]))
         if i is not None:
             marks.append(
                 {
                     "index": i,
+                    "series": a["series"],
                     "rule": a["rule"],
                     "time": a["time"],
                     "object": a["object"],

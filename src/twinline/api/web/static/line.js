@@ -4,7 +4,7 @@
   const API = "/api/v1";
   const EVERY_S = 3;
   const $ = id => document.getElementById(id);
-  const state = {parameters: [], selected: null, object: null, seenAlarms: null, busy: false};
+  const state = {parameters: [], selected: null, object: null, seenAlarms: null, busy: false, picked: false};
   $("every").textContent = EVERY_S;
 
   async function get(path) {
@@ -109,7 +109,9 @@
     plot("chart", data, {yaxis: {title: {text: yTitle}}, xaxis: {title: {text: "time (UTC)"}}, shapes});
     $("chart-note").textContent = `${c.total} points` + (c.total > c.values.length ? ` (newest ${c.values.length} shown)` : "")
       + (series === "measurement" ? `; centre and 3σ limits from the first ${c.phase_one} points (moving range)`
-                                  : "; z = residual over both uncertainties, limits ±3");
+                                  : "; z = residual over both uncertainties, limits ±3")
+      + (c.alarms.some(a => a.series === "event")
+         ? "; ✕ event: the alarm policy's CUSUM or jump on z against its own baseline (centre and sd of z)" : "");
   }
 
   // -- residuals ---------------------------------------------------------------------------
@@ -130,19 +132,39 @@
   }
 
   // -- alarms ------------------------------------------------------------------------------
+  // The alarm policy's events (series "event") carry a CUSUM or an object's mean in sigma
+  // of the residual z-scores, not a value of the parameter; their message names the rule.
+  const alarmValue = a => a.series === "event" ? `${a.value >= 0 ? "+" : ""}${tw.fmt(a.value)} σ`
+                                               : `${tw.fmt(disp(a.value, a))} ${tw.unit(a.display_unit)}`;
   function alarms(list) {
     const body = $("alarms").querySelector("tbody");
     const keys = list.map(a => `${a.object}|${a.parameter}|${a.series}|${a.rule}|${a.time}`);
     const fresh = state.seenAlarms === null ? new Set() : new Set(keys.filter(k => !state.seenAlarms.has(k)));
     state.seenAlarms = new Set(keys);
-    const rows = list.map((a, i) => tw.el("tr", {class: "alarm" + (fresh.has(keys[i]) ? " new" : ""), title: a.message},
-      tw.el("td", {}, shortTime(a.time).slice(11)), tw.el("td", {class: "oid"}, a.object), tw.el("td", {}, a.parameter.split(".").slice(1).join(".")),
-      tw.el("td", {}, a.series), tw.el("td", {}, a.rule),
-      tw.el("td", {class: "n"}, `${tw.fmt(disp(a.value, a))} ${tw.unit(a.display_unit)}`)));
-    body.replaceChildren(...rows.reverse());
+    const rows = list.map((a, i) => {
+      const cls = fresh.has(keys[i]) ? " new" : "";
+      const row = tw.el("tr", {class: "alarm" + cls, title: a.message},
+        tw.el("td", {}, shortTime(a.time).slice(11)), tw.el("td", {class: "oid"}, a.object), tw.el("td", {}, a.parameter.split(".").slice(1).join(".")),
+        tw.el("td", {}, a.series), tw.el("td", {}, a.rule), tw.el("td", {class: "n"}, alarmValue(a)));
+      return a.series === "event"
+        ? [row, tw.el("tr", {class: "alarm-msg" + cls}, tw.el("td", {colspan: 6}, a.message))] : [row];
+    });
+    body.replaceChildren(...rows.reverse().flat());
     const badge = $("alarm-count");
     badge.textContent = String(list.length);
     badge.classList.toggle("hot", list.length > 0);
+    // the newest alarm that arrived since the last poll (null on the first)
+    for (let i = list.length - 1; i >= 0; i--) if (fresh.has(keys[i])) return list[i];
+    return null;
+  }
+  // A new alarm brings its chart up (its parameter, the series it was raised on) unless the
+  // user has chosen a chart.
+  function showAlarm(a) {
+    if (!a || state.picked || !state.parameters.some(p => p.parameter === a.parameter)) return;
+    $("parameter").value = a.parameter;
+    $("series").value = a.series === "measurement" ? "measurement" : "residual";
+    conditions();
+    if ($("series").value === "residual") $("conditions").value = "";
   }
 
   // -- calibration -------------------------------------------------------------------------
@@ -288,7 +310,7 @@
     try {
       const [steps, pars, al, cals] = await Promise.all([get("/twin/line"), get("/twin/parameters"),
         get("/twin/alarms?limit=200"), get("/twin/calibrations?limit=40&groups=false")]);
-      lineNow(steps); parameters(pars); alarms(al); calibration(cals); maybeRecommend(cals);
+      lineNow(steps); parameters(pars); showAlarm(alarms(al)); calibration(cals); maybeRecommend(cals);
       await Promise.all([chart(), residuals()]);
       $("line-status").textContent = `updated ${new Date().toISOString().slice(11, 19)} UTC · ${steps.reduce((a, s) => a + s.objects, 0)} objects · ${pars.length} measured parameters · ${al.length} alarms`;
       $("line-status").classList.remove("error");
@@ -297,9 +319,9 @@
       $("line-status").classList.add("error");
     } finally { state.busy = false; }
   }
-  $("parameter").addEventListener("change", () => { conditions(); chart(); residuals(); });
-  $("series").addEventListener("change", () => { conditions(); chart(); });
-  $("conditions").addEventListener("change", chart);
+  $("parameter").addEventListener("change", () => { state.picked = true; conditions(); chart(); residuals(); });
+  $("series").addEventListener("change", () => { state.picked = true; conditions(); chart(); });
+  $("conditions").addEventListener("change", () => { state.picked = true; chart(); });
   $("genealogy-form").addEventListener("submit", e => { e.preventDefault(); genealogy($("object").value.trim()); });
   let timer = null;
   const schedule = () => { clearInterval(timer); if ($("live").checked) timer = setInterval(refresh, EVERY_S * 1000); };
