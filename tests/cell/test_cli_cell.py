@@ -31,7 +31,7 @@ def test_simulate_json_has_the_agreed_keys():
     res = runner.invoke(app, ["cell", "simulate", str(EXAMPLE), "--c-rates", "0.5,1,2",
                               "--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)  # warnings (e.g. "extrapolated") go to stderr
     assert data["c_rates"] == [0.5, 1.0, 2.0]
     for key in ("capacity_Ah", "energy_Wh"):
         assert len(data[key]) == 3
