@@ -93,7 +93,7 @@ def replay_cmd(file: Path = typer.Argument(..., help="long-format CSV or Parquet
                             f"{result.updates} calibration updates, {result.alarms} alarms")
         for col in ("parameter", "n", "median |err| static %", "median |err| twin %",
                     "RMSE static", "RMSE twin", "coverage 90 %"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")  # folded, never cut with "…"
         for par, s in result.summary.items():
             table.add_row(par, str(s["n"]), f"{s['median_abs_pct_static']:.2f}",
                           f"{s['median_abs_pct_twin']:.2f}", f"{s['rmse_static']:.4g}",
@@ -203,7 +203,7 @@ def predict_cmd(object_id: str = typer.Argument(..., metavar="OBJECT", help="the
 
         table = Table(title=f"{object_id}: calibration {version}, groups {ctx.groups}")
         for col in ("output", "mean (SI)", "std (SI)"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")  # folded, never cut with "…"
         for k, (m, s) in result.items():
             table.add_row(k, f"{m:.5g}", f"{s:.3g}")
         console.print(table)
@@ -336,7 +336,7 @@ def capability_cmd(recipe: Path = typer.Option(..., "--recipe", help="recipe YAM
         table = Table(title=f"capability against the specification limits of {recipe.name}")
         for col in ("parameter", "unit", "n", "LSL", "USL", "mean", "sigma (MR)", "Cp",
                     "Cpk"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")  # folded, never cut with "…"
         for r in rows:
             label = f"{r.parameter} [{r.conditions}]" if r.conditions else r.parameter
             p = output_parameter(r.parameter)  # a spread converts without the offset
@@ -410,7 +410,7 @@ def recommend_cmd(recipe: Path = typer.Option(..., "--recipe", help="base recipe
                  + (f", object {rec.object} {rec.groups}" if rec.object else ""))
         table = Table(title=title)
         for col in ("setting", "current", "recommended", "machine window"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")  # folded, never cut with "…"
         for p, v in rec.settings.items():
             u = rec.units.get(p, "")
             lo, hi = rec.windows[p]
@@ -419,7 +419,7 @@ def recommend_cmd(recipe: Path = typer.Option(..., "--recipe", help="base recipe
         console.print(table)
         outputs = Table()
         for col in ("target output", "target", "predicted ± sd", "met"):
-            outputs.add_column(col)
+            outputs.add_column(col, overflow="fold")  # folded, never cut with "…"
         for t in rec.targets:
             m, sd = rec.predicted[t.parameter], rec.uncertainty[t.parameter]
             outputs.add_row(t.parameter, f"{_fmt(t.parameter, t.value, t.unit)} ± "
