@@ -429,7 +429,8 @@ def _constant_unit(target: str) -> str:
 
     role, _, prop = target.partition(".")
     if role == "coater":
-        return ""
+        # the coater's constants are ratios and exponents, except its gap offset (a length)
+        return "m" if prop == "gap_offset" else ""
     return PROPERTY_UNITS.get(prop, "") or ""
 
 
