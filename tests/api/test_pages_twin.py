@@ -69,7 +69,7 @@ def study_url():
 def test_study_runs_a_reduced_study_and_shows_r2_sobol_and_pareto(page, study_url, tmp_path):  # noqa: F811
     page.goto(f"{study_url}/study")
     page.fill("input[name=points]", "4")
-    page.fill("input[name=voxel_um]", "5")
+    page.fill("input[name=voxel_um]", "1")
     page.click("#study-button")
     # the progress bar moves while the job runs
     page.wait_for_function(

@@ -13,7 +13,7 @@ from tests.api.conftest import wait_job
         ({"points": 3}, "points"),
         ({"points": 25}, "points"),
         ({"replicates": 0}, "replicates"),
-        ({"voxel_um": 1.0}, "voxel_um"),
+        ({"voxel_um": 0.5}, "voxel_um"),
         ({"box_um": "wide"}, "box_um"),
     ],
 )
@@ -33,7 +33,7 @@ def test_design_of_an_unknown_study_is_404(client):
 
 @pytest.mark.slow  # ~20-60 s on 2 cores: 8 structures, two surrogates, Sobol, NSGA-II
 def test_reduced_study_job_then_design_meets_the_targets(client):
-    r = client.post("/ui/study/run", json={"points": 4, "voxel_um": 5, "seed": 1})
+    r = client.post("/ui/study/run", json={"points": 4, "voxel_um": 1, "seed": 1})
     assert r.status_code == 202, r.text
     job = r.json()
     assert job["kind"] == "study" and job["state"] in ("queued", "running")

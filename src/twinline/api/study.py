@@ -3,7 +3,7 @@
 
 * A *reduced* calendering study (:func:`twinline.learn.study.run_study`: the in-silico
   NMC111 calendering design of Duquesnoy et al. 2020 on a Latin hypercube of a few points,
-  coarse voxels, one replicate) runs as a job of the server's queue
+  a small box, one replicate) runs as a job of the server's queue
   (:class:`twinline.api.jobs.JobQueue`); the page polls ``/api/v1/jobs/{id}`` for its
   progress. Its result: the surrogates' R² table, the interpretable equations, the Sobol
   indices (a Plotly bar chart) and what the design form needs (inputs with bounds, outputs
@@ -59,7 +59,11 @@ class StudyRequest(BaseModel):
         8, ge=4, le=24, description="training points (Latin hypercube); as many validation points"
     )
     replicates: int = Field(1, ge=1, le=2, description="structures per point, averaged")
-    voxel_um: float = Field(4.0, ge=3.0, le=5.0, description="voxel edge [µm]")
+    voxel_um: float = Field(
+        1.0, ge=1.0, le=5.0,
+        description="voxel edge [µm] (1 µm: the generator's calibration resolution; coarser "
+        "voxels close the pores of dense electrodes, σ_eff then 0)",
+    )
     box_um: float = Field(20.0, ge=12.0, le=30.0, description="in-plane box edge [µm]")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="random seed")
 
