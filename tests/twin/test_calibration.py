@@ -410,3 +410,21 @@ def test_one_update_of_a_measurement_batch_takes_under_a_second(recipe):
     seconds = time.perf_counter() - t0
     assert len(new.measurements) == 34
     assert seconds < 1.0, f"one update of 34 measurements took {seconds:.2f} s"
+
+
+def test_chain_model_cache_never_answers_for_another_recipe(recipe):
+    """The forward model's cache is keyed by the recipe's id: an entry left by a freed recipe
+    whose id a new recipe reuses must not be returned (it was, depending on the allocator:
+    a resumed live run then differed from an uninterrupted one)."""
+    from twinline.twin.calibration import ChainModel
+
+    model = ChainModel()
+    specs = Calibration.initial(recipe).constants
+    values = {s.name: float(s.prior_mean) for s in specs}
+    other = _with_gap(recipe, 150e-6)
+    key = (id(other), tuple(sorted((k, float(v)) for k, v in values.items())))
+    stale = {"cathode.coating.am_loading": -1.0}
+    model._cache[key] = (object(), stale)  # what a freed recipe with this id left behind
+    out = model(other, values, specs)
+    assert out is not stale and out["cathode.coating.am_loading"] > 0
+    assert model(other, values, specs) is out  # its own entry is reused

@@ -539,19 +539,23 @@ class ChainModel:
 
     def __init__(self, *, materials: Any = None, cell: bool = False, cache_size: int = 256):
         self.materials, self.cell = materials, cell
-        self._cache: dict[Any, dict[str, float]] = {}
+        # key: the recipe's id; each entry holds the recipe itself, so that a cached recipe
+        # cannot be freed and its id reused by another recipe (that returned another recipe's
+        # outputs, depending on the allocator)
+        self._cache: dict[Any, tuple[Any, dict[str, float]]] = {}
         self._size = cache_size
 
     def __call__(self, recipe: Any, values: Mapping[str, float],
                  constants: Sequence[ConstantSpec]) -> dict[str, float]:
         key = (id(recipe), tuple(sorted((k, float(v)) for k, v in values.items())))
-        hit = self._cache.get(key)
-        if hit is None:
-            hit = {k: v for k, (v, _) in chain_outputs(
-                recipe, values, constants, materials=self.materials, cell=self.cell).items()}
-            if len(self._cache) >= self._size:
-                self._cache.pop(next(iter(self._cache)))
-            self._cache[key] = hit
+        entry = self._cache.get(key)
+        if entry is not None and entry[0] is recipe:
+            return entry[1]
+        hit = {k: v for k, (v, _) in chain_outputs(
+            recipe, values, constants, materials=self.materials, cell=self.cell).items()}
+        if len(self._cache) >= self._size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = (recipe, hit)
         return hit
 
 
