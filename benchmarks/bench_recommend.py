@@ -17,10 +17,10 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
+from bench_calibration import timed  # median and minimum of repeated calls
 from twinline.spec.recipe import load_recipe
 from twinline.twin.calibration import Calibration
 from twinline.twin.recommend import recommend
@@ -29,15 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 POR = "cathode.calendering.porosity=0.30±0.005"
 AM = "cathode.coating.am_loading=30 mg/cm^2 ± 0.3 mg/cm^2"
 LOAD, GAP = "cathode.calendering.line_load", "cathode.coating.gap"
-
-
-def timed(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), min(times)
 
 
 def main() -> None:

@@ -235,6 +235,20 @@ _DAY = 1.0 / math.sqrt(SECONDS_PER_DAY)
 #: does not hold, with their uncalibrated values (SI): ``gap_offset`` :math:`\delta` [m],
 #: the difference between the gap the film sees and the set gap (0: the set gap).
 COATER_EXTRA: dict[str, float] = {"gap_offset": 0.0}
+#: SI units of the coater's calibrated fields (the wet-film ratio and the gap exponent are
+#: dimensionless; the gap offset is a length).
+COATER_UNITS: dict[str, str] = {"ratio": "", "gap_exponent": "", "gap_offset": "m"}
+
+
+def constant_unit(target: str) -> str:
+    """SI unit of a calibrated constant's ``target`` (``role.property``): the coater's from
+    :data:`COATER_UNITS`, a material property's from the library's ``PROPERTY_UNITS``."""
+    from twinline.materials import PROPERTY_UNITS
+
+    role, _, prop = target.partition(".")
+    if role == "coater":
+        return COATER_UNITS.get(prop, "")
+    return PROPERTY_UNITS.get(prop, "") or ""
 
 
 def default_constants(electrode: str = "cathode", *, formation: bool = False,

@@ -424,16 +424,6 @@ def line_now(store: Any) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------------------ calibration
-def _constant_unit(target: str) -> str:
-    from twinline.materials import PROPERTY_UNITS
-
-    role, _, prop = target.partition(".")
-    if role == "coater":
-        # the coater's constants are ratios and exponents, except its gap offset (a length)
-        return "m" if prop == "gap_offset" else ""
-    return PROPERTY_UNITS.get(prop, "") or ""
-
-
 def calibration_view(state: dict[str, Any], *, active: bool | None = None) -> dict[str, Any]:
     """A stored calibration version (``Calibration.to_dict()``) for people: ``version``,
     ``parent``, ``time`` (ISO), ``measurements`` (count of the update that made it) and per
@@ -442,7 +432,7 @@ def calibration_view(state: dict[str, Any], *, active: bool | None = None) -> di
     ``groups`` offsets (label, mean and sd in transformed space)."""
     from datetime import UTC
 
-    from twinline.twin.calibration import Calibration
+    from twinline.twin.calibration import Calibration, constant_unit
 
     cal = Calibration.from_dict(state)
     constants = []
@@ -453,7 +443,7 @@ def calibration_view(state: dict[str, Any], *, active: bool | None = None) -> di
                 "name": spec.name,
                 "step": spec.step,
                 "target": spec.target,
-                "unit": _constant_unit(spec.target),
+                "unit": constant_unit(spec.target),
                 "transform": spec.transform,
                 "median": _finite(spec.from_z(mu)),
                 "low": _finite(spec.from_z(mu - Z90 * sd)),
