@@ -195,6 +195,26 @@ def check_n_p(ratio: float, low: float, high: float) -> None:
                         f"capacities) or cell.n_p_min/n_p_max")
 
 
+def _wound_sheets(cathode: Any, anode: Any, length: float, width: float, overhang: float,
+                  separator_overhang: float, cathode_foil: tuple[float, float, float],
+                  anode_foil: tuple[float, float, float], separator_thickness: float
+                  ) -> tuple[ElectrodeSheet, ElectrodeSheet, float, float, float]:
+    """The two double-sided sheets of a wound jelly roll (cylindrical or flat-wound
+    prismatic): the cathode ``length`` × ``width`` [m], the anode larger by ``overhang`` on
+    each edge, the separator by ``separator_overhang`` more (two layers). ``*_foil`` are
+    (foil thickness [m], foil density [kg/m³], coating thickness per side [m]). Returns the
+    sheets, the separator area [m²], the thickness of one repeat unit of the winding [m] and
+    the cathode area [m²]."""
+    o, s = overhang, separator_overhang
+    (tf_c, rho_c, tc), (tf_a, rho_a, ta) = cathode_foil, anode_foil
+    a_c, a_a = length * width, (length + 2 * o) * (width + 2 * o)
+    cat = _sheet(cathode, tf_c, rho_c, a_c, 2, 1)
+    ano = _sheet(anode, tf_a, rho_a, a_a, 2, 1)
+    sep_area = 2 * (length + 2 * o + 2 * s) * (width + 2 * o + 2 * s)
+    t_rep = tf_c + 2 * tc + tf_a + 2 * ta + 2 * separator_thickness
+    return cat, ano, sep_area, t_rep, a_c
+
+
 def _sheet(cal: Any, foil_thickness: float, foil_density: float, area: float,
            faces: int, sheets: int) -> ElectrodeSheet:
     return ElectrodeSheet(thickness=float(cal.thickness), porosity=float(cal.porosity),
@@ -269,11 +289,9 @@ def design_cell(section: Any, cathode: Any, anode: Any, materials: Any, *,
     elif fmt == "cylindrical":
         can = CANS[section.can]
         L, W = section.cathode_length, section.cathode_width
-        a_c, a_a = L * W, (L + 2 * o) * (W + 2 * o)
-        cat = _sheet(cathode, tf_c, fc["density"], a_c, 2, 1)
-        ano = _sheet(anode, tf_a, fa["density"], a_a, 2, 1)
-        sep_area = 2 * (L + 2 * o + 2 * s) * (W + 2 * o + 2 * s)
-        t_rep = tf_c + 2 * tc + tf_a + 2 * ta + 2 * t_sep
+        cat, ano, sep_area, t_rep, a_c = _wound_sheets(
+            cathode, anode, L, W, o, s, (tf_c, fc["density"], tc), (tf_a, fa["density"], ta),
+            t_sep)
         diameter = math.sqrt(section.mandrel_diameter ** 2 + 4 * L * t_rep / math.pi)
         sep_w = W + 2 * o + 2 * s
         if diameter > can["inner_diameter"]:
@@ -296,11 +314,9 @@ def design_cell(section: Any, cathode: Any, anode: Any, materials: Any, *,
     elif fmt == "prismatic":
         can = PRISMATIC_CANS[section.prismatic_can]
         L, W = section.cathode_length, section.cathode_width
-        a_c, a_a = L * W, (L + 2 * o) * (W + 2 * o)
-        cat = _sheet(cathode, tf_c, fc["density"], a_c, 2, 1)
-        ano = _sheet(anode, tf_a, fa["density"], a_a, 2, 1)
-        sep_area = 2 * (L + 2 * o + 2 * s) * (W + 2 * o + 2 * s)
-        t_rep = tf_c + 2 * tc + tf_a + 2 * ta + 2 * t_sep
+        cat, ano, sep_area, t_rep, a_c = _wound_sheets(
+            cathode, anode, L, W, o, s, (tf_c, fc["density"], tc), (tf_a, fa["density"], ta),
+            t_sep)
         wall = can["wall"]
         in_len = can["length"] - 2 * wall - 2 * PRISMATIC_END_SPACE
         in_thk = can["thickness"] - 2 * wall
