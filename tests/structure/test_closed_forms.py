@@ -59,8 +59,9 @@ def test_estimates_evaluate_the_stored_power_laws():
     s = phi_cbd / (phi_am + phi_cbd)
     h = max(2 * r / 8, thickness / 160)  # the chain's voxel (structure.grid)
     eps_c = _file()["percolation_threshold"]
-    x = np.array([1.0, np.log(eps), np.log(1 - eps), np.log(s), np.log(h / (2 * r)),
-                  np.log(eps - eps_c)])
+    x = np.array(
+        [1.0, np.log(eps), np.log(1 - eps), np.log(s), np.log(h / (2 * r)), np.log(eps - eps_c)]
+    )
     laws = _file()["laws"]
 
     def law(q):
@@ -159,21 +160,20 @@ def test_report_states_porosity_against_resolved_pores():
     assert "ε·D₀/D_eff" in note and "fitted" in note
 
 
-#: Grid of recipes across the in-silico paper's range (porosity 0.29-0.42, 93-96 wt % AM), near
-#: its dense end, in the middle and at its open end; seeds 21, 22 (the fit used 1000+, 2000+).
-GRID = [
-    pytest.param(0.30, 0.96, marks=pytest.mark.xfail(strict=True, reason=(
-        "near the pore network's percolation threshold (eps_c 0.23) two images of one recipe "
-        "differ by up to 45 %; the closed form is 21 % above the mean of these two"))),
-    (0.34, 0.93),
-    (0.42, 0.955),
-]
+#: Grid of recipes across the in-silico paper's range (porosity 0.29-0.42, 93-96 wt % AM): both
+#: dense corners, the middle and the open end. Reference: the mean of 8 images per recipe
+#: (seeds 21-28; the fit used 1000+, 2000+). Near the pore network's percolation threshold
+#: (eps_c 0.23) one image's pore tortuosity factor varies by 23 % (sd/mean at eps 0.30, 96 %
+#: AM: 12.8-24.8 over the 8 seeds), so two images were not a reference: their mean put the
+#: closed form 21 % off where the 8-image mean puts it 1 % off.
+GRID = [(0.30, 0.96), (0.30, 0.93), (0.34, 0.93), (0.42, 0.955)]
+SEEDS = tuple(range(21, 29))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("eps", "w"), GRID)
 def test_closed_form_agrees_with_the_3d_model_within_15_percent(eps, w):
-    """Closed form vs the mean of 2 generated + analysed images per recipe, at the chain's
+    """Closed form vs the mean of 8 generated + analysed images per recipe, at the chain's
     grid (thickness 90 µm): pore and solid tortuosity factors and σ_eff within 15 %."""
     from twinline.structure.analyse import analyse
     from twinline.structure.generate import generate_electrode
@@ -199,7 +199,7 @@ def test_closed_form_agrees_with_the_3d_model_within_15_percent(eps, w):
             electrolyte_conductivity=1.0,
             pore_sizes=False,
         )
-        for seed in (21, 22)
+        for seed in SEEDS
     ]
     phi_am, phi_cbd, _ = cf.solid_shares(eps, w, rho_am, rho_cbd)
     est = cf.fitted_estimates(eps, phi_am, phi_cbd, 2e-6, 1.0, thickness=90e-6)
