@@ -43,47 +43,60 @@ def test_feature_size_zero_builds_on_the_voxel_grid():
 
 
 @pytest.fixture(scope="module")
-def spread_1_vs_0_5_um():
-    """Relative spread (pore τ_f, solid τ_f, σ_eff) of the 3-seed means at 1.0 and 0.5 µm.
+def spreads():
+    """Relative spreads (pore τ_f, solid τ_f, σ_eff) over 1.0, 0.67 and 0.5 µm of the 5-seed
+    means, raw and extrapolated to zero voxel size: {"raw": array, "extrapolated": array}.
 
-    Small box (20 x 20 x 24 µm), the porous end of the paper's range (0.42 at 96 wt % AM);
-    benchmarks/bench_convergence.py runs the whole range at 50 x 50 µm with 5 seeds.
+    Small box (20 x 20 x 24 µm), the porous end of the paper's range (0.42 at 96 wt % AM),
+    where every seed's pore phase is well connected: at porosity 0.35 on this box one seed in
+    five sits near the percolation threshold (pore τ_f 66-106) and the seed mean of τ_f is
+    carried by it (spread 19 % extrapolated, 2.6 % for σ_eff, which averages conductances).
+    benchmarks/bench_convergence.py --extrapolate runs the whole range at 30 x 30 x 40 µm.
+    Measured 2026-12-01 (load 4): raw 14.5 / 9.0 / 14.4 %, extrapolated 3.8 / 1.2 / 3.9 %.
     """
-    means = {}
-    for h in (1e-6, 0.5e-6):
-        vals = []
-        for seed in range(3):
+    keys = ("tortuosity_factor_pore", "tortuosity_factor_solid", "sigma_eff_S_per_m")
+    means: dict[str, list] = {"raw": [], "extrapolated": []}
+    for h in (1e-6, 0.67e-6, 0.5e-6):
+        vals: dict[str, list] = {"raw": [], "extrapolated": []}
+        for seed in range(5):
             m = generate_electrode(
                 porosity=0.42, am_mass_fraction=0.96, voxel_size=h, seed=seed, **BOX
             )
-            a = analyse(m, pore_sizes=False, electrolyte_conductivity=1.119)
-            vals.append((a.tortuosity_factor_pore, a.tortuosity_factor_solid, a.sigma_eff_S_per_m))
-        means[h] = np.mean(vals, axis=0)
-    return np.abs(means[1e-6] - means[0.5e-6]) / np.minimum(means[1e-6], means[0.5e-6])
+            a = analyse(m, pore_sizes=False, electrolyte_conductivity=1.119, extrapolate=True)
+            assert a.tortuosity_factor_pore == a.extrapolation["tortuosity_factor_pore"]["raw"]
+            for kind in vals:
+                vals[kind].append([a.extrapolation[k][kind] for k in keys])
+        for kind in vals:
+            means[kind].append(np.mean(vals[kind], axis=0))
+    out = {}
+    for kind, m in means.items():
+        m = np.asarray(m)
+        out[kind] = (m.max(axis=0) - m.min(axis=0)) / m.min(axis=0)
+    return out
 
 
 @pytest.mark.slow
-def test_refining_the_voxel_converges(spread_1_vs_0_5_um):
-    # Issue 17's bound is 10 %. The solid tortuosity factor meets it; the pore tortuosity
-    # factor and sigma_eff move by about 15 % (measured 15.2 % on this box, 2026-12-01):
-    # that is the finite-volume error of the solve on one and the same geometry (the 0.5 µm
-    # image is the 1 µm one split 2 x 2 x 2), not a change of the structure. Before issue 17
-    # the generator moved them by 43 % and 83 %; 20 % guards against a return of that.
-    pore, solid, sigma = spread_1_vs_0_5_um
-    assert np.all(np.isfinite(spread_1_vs_0_5_um))
+def test_refining_the_voxel_converges(spreads):
+    # Raw values. Issue 17's bound is 10 %. The solid tortuosity factor meets it; the pore
+    # tortuosity factor and sigma_eff move by about 15 % (measured 14.5 % on this box,
+    # 2026-12-01): that is the finite-volume error of the solve on one and the same geometry
+    # (the 0.5 µm image is the 1 µm one split 2 x 2 x 2), not a change of the structure. Before
+    # issue 17 the generator moved them by 43 % and 83 %; 20 % guards against a return of that.
+    pore, solid, sigma = spreads["raw"]
+    assert np.all(np.isfinite(spreads["raw"]))
     assert solid <= 0.10
     assert pore <= 0.20 and sigma <= 0.20
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="pore tortuosity factor and sigma_eff spread ~15 % > "
-    "10 %: discretisation error of the transport solve at 1 µm on the same "
-    "geometry (issue 17 goal not met)",
-)
-def test_pore_transport_within_the_issue_bound(spread_1_vs_0_5_um):
-    assert np.all(spread_1_vs_0_5_um <= 0.10)
+def test_extrapolated_transport_within_the_issue_bound(spreads):
+    # Issue 17's goal, met by the values extrapolated to zero voxel size (Richardson from the
+    # image and its 2 x 2 x 2 split): pore and solid tortuosity factors and sigma_eff within
+    # 10 % over 1.0, 0.67 and 0.5 µm, mean of 5 seeds (measured 3.8 / 1.2 / 3.9 %). The raw
+    # spreads must be larger: the extrapolation is what removes the voxel dependence.
+    assert np.all(np.isfinite(spreads["extrapolated"]))
+    assert np.all(spreads["extrapolated"] <= 0.10)
+    assert np.all(spreads["extrapolated"] < spreads["raw"])
 
 
 def test_nmc111_default_reproduces_the_measured_diameters():

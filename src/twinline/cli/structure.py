@@ -129,6 +129,15 @@ _ANALYSE_HELP = "\n\n".join((
     "CPU; 10-40 s of wall time, more on a busy machine) and caches them in the user's cache "
     "folder (NUMBA_CACHE_DIR, default ~/.cache/twinline/numba); later runs load them in about "
     "a second.",
+    "--extrapolate: the transport solve on a voxel image carries a discretisation error that "
+    "falls with the voxel size (at 1 µm about +30 % on the pore tortuosity factor of a dense "
+    "cathode, +10-15 % on the solid's). With --extrapolate the image is also split 2×2×2 (the "
+    "same geometry at half the voxel) and solved again; each transport number is reported with "
+    "its refined value, its value extrapolated to zero voxel size (Richardson on the "
+    "conductances, order p measured: pore 1.06, solid 1.11) and the raw value's estimated "
+    "error (raw/extrapolated − 1). It costs about 9× a plain analysis's transport time and 8× "
+    "its memory for the split (refused over 64 million split voxels). The raw values stay the "
+    "primary numbers (TauFactor computes the same on the same image).",
     "Examples: twinline structure analyse electrode.tif --voxel 0.5um --json",
     "twinline structure analyse nmc.tif --labels pore=0,am=85,cbd=170 --voxel 0.4um --axis all",
 ))
@@ -157,6 +166,12 @@ def analyse(
     electrolyte: str = typer.Option(
         "LP30", help="Electrolyte of the material library whose conductivity is used."),
     pore_sizes: bool = typer.Option(True, help="Compute the pore-size distribution."),
+    extrapolate: bool = typer.Option(
+        False,
+        "--extrapolate",
+        help="Also solve the image split 2×2×2 and report each transport number extrapolated "
+        "to zero voxel size with the raw value's discretisation error (about 9× the time).",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ) -> None:
     with handle_errors():
@@ -179,12 +194,14 @@ def analyse(
             res = run_analysis(m, cbd_nanoporosity=cbd_nanoporosity,
                                electrolyte_conductivity=conductivity,
                                electrolyte=None if conductivity is not None else electrolyte,
-                               pore_sizes=pore_sizes, axis=axes)
+                               pore_sizes=pore_sizes, axis=axes, extrapolate=extrapolate)
         full = res.to_dict()
         if out is not None:
             write_atomic(out, json.dumps(full, indent=2))
     if as_json:
         summary = {k: full[k] for k in JSON_KEYS}
+        if "extrapolation" in full:
+            summary["extrapolation"] = full["extrapolation"]
         typer.echo(json.dumps(summary, indent=2))
         return
     _table(res)
@@ -240,6 +257,8 @@ def _table(res) -> None:
                   "under Epstein's model. Transport values along "
                   + ", ".join(_AXIS_NAME[ax] for ax in axes) + "; the CC coverage at the face "
                   "of axis 0.", soft_wrap=True, highlight=False)
+    if res.extrapolation:
+        _extrapolation_table(res)
     for ax, d in res.directions.items():
         for phase in ("pore", "solid"):
             s = d["solver"][phase]
@@ -254,3 +273,35 @@ def _table(res) -> None:
                 f"planes {s['flux_spread']:.1e}, threshold "
                 f"{s['flux_spread_threshold']:.0e}; {s['iterations']} iterations",
                 soft_wrap=True, highlight=False)
+
+
+def _extrapolation_table(res) -> None:
+    """Each transport number: raw (h), refined (h/2), extrapolated (h → 0), error."""
+    from rich.table import Table
+
+    x = res.extrapolation
+    h = res.voxel_size_m * 1e6
+    t = Table(title=f"discretisation error: {h:g} µm image, its 2×2×2 split ({h / 2:g} µm) and "
+                    f"Richardson to zero voxel size (p = {x['order_p']['pore']:g} pore, "
+                    f"{x['order_p']['solid']:g} solid)")
+    for col in ("quantity", "axis", "raw", "refined", "h → 0", "raw error"):
+        t.add_column(col, justify="left" if col == "quantity" else "right", no_wrap=True)
+    names = {"tortuosity_factor_pore": "τ_f pore [-]",
+             "tortuosity_factor_solid": "τ_f solid [-]",
+             "tortuosity_pore": "√τ_f pore [-]",
+             "tortuosity_solid": "√τ_f solid [-]",
+             "sigma_eff_S_per_m": "σ_eff [S/m]",
+             "bruggeman_exponent": "Bruggeman α [-]"}
+    for ax, vals in x["directions"].items():
+        for key, name in names.items():
+            v = vals[key]
+            err = v["discretisation_error"]
+            t.add_row(name, ax, f"{v['raw']:.4g}", f"{v['refined']:.4g}",
+                      f"{v['extrapolated']:.4g}",
+                      f"{100 * err:+.1f} %" if err == err else "n/a")
+    console.print(t)
+    console.print("τ_f = tortuosity factor ε·D₀/D_eff. raw error = raw/extrapolated − 1: the "
+                  "finite-volume error of the value at the image's voxel size (the same scheme "
+                  "as TauFactor's); the raw values stay the primary numbers. Refined: the image "
+                  "split 2×2×2 (the same geometry). "
+                  f"Extrapolation took {x['wall_s']:.2f} s.", soft_wrap=True, highlight=False)
