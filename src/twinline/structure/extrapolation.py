@@ -21,15 +21,16 @@ value's discretisation error is estimated as raw/extrapolated − 1.
 
 **The order p** (:data:`ORDER`) was measured on generated images, the paper's corners and
 centre (Duquesnoy et al. 2020: ε 0.29–0.42, 93–96 wt % AM), 20 × 20 × 24 µm at 1 µm, seeds 0
-and 1, each solved on its k × k × k split for k = 1, 2, 3, 4 (18 phase series; one ε 0.29 seed
-does not percolate in the pore). A power law :math:`D(h) = D_0 + C h^p` through the four levels
-fits to 3e-4 of :math:`D` and gives p = 1.06 ± 0.02 (pore, 9 series, range 1.04–1.09) and
-1.11 ± 0.01 (solid AM ∪ CBD, 9 series, range 1.10–1.14), standard deviations over the series.
-The local order grows under refinement (from levels 1–3: pore 1.04, solid 1.09; from levels
-2–4: 1.17 and 1.19), so the error is not yet a single power; with the four-level D₀ as the
-reference, the p that makes the two-level formula exact is 1.02–1.09 (pore) and 1.06–1.13
-(solid). First-order Richardson (p = 1) overshoots the four-level D₀ by 0.6–1.5 %; the
-measured p leaves about 0.3 %. A change of p by its spread (0.02) moves D₀ by about
+and 1, each solved on its k × k × k split for k = 1, 2, 3, 4 (``python
+benchmarks/bench_convergence.py --order --box 20,20,24 --seeds 2``; 18 phase series, two
+ε 0.29 seeds have no percolating pore). A power law :math:`D(h) = D_0 + C h^p` through the four
+levels fits to 5e-4 of :math:`D` and gives p = 1.06 ± 0.02 (pore, 8 series, range 1.04–1.09)
+and 1.11 ± 0.01 (solid AM ∪ CBD, 10 series, range 1.09–1.14), standard deviations over the
+series. So p is close to 1 but measurably above it, and it is used as measured. The local
+order still grows under refinement (from levels 1–3: pore 1.04, solid 1.09; from levels 2–4:
+1.17 and 1.19): the error is not a single power yet. Against the four-level D₀, first-order
+Richardson (p = 1) overshoots by 0.6–1.5 % (pore) and 0.6–1.1 % (solid); the measured p leaves
+−0.5…+0.5 % and −0.2…+0.1 %. A change of p by its spread (0.02) moves D₀ by about
 0.025 (D(h/2) − D(h)), i.e. 0.5 % of D₀ for the pore phase at 1 µm. A CBD conducting field
 (``cbd_nanoporosity``) uses the pore order; it was not measured apart.
 
