@@ -42,7 +42,7 @@ from twinline.chain.steps import (
     evaluate_electrode,
     resolve_materials,
 )
-from twinline.chain.structure import porosity_note, structure_entry
+from twinline.chain.structure import porosity_note, structure_entry, zero_voxel_entry
 from twinline.spec.errors import ProcessError, RecipeError, ValidityWarning
 from twinline.spec.steps import steps
 
@@ -50,7 +50,8 @@ from twinline.spec.steps import steps
 def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
               cell: bool = False, seed: int = 0, samples: int = 0,
               c_rates: tuple[float, ...] = (0.5, 1.0, 2.0), cell_model: str = "DFN",
-              progress: Callable[[str, float], None] | None = None) -> Run:
+              progress: Callable[[str, float], None] | None = None,
+              extrapolate_structure: bool = False) -> Run:
     """Evaluate the process chain for a recipe.
 
     Parameters
@@ -73,6 +74,11 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
         PyBaMM model of the discharge.
     progress : callable, optional
         ``progress(stage, fraction_done)``; the CLI wires it to a Rich progress bar.
+    extrapolate_structure : bool
+        With ``structure``: also extrapolate the 3D transport numbers to zero voxel size
+        (:mod:`twinline.structure.extrapolation`, 3-5× the analysis time). The outputs and
+        the cell keep the raw values; each structure transport output gets a
+        ``zero_voxel_size`` record beside it and the cell's inputs a ``cell_input`` note.
 
     Returns
     -------
@@ -97,6 +103,9 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
     report = progress or (lambda stage, frac: None)
     if int(samples) < 0:
         raise RecipeError(f"samples = {samples} must be >= 0")
+    if extrapolate_structure and not structure:
+        raise RecipeError("extrapolate_structure = True needs structure = True (the "
+                          "extrapolation is of the 3D analysis; --extrapolate needs --structure)")
     materials = resolve_materials(recipe, materials)
     kappa = electrolyte_conductivity(recipe, materials)
     timings: dict[str, float] = {}
@@ -171,7 +180,7 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
         t0 = time.perf_counter()
         meso, analysis, caught = build_structure(
             products["cathode"]["calendered"], seed=seed, electrolyte_conductivity=kappa,
-            materials=materials)
+            materials=materials, extrapolate=extrapolate_structure)
         add_warnings(run_warnings, "cathode", caught)
         products["cathode"]["structure"] = analysis
         mesostructures["cathode"] = meso
@@ -189,6 +198,8 @@ def run_chain(recipe: Any, *, materials: Any = None, structure: bool = False,
             entry = output_entry(pid, value, si_unit)
             if pid in STRUCTURE_IDS:
                 entry.update(structure_entry(pid, source, prods.get("structure"), seed))
+                if source is None:
+                    entry.update(zero_voxel_entry(pid, entry["value"], prods.get("structure")))
                 if source is not None:
                     from twinline.structure.closed_forms import FITTED_CITATIONS
 

@@ -76,6 +76,14 @@ def output_note(o: dict[str, Any]) -> str:
     parts = [o[k] for k in ("definition", "source") if o.get(k)]
     if o.get("source") == "estimate":   # a run.json written before the fitted closed forms
         parts = [*parts[:-1], "closed-form estimate (Bruggeman)"]
+    z = o.get("zero_voxel_size")
+    if isinstance(z, dict) and z.get("value") is not None:
+        e = z.get("discretisation_error")
+        parts.append(f"extrapolated to zero voxel size: {z['value']:.4g}"
+                     + (f" (the value above carries a discretisation error of {100 * e:+.1f} %)"
+                        if isinstance(e, float) and e == e else ""))
+    if o.get("cell_input"):
+        parts.append("the cell model uses the value above (raw), not the extrapolated one")
     return "; ".join(parts)
 
 
