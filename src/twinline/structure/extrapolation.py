@@ -31,7 +31,7 @@ order still grows under refinement (from levels 1–3: pore 1.04, solid 1.09; fr
 1.17 and 1.19): the error is not a single power yet. Against the four-level D₀, first-order
 Richardson (p = 1) overshoots by 0.6–1.5 % (pore) and 0.6–1.1 % (solid); the measured p leaves
 −0.5…+0.5 % and −0.2…+0.1 %. A change of p by its spread (0.02) moves D₀ by about
-0.025 (D(h/2) − D(h)), i.e. 0.5 % of D₀ for the pore phase at 1 µm. A CBD conducting field
+0.025 (D(h/2) − D(h)), i.e. 0.3–0.5 % of D₀ for the pore phase at 1 µm. A CBD conducting field
 (``cbd_nanoporosity``) uses the pore order; it was not measured apart.
 
 Raw values stay the primary numbers: they are what TauFactor computes on the same image (the
