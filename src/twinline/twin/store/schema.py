@@ -116,6 +116,10 @@ records = Table(
     CheckConstraint("role IN ('setting', 'measurement')", name="role"),
 )
 Index("ix_records_object_parameter", records.c.object_pk, records.c.parameter)
+# a parameter's series in time order (all conditions; one conditions, counted from the index)
+Index("ix_records_parameter_time", records.c.parameter, records.c.time, records.c.pk)
+Index("ix_records_parameter_conditions_time", records.c.parameter, records.c.conditions,
+      records.c.time, records.c.pk, records.c.role, records.c.value)
 
 jobs = Table(
     "jobs", metadata,
@@ -182,6 +186,8 @@ alarms = Table(
     UniqueConstraint("object_pk", "parameter", "series", "rule", "time",
                      name="uq_alarms_natural_key"),
 )
+Index("ix_alarms_parameter_time", alarms.c.parameter, alarms.c.time, alarms.c.pk)
+Index("ix_alarms_time", alarms.c.time, alarms.c.pk)
 
 twin_cursors = Table(
     "twin_cursors", metadata,

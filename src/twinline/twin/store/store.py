@@ -654,11 +654,11 @@ class Store:
                 out[(ids[obj_pk], par, cond, versions[c_pk])] = pk
         return out
 
-    def predictions(self, object_id: str, *, calibration: str | None = None
-                    ) -> list[dict[str, Any]]:
-        """The stored predictions of ``object_id`` (all versions, or one ``calibration``):
-        ``pk``, ``parameter``, ``conditions``, ``mean``, ``std``, ``calibration``, ``models``,
-        ``created``; newest first."""
+    def predictions(self, object_id: str, *, calibration: str | None = None,
+                    parameter: str | None = None) -> list[dict[str, Any]]:
+        """The stored predictions of ``object_id`` (all versions, or one ``calibration``; all
+        parameters, or one ``parameter``): ``pk``, ``parameter``, ``conditions``, ``mean``,
+        ``std``, ``calibration``, ``models``, ``created``; newest first."""
         import json
 
         from sqlalchemy import select
@@ -673,6 +673,8 @@ class Store:
              .where(objects.c.object_id == object_id).order_by(p.c.pk.desc()))
         if calibration is not None:
             q = q.where(calibrations.c.version == calibration)
+        if parameter is not None:
+            q = q.where(p.c.parameter == parameter)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return [{"pk": r.pk, "parameter": r.parameter, "conditions": r.conditions,
@@ -753,6 +755,121 @@ class Store:
                             "calibration": x.version}
         return list(latest.values())
 
+    # ------------------------------------------------------------------ bounded series reads
+    def measurement_conditions(self, parameter: str) -> list[str]:
+        """The distinct conditions of ``parameter``'s numeric measurements, sorted (Python's
+        string order). A loose index scan (one index seek per distinct value, a recursive
+        query), not a pass over the series."""
+        from sqlalchemy import text
+
+        where = ("parameter = :p AND role = 'measurement' AND value IS NOT NULL")
+        sql = text(
+            "WITH RECURSIVE c(v) AS ("
+            f"SELECT (SELECT conditions FROM records WHERE {where} "
+            "ORDER BY conditions LIMIT 1) "
+            f"UNION ALL SELECT (SELECT conditions FROM records WHERE {where} "
+            "AND conditions > c.v ORDER BY conditions LIMIT 1) FROM c WHERE c.v IS NOT NULL"
+            ") SELECT v FROM c WHERE v IS NOT NULL")
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(sql, {"p": parameter}).scalars())
+
+    def measurement_window(self, parameter: str, conditions: str, *, head: int = 0,
+                           tail: int = 500) -> tuple[int, list[dict[str, Any]],
+                                                     list[dict[str, Any]]]:
+        """One (``parameter``, ``conditions``) series of numeric measurements (the rows of
+        :meth:`measurements`, time then record order), bounded: ``(count of the series, its
+        first head points, its last tail points)``, both lists in time order. Three indexed
+        queries (``ix_records_parameter_conditions_time``; the count from the index alone)."""
+        from sqlalchemy import func, select
+
+        from twinline.twin.store.schema import objects
+        from twinline.twin.store.schema import records as r
+
+        where = (r.c.parameter == parameter, r.c.conditions == conditions,
+                 r.c.role == "measurement", r.c.value.is_not(None))
+        cols = (r.c.pk, objects.c.object_id, objects.c.kind, r.c.parameter, r.c.value,
+                r.c.uncertainty, r.c.time, r.c.conditions)
+
+        def rows(q: Any) -> list[dict[str, Any]]:
+            return [{"pk": x.pk, "object": x.object_id, "kind": x.kind,
+                     "parameter": x.parameter, "value": x.value, "uncertainty": x.uncertainty,
+                     "time": utc(x.time), "conditions": x.conditions}
+                    for x in conn.execute(q)]
+
+        base = select(*cols).join(objects, objects.c.pk == r.c.object_pk).where(*where)
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(r).where(*where)).scalar_one()
+            first = rows(base.order_by(r.c.time, r.c.pk).limit(max(head, 0))) if head > 0 else []
+            last = (rows(base.order_by(r.c.time.desc(), r.c.pk.desc()).limit(tail))[::-1]
+                    if tail > 0 else [])
+        return int(total), first, last
+
+    def residual_window(self, parameter: str | None = None, *, conditions: str | None = None,
+                        since: datetime | None = None, until: datetime | None = None,
+                        tail: int = 500, count: bool = False
+                        ) -> tuple[int | None, list[dict[str, Any]]]:
+        """The newest ``tail`` points of a residual series (:meth:`residual_series`: the
+        measurements that have a residual, time then record order, each with its latest
+        residual), of one ``parameter`` (or all), ``conditions`` and time window, in time
+        order: ``record``, ``parameter``, ``object``, ``time``, ``conditions``, ``measured``,
+        ``predicted``, ``std``, ``residual``, ``z``, ``calibration``. With ``count`` also the
+        number of points of the whole series (else None). The newest records come from an
+        index in time order (``ix_records_parameter_time`` or ``…_conditions_time``), their
+        latest residuals by record; the count is one index range with a residual lookup
+        per record, the only part that grows with the history."""
+        from sqlalchemy import exists, func, select
+
+        from twinline.twin.store.schema import (
+            calibrations,
+            objects,
+            predictions,
+            records,
+            residuals,
+        )
+
+        where = [exists().where(residuals.c.record_pk == records.c.pk)]
+        if parameter is not None:
+            where.append(records.c.parameter == parameter)
+        if conditions is not None:
+            where.append(records.c.conditions == conditions)
+        if since is not None:
+            where.append(records.c.time >= utc(since))
+        if until is not None:
+            where.append(records.c.time <= utc(until))
+        with self.engine.connect() as conn:
+            total = None
+            if count:
+                total = int(conn.execute(select(func.count()).select_from(records)
+                                         .where(*where)).scalar_one())
+            if tail <= 0:
+                return total, []
+            recs = conn.execute(
+                select(records.c.pk, records.c.parameter, objects.c.object_id, records.c.time,
+                       records.c.conditions, records.c.value)
+                .join(objects, objects.c.pk == records.c.object_pk)
+                .where(*where)
+                .order_by(records.c.time.desc(), records.c.pk.desc())
+                .limit(tail)).all()
+            latest: dict[int, Any] = {}
+            pks = [x.pk for x in recs]
+            for i in range(0, len(pks), 900):
+                for x in conn.execute(
+                        select(residuals.c.record_pk, residuals.c.residual, residuals.c.z,
+                               predictions.c.mean, predictions.c.std, calibrations.c.version)
+                        .join(predictions, predictions.c.pk == residuals.c.prediction_pk)
+                        .join(calibrations, calibrations.c.pk == predictions.c.calibration_pk)
+                        .where(residuals.c.record_pk.in_(pks[i:i + 900]))
+                        .order_by(residuals.c.pk)):
+                    latest[x.record_pk] = x
+        out = []
+        for x in reversed(recs):
+            s = latest[x.pk]
+            out.append({"record": x.pk, "parameter": x.parameter, "object": x.object_id,
+                        "time": utc(x.time), "conditions": x.conditions, "measured": x.value,
+                        "predicted": s.mean, "std": s.std, "residual": s.residual, "z": s.z,
+                        "calibration": s.version})
+        return total, out
+
     def add_alarms(self, rows: Iterable[dict[str, Any]], *, conn: Any = None) -> int:
         """Store alarms: dicts with ``object``, ``parameter``, ``series``, ``rule``, ``time``,
         ``value``, ``message``; an alarm already stored (same natural key) is kept. Returns
@@ -775,9 +892,13 @@ class Store:
         ).returning(alarms.c.pk)
         return len(conn.execute(stmt, params).all())
 
-    def alarms(self, *, parameter: str | None = None) -> list[dict[str, Any]]:
+    def alarms(self, *, parameter: str | None = None, series: Iterable[str] | None = None,
+               since: datetime | None = None, until: datetime | None = None
+               ) -> list[dict[str, Any]]:
         """The stored alarms in time order: ``object``, ``parameter``, ``series``, ``rule``,
-        ``time`` (ISO), ``value``, ``message``."""
+        ``time`` (ISO), ``value``, ``message``; only those of ``parameter``, of the given
+        ``series`` and with ``since <= time <= until`` when given (in SQL, on the indexes
+        ``ix_alarms_parameter_time`` and ``ix_alarms_time``)."""
         from sqlalchemy import select
 
         from twinline.twin.store.schema import alarms as a
@@ -788,6 +909,12 @@ class Store:
              .order_by(a.c.time, a.c.pk))
         if parameter is not None:
             q = q.where(a.c.parameter == parameter)
+        if series is not None:
+            q = q.where(a.c.series.in_(sorted(set(series))))
+        if since is not None:
+            q = q.where(a.c.time >= utc(since))
+        if until is not None:
+            q = q.where(a.c.time <= utc(until))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return [{"object": r.object_id, "parameter": r.parameter, "series": r.series,
