@@ -25,6 +25,15 @@ SQLite at 200 000 points on a 2-core machine.
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -202,6 +211,52 @@ def residual_points_whole_series(
     return list(reversed(latest.values()))
 
 
+def twin_parameters_whole_history(store: Any) -> list[dict[str, Any]]:
+    """:func:`twinline.twin.views.twin_parameters` as it was (commit abfbc2f): the counts
+    grouped over every record and residual of the store."""
+    from sqlalchemy import func, select
+
+    from twinline.twin.store.schema import alarms, records, residuals
+    from twinline.twin.views import parameter_units
+
+    with store.engine.connect() as conn:
+        meas = conn.execute(
+            select(records.c.parameter, records.c.conditions, func.count())
+            .where(records.c.role == "measurement", records.c.value.is_not(None))
+            .group_by(records.c.parameter, records.c.conditions)
+        ).all()
+        res = dict(
+            conn.execute(
+                select(records.c.parameter, func.count(func.distinct(residuals.c.record_pk)))
+                .join(residuals, residuals.c.record_pk == records.c.pk)
+                .group_by(records.c.parameter)
+            ).all()
+        )
+        al = dict(
+            conn.execute(
+                select(alarms.c.parameter, func.count()).group_by(alarms.c.parameter)
+            ).all()
+        )
+    out: dict[str, dict[str, Any]] = {}
+    for par, cond, n in meas:
+        e = out.setdefault(
+            par,
+            {
+                "parameter": par,
+                "measurements": 0,
+                "residuals": int(res.get(par, 0)),
+                "alarms": int(al.get(par, 0)),
+                "conditions": [],
+                **parameter_units(par),
+            },
+        )
+        e["measurements"] += int(n)
+        e["conditions"].append(cond)
+    for e in out.values():
+        e["conditions"].sort()
+    return [out[k] for k in sorted(out)]
+
+
 # ------------------------------------------------------------------------------ the store
 def build(url: str, points: int, *, seed: int = 0) -> float:
     """Fill the empty database ``url`` (created at the newest schema) with ``points``
@@ -310,3 +365,152 @@ def build(url: str, points: int, *, seed: int = 0) -> float:
                 conn.exec_driver_sql("COMMIT")
                 conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------ timing
+CASES = (
+    ("spc", f"/api/v1/twin/spc?parameter={PARAMETER}&series=residual&limit=500"),
+    ("spc", f"/api/v1/twin/spc?parameter={PARAMETER}&series=measurement&limit=500"),
+    ("residuals", f"/api/v1/twin/residuals?parameter={PARAMETER}&limit=400"),
+    ("alarms", "/api/v1/twin/alarms?limit=200"),
+    ("parameters", "/api/v1/twin/parameters"),
+)
+#: The whole-series views swapped in for "before" (None: the view did not change).
+BEFORE = {
+    "spc": "spc_chart_whole_series",
+    "residuals": "residual_points_whole_series",
+    "parameters": "twin_parameters_whole_history",
+}
+VIEW = {"spc": "spc_chart", "residuals": "residual_points", "parameters": "twin_parameters"}
+
+
+def _median_ms(client: Any, url: str, repeat: int) -> tuple[float, bytes]:
+    body = client.get(url).content  # warm-up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        r = client.get(url)
+        times.append(time.perf_counter() - t0)
+        if r.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
+    return 1e3 * statistics.median(times), body
+
+
+def time_cases(url: str, *, repeat: int, repeat_before: int) -> list[dict[str, Any]]:
+    """Median latency of each :data:`CASES` request on the database ``url``, after and (for
+    the views that changed) before; checks that both answer the same bytes."""
+    from fastapi.testclient import TestClient
+
+    import twinline.twin.views as views
+    from twinline.api.app import create_app
+
+    out = []
+    with TestClient(create_app(db=url)) as client:
+        for kind, path in CASES:
+            after, body = _median_ms(client, path, repeat)
+            row = {"request": path.removeprefix("/api/v1"), "after_ms": after, "before_ms": None}
+            if kind in BEFORE:
+                new = getattr(views, VIEW[kind])
+                setattr(views, VIEW[kind], globals()[BEFORE[kind]])
+                try:
+                    row["before_ms"], old = _median_ms(client, path, repeat_before)
+                finally:
+                    setattr(views, VIEW[kind], new)
+                if old != body:
+                    raise SystemExit(f"{path}: the bounded view answers differently")
+            out.append(row)
+    return out
+
+
+def _postgres() -> tuple[Any, str]:
+    """A throw-away PostgreSQL cluster (the tests' fixture) and a database URL in it."""
+    spec = importlib.util.spec_from_file_location(
+        "twin_conftest", ROOT / "tests" / "twin" / "conftest.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    bindir = mod.find_pg_bindir()
+    if bindir is None:
+        raise SystemExit("--postgres: no PostgreSQL server binaries (initdb) found")
+    cluster, _ = mod._start_cluster(bindir)
+    cluster.execute("CREATE DATABASE bench_spc")
+    return cluster, cluster.url("bench_spc")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--points",
+        default="20000,200000",
+        help="history lengths, comma-separated (default 20000,200000)",
+    )
+    ap.add_argument("--repeat", type=int, default=15, help="timed calls per case (after)")
+    ap.add_argument(
+        "--repeat-before",
+        type=int,
+        default=3,
+        help="timed calls per case of the whole-series views (slow)",
+    )
+    ap.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = ap.parse_args(argv)
+    try:
+        sizes = [int(float(x)) for x in args.points.split(",")]
+    except ValueError:
+        print(f"--points = {args.points!r}: allowed: comma-separated counts >= 1", file=sys.stderr)
+        return 2
+    if not sizes or min(sizes) < 1 or args.repeat < 1 or args.repeat_before < 1:
+        print("--points, --repeat, --repeat-before: allowed: >= 1", file=sys.stderr)
+        return 2
+    os.environ.setdefault("PYBAMM_OPTOUT_TELEMETRY", "true")
+    results = []
+    backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    for backend in backends:
+        for n in sizes:
+            with tempfile.TemporaryDirectory(prefix="bench_spc_") as tmp:
+                cluster = None
+                if backend == "sqlite":
+                    url = f"sqlite:///{tmp}/line.db"
+                else:
+                    cluster, url = _postgres()
+                try:
+                    load0 = os.getloadavg()[0]
+                    build_s = build(url, n)
+                    for row in time_cases(
+                        url, repeat=args.repeat, repeat_before=args.repeat_before
+                    ):
+                        results.append(
+                            {
+                                "backend": backend,
+                                "points": n,
+                                "build_s": build_s,
+                                "load": [load0, os.getloadavg()[0]],
+                                **row,
+                            }
+                        )
+                finally:
+                    if cluster is not None:
+                        cluster.stop()
+                        shutil.rmtree(cluster.root, ignore_errors=True)
+    meta = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}",
+    }
+    if args.json:
+        print(json.dumps({"meta": meta, "results": results}, indent=1))
+        return 0
+    print(f"# {meta['date']}, {meta['machine']}")
+    print("| backend | points | request | before (median) | after (median) | load avg |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        before = "" if r["before_ms"] is None else f"{r['before_ms']:.1f} ms"
+        print(
+            f"| {r['backend']} | {r['points']} | `{r['request']}` | {before} | "
+            f"{r['after_ms']:.1f} ms | {r['load'][0]:.1f}–{r['load'][1]:.1f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

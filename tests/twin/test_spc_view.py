@@ -256,3 +256,141 @@ def test_the_store_filters_alarms_by_series_and_time_in_sql(store):
         a for a in every if a["series"] in {"residual", "event"} and t1 <= a["time"] <= t2
     ]
     assert 0 < len(picked) < len(every)
+
+
+def test_the_parameter_list_from_the_counts_equals_the_grouped_count(store):
+    from twinline.twin.views import twin_parameters
+
+    new = twin_parameters(store)
+    assert json.dumps(new) == json.dumps(_reference().twin_parameters_whole_history(store))
+    assert {p["parameter"] for p in new} == {PAR, OTHER}
+
+
+# ------------------------------------------------------------------------------ the counts
+def _counted(store: Store) -> dict[tuple[str, str, str], int]:
+    """``series_counts`` as the triggers keep it (rows of n = 0 left out)."""
+    from sqlalchemy import select
+
+    from twinline.twin.store.schema import series_counts as sc
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(sc.c.parameter, sc.c.conditions, sc.c.series, sc.c.n))
+        return {(p, c, s): n for p, c, s, n in rows if n}
+
+
+def _truth(store: Store) -> dict[tuple[str, str, str], int]:
+    """The same counted over the history (the definition)."""
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        meas = conn.execute(
+            text(
+                "SELECT parameter, conditions, count(*) FROM records WHERE role = 'measurement' "
+                "AND value IS NOT NULL GROUP BY parameter, conditions"
+            )
+        ).all()
+        res = conn.execute(
+            text(
+                "SELECT r.parameter, r.conditions, count(*) FROM records r WHERE EXISTS "
+                "(SELECT 1 FROM residuals s WHERE s.record_pk = r.pk) "
+                "GROUP BY r.parameter, r.conditions"
+            )
+        ).all()
+    return {(p, c, "measurement"): n for p, c, n in meas} | {
+        (p, c, "residual"): n for p, c, n in res
+    }
+
+
+def test_the_series_counts_follow_every_write(store):
+    from sqlalchemy import text
+
+    truth = _truth(store)
+    assert _counted(store) == truth
+    assert truth[(PAR, LOW, "measurement")] == 45 and truth[(PAR, ONE, "measurement")] == 1
+    assert store.series_count(PAR, "residual") == sum(
+        n for (p, _, s), n in truth.items() if p == PAR and s == "residual"
+    )
+    assert store.measurement_conditions(PAR) == sorted([LOW, HIGH, ONE, FLAT, "y=2"])
+
+    # writing the same rows again stores nothing and counts nothing
+    ms = store.measurements(parameter=PAR)
+    assert (
+        store.add_records(
+            [
+                RecordRow(
+                    m["object"],
+                    "measurement",
+                    PAR,
+                    m["time"],
+                    value=m["value"],
+                    conditions=m["conditions"],
+                )
+                for m in ms[:30]
+            ]
+        )
+        == 0
+    )
+    assert _counted(store) == truth
+    with store.engine.begin() as conn:
+        twice = conn.execute(
+            text("SELECT record_pk FROM residuals GROUP BY record_pk HAVING count(*) = 2")
+        ).scalars()
+        twice = list(twice)
+        once = list(
+            conn.execute(
+                text("SELECT record_pk FROM residuals GROUP BY record_pk HAVING count(*) = 1")
+            ).scalars()
+        )
+        # one of two residuals removed: the record keeps its point
+        conn.execute(
+            text(
+                "DELETE FROM residuals WHERE pk = (SELECT min(pk) FROM residuals "
+                "WHERE record_pk = :r)"
+            ),
+            {"r": twice[0]},
+        )
+        # a record's only residual removed, then the record itself
+        conn.execute(text("DELETE FROM residuals WHERE record_pk = :r"), {"r": once[0]})
+        conn.execute(text("DELETE FROM alarms"))
+        conn.execute(text("DELETE FROM records WHERE pk = :r"), {"r": once[0]})
+        # a record with residuals moved to other conditions; a value cleared
+        conn.execute(text("UPDATE records SET conditions = 'z=3' WHERE pk = :r"), {"r": once[1]})
+        conn.execute(text("UPDATE records SET value = NULL WHERE pk = :r"), {"r": twice[1]})
+    after = _truth(store)
+    assert after != truth
+    assert _counted(store) == after
+    assert store.measurement_conditions(PAR) == sorted(
+        {c for (p, c, s) in after if p == PAR and s == "measurement"}
+    )
+
+
+def test_the_migration_counts_the_series_already_stored(store_url):
+    """A database at revision 0004 with data, upgraded: ``series_counts`` is filled from
+    the rows already there, then kept by the triggers."""
+    from alembic import command
+
+    from twinline.twin.store.store import _alembic_config, _engine
+
+    engine = _engine(store_url)
+    cfg = _alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0004")
+    old = Store(engine, store_url)
+    try:
+        _fill(old)
+        before, after = old.upgrade()
+        assert (before, after) == ("0004", "0005")
+        assert _counted(old) == _truth(old) != {}
+        old.add_records(
+            [
+                RecordRow(
+                    "SB-000", "measurement", PAR, T0 + timedelta(days=9), value=1.0, conditions=LOW
+                )
+            ]
+        )
+        assert (
+            _counted(old)[(PAR, LOW, "measurement")] == 46 == _truth(old)[(PAR, LOW, "measurement")]
+        )
+    finally:
+        old.close()

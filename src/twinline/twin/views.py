@@ -96,22 +96,24 @@ def _check_window(since: datetime | None, until: datetime | None) -> None:
 def twin_parameters(store: Any) -> list[dict[str, Any]]:
     """Every measured numeric parameter with its counts and units: ``parameter``,
     ``measurements``, ``residuals``, ``alarms``, ``conditions`` (the distinct conditions of
-    its measurements) and :func:`parameter_units`; sorted by name."""
+    its measurements) and :func:`parameter_units`; sorted by name. The counts are read from
+    ``series_counts`` (kept by the store's triggers), not counted over the history."""
     from sqlalchemy import func, select
 
-    from twinline.twin.store.schema import alarms, records, residuals
+    from twinline.twin.store.schema import alarms, series_counts
 
+    sc = series_counts
     with store.engine.connect() as conn:
         meas = conn.execute(
-            select(records.c.parameter, records.c.conditions, func.count())
-            .where(records.c.role == "measurement", records.c.value.is_not(None))
-            .group_by(records.c.parameter, records.c.conditions)
+            select(sc.c.parameter, sc.c.conditions, sc.c.n).where(
+                sc.c.series == "measurement", sc.c.n > 0
+            )
         ).all()
         res = dict(
             conn.execute(
-                select(records.c.parameter, func.count(func.distinct(residuals.c.record_pk)))
-                .join(residuals, residuals.c.record_pk == records.c.pk)
-                .group_by(records.c.parameter)
+                select(sc.c.parameter, func.sum(sc.c.n))
+                .where(sc.c.series == "residual")
+                .group_by(sc.c.parameter)
             ).all()
         )
         al = dict(

@@ -47,6 +47,12 @@
     ``time`` (the measurement's), ``value`` and a one-line ``message``. Unique per (object,
     parameter, series, rule, time): an alarm is stored once. The live loop's alarm policy
     (:class:`twinline.twin.spc.AlarmPolicy`) stores one per event, series ``event``.
+``series_counts``
+    The length ``n`` of each series a control chart shows: per ``parameter`` and
+    ``conditions``, ``series = 'measurement'`` counts the numeric measurements (role
+    measurement, value not null) and ``series = 'residual'`` the records with at least one
+    residual. Kept exact by triggers on ``records`` and ``residuals`` (migration 0005), in
+    the transaction of each write; read instead of counting the history.
 ``twin_cursors``
     Where a live twin (``twinline twin run``, :mod:`twinline.twin.live`) stands in the
     store: ``name`` (one per loop following the store) and ``time``, the newest record time
@@ -116,10 +122,10 @@ records = Table(
     CheckConstraint("role IN ('setting', 'measurement')", name="role"),
 )
 Index("ix_records_object_parameter", records.c.object_pk, records.c.parameter)
-# a parameter's series in time order (all conditions; one conditions, counted from the index)
+# a parameter's series in time order (all conditions; one conditions)
 Index("ix_records_parameter_time", records.c.parameter, records.c.time, records.c.pk)
 Index("ix_records_parameter_conditions_time", records.c.parameter, records.c.conditions,
-      records.c.time, records.c.pk, records.c.role, records.c.value)
+      records.c.time, records.c.pk)
 
 jobs = Table(
     "jobs", metadata,
@@ -188,6 +194,14 @@ alarms = Table(
 )
 Index("ix_alarms_parameter_time", alarms.c.parameter, alarms.c.time, alarms.c.pk)
 Index("ix_alarms_time", alarms.c.time, alarms.c.pk)
+
+series_counts = Table(
+    "series_counts", metadata,
+    Column("parameter", String(200), primary_key=True),
+    Column("conditions", String(500), primary_key=True),
+    Column("series", String(12), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
 
 twin_cursors = Table(
     "twin_cursors", metadata,

@@ -756,31 +756,43 @@ class Store:
         return list(latest.values())
 
     # ------------------------------------------------------------------ bounded series reads
+    def series_count(self, parameter: str, series: str, conditions: str | None = None,
+                     *, conn: Any = None) -> int:
+        """Points of ``parameter``'s ``series`` (``"measurement"``: numeric measurements;
+        ``"residual"``: measurements with a residual) under ``conditions`` (None: all),
+        read from ``series_counts`` (kept by triggers), not counted over the history."""
+        if conn is None:
+            with self.engine.connect() as c:
+                return self.series_count(parameter, series, conditions, conn=c)
+        from sqlalchemy import func, select
+
+        from twinline.twin.store.schema import series_counts as sc
+
+        q = select(func.coalesce(func.sum(sc.c.n), 0)).where(sc.c.parameter == parameter,
+                                                               sc.c.series == series)
+        if conditions is not None:
+            q = q.where(sc.c.conditions == conditions)
+        return int(conn.execute(q).scalar_one())
+
     def measurement_conditions(self, parameter: str) -> list[str]:
         """The distinct conditions of ``parameter``'s numeric measurements, sorted (Python's
-        string order). A loose index scan (one index seek per distinct value, a recursive
-        query), not a pass over the series."""
-        from sqlalchemy import text
+        string order), from ``series_counts``."""
+        from sqlalchemy import select
 
-        where = ("parameter = :p AND role = 'measurement' AND value IS NOT NULL")
-        sql = text(
-            "WITH RECURSIVE c(v) AS ("
-            f"SELECT (SELECT conditions FROM records WHERE {where} "
-            "ORDER BY conditions LIMIT 1) "
-            f"UNION ALL SELECT (SELECT conditions FROM records WHERE {where} "
-            "AND conditions > c.v ORDER BY conditions LIMIT 1) FROM c WHERE c.v IS NOT NULL"
-            ") SELECT v FROM c WHERE v IS NOT NULL")
+        from twinline.twin.store.schema import series_counts as sc
+
         with self.engine.connect() as conn:
-            return sorted(conn.execute(sql, {"p": parameter}).scalars())
+            return sorted(conn.execute(select(sc.c.conditions).where(
+                sc.c.parameter == parameter, sc.c.series == "measurement", sc.c.n > 0)).scalars())
 
     def measurement_window(self, parameter: str, conditions: str, *, head: int = 0,
                            tail: int = 500) -> tuple[int, list[dict[str, Any]],
                                                      list[dict[str, Any]]]:
         """One (``parameter``, ``conditions``) series of numeric measurements (the rows of
         :meth:`measurements`, time then record order), bounded: ``(count of the series, its
-        first head points, its last tail points)``, both lists in time order. Three indexed
-        queries (``ix_records_parameter_conditions_time``; the count from the index alone)."""
-        from sqlalchemy import func, select
+        first head points, its last tail points)``, both lists in time order. Two indexed
+        queries (``ix_records_parameter_conditions_time``) and :meth:`series_count`."""
+        from sqlalchemy import select
 
         from twinline.twin.store.schema import objects
         from twinline.twin.store.schema import records as r
@@ -798,7 +810,7 @@ class Store:
 
         base = select(*cols).join(objects, objects.c.pk == r.c.object_pk).where(*where)
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(r).where(*where)).scalar_one()
+            total = self.series_count(parameter, "measurement", conditions, conn=conn)
             first = rows(base.order_by(r.c.time, r.c.pk).limit(max(head, 0))) if head > 0 else []
             last = (rows(base.order_by(r.c.time.desc(), r.c.pk.desc()).limit(tail))[::-1]
                     if tail > 0 else [])
@@ -815,8 +827,9 @@ class Store:
         ``predicted``, ``std``, ``residual``, ``z``, ``calibration``. With ``count`` also the
         number of points of the whole series (else None). The newest records come from an
         index in time order (``ix_records_parameter_time`` or ``…_conditions_time``), their
-        latest residuals by record; the count is one index range with a residual lookup
-        per record, the only part that grows with the history."""
+        latest residuals by record; the count of one parameter's series is
+        :meth:`series_count` (a count over the records only for all parameters or a time
+        window)."""
         from sqlalchemy import exists, func, select
 
         from twinline.twin.store.schema import (
@@ -838,7 +851,9 @@ class Store:
             where.append(records.c.time <= utc(until))
         with self.engine.connect() as conn:
             total = None
-            if count:
+            if count and parameter is not None and since is None and until is None:
+                total = self.series_count(parameter, "residual", conditions, conn=conn)
+            elif count:
                 total = int(conn.execute(select(func.count()).select_from(records)
                                          .where(*where)).scalar_one())
             if tail <= 0:
