@@ -101,67 +101,69 @@ _SQLITE_TRIGGERS += (
 #: The same on PostgreSQL, once per statement over its transition tables. The first residual
 #: of a record locks the record's row (FOR NO KEY UPDATE, which a foreign-key check's KEY
 #: SHARE lock does not block), so two transactions giving one record its first residual at
-#: once count it once: the second waits, then sees the first's residual.
+#: once count it once: the second waits, then sees the first's residual. Each statement is
+#: planned when it runs (EXECUTE): a plan cached while ``residuals`` was small scanned the
+#: whole table per statement later on (minutes for 20 000 single-row inserts).
 _PG_FUNCTIONS = (
-    """CREATE FUNCTION twinline_count_records() RETURNS trigger LANGUAGE plpgsql AS $$
+    """CREATE FUNCTION twinline_count_records() RETURNS trigger LANGUAGE plpgsql AS $f$
     BEGIN
         IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            UPDATE series_counts c SET n = c.n - d.n FROM (
+            EXECUTE $q$UPDATE series_counts c SET n = c.n - d.n FROM (
                 SELECT parameter, conditions, count(*) AS n FROM old_rows
                 WHERE role = 'measurement' AND value IS NOT NULL
                 GROUP BY parameter, conditions) d
             WHERE c.parameter = d.parameter AND c.conditions = d.conditions
-                AND c.series = 'measurement';
+                AND c.series = 'measurement'$q$;
         END IF;
         IF TG_OP = 'UPDATE' THEN
-            UPDATE series_counts c SET n = c.n - d.n FROM (
+            EXECUTE $q$UPDATE series_counts c SET n = c.n - d.n FROM (
                 SELECT parameter, conditions, count(*) AS n FROM old_rows o
                 WHERE EXISTS (SELECT 1 FROM residuals s WHERE s.record_pk = o.pk)
                 GROUP BY parameter, conditions) d
             WHERE c.parameter = d.parameter AND c.conditions = d.conditions
-                AND c.series = 'residual';
-            INSERT INTO series_counts (parameter, conditions, series, n)
+                AND c.series = 'residual'$q$;
+            EXECUTE $q$INSERT INTO series_counts (parameter, conditions, series, n)
             SELECT parameter, conditions, 'residual', count(*) FROM new_rows o
             WHERE EXISTS (SELECT 1 FROM residuals s WHERE s.record_pk = o.pk)
             GROUP BY parameter, conditions ORDER BY parameter, conditions
             ON CONFLICT (parameter, conditions, series)
-            DO UPDATE SET n = series_counts.n + EXCLUDED.n;
+            DO UPDATE SET n = series_counts.n + EXCLUDED.n$q$;
         END IF;
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            INSERT INTO series_counts (parameter, conditions, series, n)
+            EXECUTE $q$INSERT INTO series_counts (parameter, conditions, series, n)
             SELECT parameter, conditions, 'measurement', count(*) FROM new_rows
             WHERE role = 'measurement' AND value IS NOT NULL
             GROUP BY parameter, conditions ORDER BY parameter, conditions
             ON CONFLICT (parameter, conditions, series)
-            DO UPDATE SET n = series_counts.n + EXCLUDED.n;
+            DO UPDATE SET n = series_counts.n + EXCLUDED.n$q$;
         END IF;
         RETURN NULL;
-    END $$""",
-    """CREATE FUNCTION twinline_count_residuals() RETURNS trigger LANGUAGE plpgsql AS $$
+    END $f$""",
+    """CREATE FUNCTION twinline_count_residuals() RETURNS trigger LANGUAGE plpgsql AS $f$
     BEGIN
         IF TG_OP IN ('DELETE', 'UPDATE') THEN
-            UPDATE series_counts c SET n = c.n - d.n FROM (
+            EXECUTE $q$UPDATE series_counts c SET n = c.n - d.n FROM (
                 SELECT r.parameter, r.conditions, count(*) AS n FROM records r
                 WHERE r.pk IN (SELECT record_pk FROM old_rows)
                     AND NOT EXISTS (SELECT 1 FROM residuals s WHERE s.record_pk = r.pk)
                 GROUP BY r.parameter, r.conditions) d
             WHERE c.parameter = d.parameter AND c.conditions = d.conditions
-                AND c.series = 'residual';
+                AND c.series = 'residual'$q$;
         END IF;
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            PERFORM 1 FROM records WHERE pk IN (SELECT record_pk FROM new_rows)
-                ORDER BY pk FOR NO KEY UPDATE;
-            INSERT INTO series_counts (parameter, conditions, series, n)
+            EXECUTE $q$SELECT 1 FROM records WHERE pk IN (SELECT record_pk FROM new_rows)
+                ORDER BY pk FOR NO KEY UPDATE$q$;
+            EXECUTE $q$INSERT INTO series_counts (parameter, conditions, series, n)
             SELECT r.parameter, r.conditions, 'residual', count(*) FROM records r
             WHERE r.pk IN (SELECT record_pk FROM new_rows)
                 AND NOT EXISTS (SELECT 1 FROM residuals s WHERE s.record_pk = r.pk
                                 AND s.pk NOT IN (SELECT pk FROM new_rows))
             GROUP BY r.parameter, r.conditions ORDER BY r.parameter, r.conditions
             ON CONFLICT (parameter, conditions, series)
-            DO UPDATE SET n = series_counts.n + EXCLUDED.n;
+            DO UPDATE SET n = series_counts.n + EXCLUDED.n$q$;
         END IF;
         RETURN NULL;
-    END $$""",
+    END $f$""",
 )
 _PG_TRIGGERS = tuple(
     f"CREATE TRIGGER tr_{table}_count_{op.lower()} AFTER {op} ON {table} "
