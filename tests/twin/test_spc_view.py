@@ -364,33 +364,71 @@ def test_the_series_counts_follow_every_write(store):
     )
 
 
-def test_the_migration_counts_the_series_already_stored(store_url):
-    """A database at revision 0004 with data, upgraded: ``series_counts`` is filled from
-    the rows already there, then kept by the triggers."""
+def test_the_migration_counts_the_series_already_stored(store):
+    """The filled store taken back to revision 0004 (``downgrade``: no counts, no
+    triggers), then upgraded: ``series_counts`` is filled from the rows already there and
+    kept from then on."""
     from alembic import command
+    from sqlalchemy import inspect
 
-    from twinline.twin.store.store import _alembic_config, _engine
+    from twinline.twin.store.store import _alembic_config
 
-    engine = _engine(store_url)
+    truth = _truth(store)
     cfg = _alembic_config()
-    with engine.begin() as conn:
+    with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0004")
-    old = Store(engine, store_url)
-    try:
-        _fill(old)
-        before, after = old.upgrade()
-        assert (before, after) == ("0004", "0005")
-        assert _counted(old) == _truth(old) != {}
-        old.add_records(
-            [
-                RecordRow(
-                    "SB-000", "measurement", PAR, T0 + timedelta(days=9), value=1.0, conditions=LOW
-                )
-            ]
+        command.downgrade(cfg, "0004")
+    with store.engine.connect() as conn:
+        assert "series_counts" not in inspect(conn).get_table_names()
+    assert store.upgrade() == ("0004", "0005")
+    assert _counted(store) == truth == _truth(store)
+    store.add_records(
+        [RecordRow("SB-000", "measurement", PAR, T0 + timedelta(days=9), value=1.0, conditions=LOW)]
+    )
+    assert (
+        _counted(store)[(PAR, LOW, "measurement")] == 46 == _truth(store)[(PAR, LOW, "measurement")]
+    )
+
+
+def test_a_record_written_past_the_store_is_found_by_check_and_recounted(store):
+    """SQLite counts the records the store adds (no row trigger: it tripled the time of a
+    file ingestion); a row written with plain SQL is reported by ``check`` and counted by
+    ``recount_series``. PostgreSQL's statement triggers count it at once."""
+    from sqlalchemy import text
+
+    assert store.check() == []
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO records (object_pk, role, parameter, value, unit, method, source, "
+                "time, conditions) SELECT pk, 'measurement', :p, 1.0, '', '', 'sql', :t, :c "
+                "FROM objects WHERE object_id = 'SB-001'"
+            ),
+            {"p": PAR, "t": T0 + timedelta(days=30), "c": LOW},
         )
-        assert (
-            _counted(old)[(PAR, LOW, "measurement")] == 46 == _truth(old)[(PAR, LOW, "measurement")]
+    problems = store.check()
+    if store.engine.dialect.name == "sqlite":
+        assert len(problems) == 1 and "series counts differ" in problems[0]
+        assert f"{PAR} [{LOW}] measurement: 45 kept, 46 stored" in problems[0]
+        assert store.recount_series() == len(_truth(store))
+    assert store.check() == []
+    assert _counted(store) == _truth(store)
+    assert spc_chart(store, PAR, series="measurement", conditions=LOW)["total"] == 46
+
+
+def test_many_conditions_are_read_in_one_sorted_query_with_the_same_answer(store, monkeypatch):
+    """Past MERGE_CONDITIONS conditions the residual series of all conditions is one query
+    sorting the parameter's records instead of one index range per conditions."""
+    import twinline.twin.store.store as store_module
+
+    ref = _reference()
+    monkeypatch.setattr(store_module, "MERGE_CONDITIONS", 2)
+    for limit in (3, 40, 500):
+        kw = {"series": "residual", "limit": limit}
+        assert _answer(spc_chart, store, PAR, **kw) == _answer(
+            ref.spc_chart_whole_series, store, PAR, **kw
         )
-    finally:
-        old.close()
+        _same(
+            residual_points(store, parameter=PAR, limit=limit),
+            ref.residual_points_whole_series(store, parameter=PAR, limit=limit),
+        )

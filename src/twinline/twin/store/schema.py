@@ -122,8 +122,7 @@ records = Table(
     CheckConstraint("role IN ('setting', 'measurement')", name="role"),
 )
 Index("ix_records_object_parameter", records.c.object_pk, records.c.parameter)
-# a parameter's series in time order (all conditions; one conditions)
-Index("ix_records_parameter_time", records.c.parameter, records.c.time, records.c.pk)
+# a parameter's series under one conditions in time order
 Index("ix_records_parameter_conditions_time", records.c.parameter, records.c.conditions,
       records.c.time, records.c.pk)
 

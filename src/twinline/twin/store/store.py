@@ -27,6 +27,9 @@ from twinline.twin.store.rows import EdgeRow, ObjectRow, RecordRow, now, utc
 MAX_DEPTH = 64
 #: Rows per INSERT batch.
 BATCH = 5000
+#: A residual series over all conditions is read as the merge of one indexed range per
+#: conditions up to this many conditions (:meth:`Store.residual_window`).
+MERGE_CONDITIONS = 32
 DEFAULT_DB = "twinline.db"
 
 
@@ -54,6 +57,23 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+#: Count the numeric measurements stored after record pk ``?`` into ``series_counts``
+#: (SQLite; :meth:`Store.insert_record_columns`).
+_COUNT_ADDED_RECORDS = (
+    "INSERT INTO series_counts (parameter, conditions, series, n) "
+    "SELECT parameter, conditions, 'measurement', count(*) FROM records "
+    "WHERE pk > ? AND role = 'measurement' AND value IS NOT NULL "
+    "GROUP BY parameter, conditions "
+    "ON CONFLICT (parameter, conditions, series) DO UPDATE SET n = n + excluded.n")
+#: ``series_counts`` counted over the history: (parameter, conditions, series, n).
+_SERIES_COUNTED = (
+    "SELECT parameter, conditions, 'measurement', count(*) FROM records "
+    "WHERE role = 'measurement' AND value IS NOT NULL GROUP BY parameter, conditions "
+    "UNION ALL SELECT r.parameter, r.conditions, 'residual', count(*) FROM records r "
+    "WHERE EXISTS (SELECT 1 FROM residuals s WHERE s.record_pk = r.pk) "
+    "GROUP BY r.parameter, r.conditions")
 
 
 def _engine(url: str):
@@ -347,7 +367,10 @@ class Store:
         formatted once, vectorised, exactly as SQLAlchemy's ``DateTime`` stores them, and the
         count is the summed row count (``sqlite3`` adds up ``changes()``, which an ignored
         conflict does not increase): ~3x faster than the generic path, which other
-        dialects take (``INSERT .. ON CONFLICT DO NOTHING RETURNING``).
+        dialects take (``INSERT .. ON CONFLICT DO NOTHING RETURNING``). The rows added
+        (record pk above the largest before: SQLite writers are serialised) are then
+        counted into ``series_counts`` in one grouped statement; on PostgreSQL a statement
+        trigger does it (migration 0005).
         """
         import pandas as pd
 
@@ -366,8 +389,11 @@ class Store:
                    f"({', '.join('?' * len(self.RECORD_COLUMNS))}) ON CONFLICT (source, "
                    "object_pk, parameter, time, conditions) DO NOTHING")
             rows = list(zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True))
+            before = conn.exec_driver_sql("SELECT max(pk) FROM records").scalar() or 0
             for i in range(0, n, BATCH * 4):
                 added += max(conn.exec_driver_sql(sql, rows[i:i + BATCH * 4]).rowcount, 0)
+            if added:
+                conn.exec_driver_sql(_COUNT_ADDED_RECORDS, (before,))
             return added
         cols = dict(columns)
         cols["time"] = list(times.to_pydatetime())
@@ -825,11 +851,12 @@ class Store:
         residual), of one ``parameter`` (or all), ``conditions`` and time window, in time
         order: ``record``, ``parameter``, ``object``, ``time``, ``conditions``, ``measured``,
         ``predicted``, ``std``, ``residual``, ``z``, ``calibration``. With ``count`` also the
-        number of points of the whole series (else None). The newest records come from an
-        index in time order (``ix_records_parameter_time`` or ``…_conditions_time``), their
-        latest residuals by record; the count of one parameter's series is
-        :meth:`series_count` (a count over the records only for all parameters or a time
-        window)."""
+        number of points of the whole series (else None). The newest records of a parameter
+        come from ``ix_records_parameter_conditions_time`` in time order, one range per
+        conditions merged (up to :data:`MERGE_CONDITIONS` conditions; beyond, or for all
+        parameters, one query sorts the matching records), then their latest residuals by
+        record; the count of one parameter's series is :meth:`series_count` (a count over
+        the records only for all parameters or a time window)."""
         from sqlalchemy import exists, func, select
 
         from twinline.twin.store.schema import (
@@ -839,6 +866,7 @@ class Store:
             records,
             residuals,
         )
+        from twinline.twin.store.schema import series_counts as sc
 
         where = [exists().where(residuals.c.record_pk == records.c.pk)]
         if parameter is not None:
@@ -858,13 +886,25 @@ class Store:
                                          .where(*where)).scalar_one())
             if tail <= 0:
                 return total, []
-            recs = conn.execute(
-                select(records.c.pk, records.c.parameter, objects.c.object_id, records.c.time,
-                       records.c.conditions, records.c.value)
-                .join(objects, objects.c.pk == records.c.object_pk)
-                .where(*where)
-                .order_by(records.c.time.desc(), records.c.pk.desc())
-                .limit(tail)).all()
+            newest = (select(records.c.pk, records.c.parameter, objects.c.object_id,
+                             records.c.time, records.c.conditions, records.c.value)
+                      .join(objects, objects.c.pk == records.c.object_pk)
+                      .where(*where)
+                      .order_by(records.c.time.desc(), records.c.pk.desc())
+                      .limit(tail))
+            conds = None
+            if parameter is not None and conditions is None:
+                conds = conn.execute(select(sc.c.conditions).where(
+                    sc.c.parameter == parameter, sc.c.series == "residual", sc.c.n > 0)
+                ).scalars().all()
+            if conds is not None and len(conds) <= MERGE_CONDITIONS:
+                # the newest of each conditions (one index range each), merged
+                recs = []
+                for c in conds:
+                    recs += conn.execute(newest.where(records.c.conditions == c)).all()
+                recs = sorted(recs, key=lambda x: (x.time, x.pk), reverse=True)[:tail]
+            else:
+                recs = conn.execute(newest).all()
             latest: dict[int, Any] = {}
             pks = [x.pk for x in recs]
             for i in range(0, len(pks), 900):
@@ -1032,7 +1072,37 @@ class Store:
                 .distinct().limit(20)).scalars().all()
             if cyc:
                 problems.append(f"genealogy cycles through: {sorted(cyc)}")
+            drift = self._series_drift(conn)
+            if drift:
+                problems.append(f"series counts differ from the records for {len(drift)} "
+                                f"series (e.g. {drift[0]}); Store.recount_series() rebuilds them")
         return problems
+
+    def _series_drift(self, conn: Any) -> list[str]:
+        from sqlalchemy import select, text
+
+        from twinline.twin.store.schema import series_counts as sc
+
+        kept = {(p, c, s): n for p, c, s, n in conn.execute(
+            select(sc.c.parameter, sc.c.conditions, sc.c.series, sc.c.n)) if n}
+        counted = {(p, c, s): n for p, c, s, n in conn.execute(text(_SERIES_COUNTED))}
+        return [f"{k[0]} [{k[1]}] {k[2]}: {kept.get(k, 0)} kept, {counted.get(k, 0)} stored"
+                for k in sorted(set(kept) | set(counted)) if kept.get(k, 0) != counted.get(k, 0)]
+
+    def recount_series(self) -> int:
+        """Rebuild ``series_counts`` from the records and residuals (after rows were written
+        past the store on SQLite, which :meth:`check` reports); returns the series counted."""
+        from sqlalchemy import delete, text
+
+        from twinline.twin.store.schema import series_counts as sc
+
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE records, residuals IN SHARE ROW EXCLUSIVE MODE")
+            conn.execute(delete(sc))
+            res = conn.execute(text("INSERT INTO series_counts (parameter, conditions, series, n) "
+                                    + _SERIES_COUNTED))
+            return max(res.rowcount, 0)
 
 
 def _epoch_utc(seconds: float) -> datetime:
