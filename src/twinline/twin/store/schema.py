@@ -93,6 +93,9 @@ objects = Table(
     Column("source", String(200), nullable=False, server_default=""),
 )
 
+# the newest object of a kind (the line now)
+Index("ix_objects_kind_created", objects.c.kind, objects.c.created, objects.c.pk)
+
 genealogy = Table(
     "genealogy", metadata,
     Column("parent_pk", Integer, ForeignKey("objects.pk"), primary_key=True),
