@@ -18,9 +18,13 @@ database.
 
     python benchmarks/bench_spc.py [--points 200000] [--repeat 15] [--postgres] [--json]
 
+The other reads the dashboard polls beside the chart are timed too: ``/twin/residuals``
+and ``/twin/parameters`` before and after, ``/twin/alarms`` and ``/twin/line`` after (their
+code did not change; migration 0005 gave them indexes).
+
 ``--postgres`` also runs on a throw-away PostgreSQL cluster (the tests' fixture,
-``tests/twin/conftest.py``; Debian's ``postgresql`` package). Bounded: about a minute on
-SQLite at 200 000 points on a 2-core machine.
+``tests/twin/conftest.py``; Debian's ``postgresql`` package). Bounded: about 40 s on SQLite
+(20 000 and 200 000 points) on a 2-core machine; ``--postgres`` adds about 2 minutes.
 """
 
 from __future__ import annotations
@@ -378,6 +382,7 @@ CASES = (
     ("residuals", f"/api/v1/twin/residuals?parameter={PARAMETER}&limit=400"),
     ("alarms", "/api/v1/twin/alarms?limit=200"),
     ("parameters", "/api/v1/twin/parameters"),
+    ("line", "/api/v1/twin/line"),
 )
 #: The whole-series views swapped in for "before" (None: the view did not change).
 BEFORE = {
