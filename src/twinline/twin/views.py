@@ -97,7 +97,7 @@ def twin_parameters(store: Any) -> list[dict[str, Any]]:
     """Every measured numeric parameter with its counts and units: ``parameter``,
     ``measurements``, ``residuals``, ``alarms``, ``conditions`` (the distinct conditions of
     its measurements) and :func:`parameter_units`; sorted by name. The counts are read from
-    ``series_counts`` (kept by the store's triggers), not counted over the history."""
+    ``series_counts`` (kept as the store writes), not counted over the history."""
     from sqlalchemy import func, select
 
     from twinline.twin.store.schema import alarms, series_counts
@@ -249,8 +249,8 @@ def spc_chart(
     and the stored alarms of the shown points' time span
     (:meth:`~twinline.twin.store.Store.residual_window`,
     :meth:`~twinline.twin.store.Store.measurement_window`,
-    :meth:`~twinline.twin.store.Store.alarms`); only the count visits the whole series, in an
-    index.
+    :meth:`~twinline.twin.store.Store.alarms`); the count is one row per conditions of
+    ``series_counts`` (:meth:`~twinline.twin.store.Store.series_count`).
 
     Raises :class:`TwinError` for an unknown ``series`` or a parameter without data.
     """

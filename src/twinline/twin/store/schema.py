@@ -51,8 +51,11 @@
     The length ``n`` of each series a control chart shows: per ``parameter`` and
     ``conditions``, ``series = 'measurement'`` counts the numeric measurements (role
     measurement, value not null) and ``series = 'residual'`` the records with at least one
-    residual. Kept exact by triggers on ``records`` and ``residuals`` (migration 0005), in
-    the transaction of each write; read instead of counting the history.
+    residual. Kept exact in the transaction of each write (migration 0005): by triggers on
+    ``records`` and ``residuals``, and on SQLite by the store's record insert (rows written
+    past the store: :meth:`~twinline.twin.store.Store.check` reports them,
+    :meth:`~twinline.twin.store.Store.recount_series` rebuilds); read instead of counting
+    the history.
 ``twin_cursors``
     Where a live twin (``twinline twin run``, :mod:`twinline.twin.live`) stands in the
     store: ``name`` (one per loop following the store) and ``time``, the newest record time

@@ -786,7 +786,8 @@ class Store:
                      *, conn: Any = None) -> int:
         """Points of ``parameter``'s ``series`` (``"measurement"``: numeric measurements;
         ``"residual"``: measurements with a residual) under ``conditions`` (None: all),
-        read from ``series_counts`` (kept by triggers), not counted over the history."""
+        read from ``series_counts`` (kept as the store writes: triggers, and on SQLite
+        :meth:`insert_record_columns`), not counted over the history."""
         if conn is None:
             with self.engine.connect() as c:
                 return self.series_count(parameter, series, conditions, conn=c)
