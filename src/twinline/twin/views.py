@@ -96,22 +96,24 @@ def _check_window(since: datetime | None, until: datetime | None) -> None:
 def twin_parameters(store: Any) -> list[dict[str, Any]]:
     """Every measured numeric parameter with its counts and units: ``parameter``,
     ``measurements``, ``residuals``, ``alarms``, ``conditions`` (the distinct conditions of
-    its measurements) and :func:`parameter_units`; sorted by name."""
+    its measurements) and :func:`parameter_units`; sorted by name. The counts are read from
+    ``series_counts`` (kept as the store writes), not counted over the history."""
     from sqlalchemy import func, select
 
-    from twinline.twin.store.schema import alarms, records, residuals
+    from twinline.twin.store.schema import alarms, series_counts
 
+    sc = series_counts
     with store.engine.connect() as conn:
         meas = conn.execute(
-            select(records.c.parameter, records.c.conditions, func.count())
-            .where(records.c.role == "measurement", records.c.value.is_not(None))
-            .group_by(records.c.parameter, records.c.conditions)
+            select(sc.c.parameter, sc.c.conditions, sc.c.n).where(
+                sc.c.series == "measurement", sc.c.n > 0
+            )
         ).all()
         res = dict(
             conn.execute(
-                select(records.c.parameter, func.count(func.distinct(residuals.c.record_pk)))
-                .join(residuals, residuals.c.record_pk == records.c.pk)
-                .group_by(records.c.parameter)
+                select(sc.c.parameter, func.sum(sc.c.n))
+                .where(sc.c.series == "residual")
+                .group_by(sc.c.parameter)
             ).all()
         )
         al = dict(
@@ -151,56 +153,26 @@ def residual_points(
     """Residuals (measured − predicted, SI) and z-scores in time order, the latest residual
     of each measurement: ``parameter``, ``record``, ``object``, ``time`` (ISO), ``conditions``,
     ``measured``, ``predicted``, ``std`` (the prediction's), ``residual``, ``z``,
-    ``calibration`` (the version that made the prediction); the newest ``limit`` ones."""
-    from sqlalchemy import select
-
-    from twinline.twin.store.schema import calibrations, objects, predictions, records, residuals
-
+    ``calibration`` (the version that made the prediction); the newest ``limit`` ones
+    (bounded reads: :meth:`~twinline.twin.store.Store.residual_window`)."""
     _check_window(since, until)
-    q = (
-        select(
-            records.c.pk,
-            records.c.parameter,
-            objects.c.object_id,
-            records.c.time,
-            records.c.conditions,
-            records.c.value,
-            predictions.c.mean,
-            predictions.c.std,
-            residuals.c.residual,
-            residuals.c.z,
-            calibrations.c.version,
-        )
-        .join(records, records.c.pk == residuals.c.record_pk)
-        .join(objects, objects.c.pk == records.c.object_pk)
-        .join(predictions, predictions.c.pk == residuals.c.prediction_pk)
-        .join(calibrations, calibrations.c.pk == predictions.c.calibration_pk)
-        .order_by(records.c.time.desc(), records.c.pk.desc(), residuals.c.pk.desc())
-    )
-    if parameter is not None:
-        q = q.where(records.c.parameter == parameter)
-    q = _time_filter(q, records.c.time, since, until)
-    latest: dict[int, dict[str, Any]] = {}
-    with store.engine.connect() as conn:
-        for x in conn.execute(q):
-            if x.pk in latest:
-                continue
-            if len(latest) >= limit:
-                break
-            latest[x.pk] = {
-                "parameter": x.parameter,
-                "record": x.pk,
-                "object": x.object_id,
-                "time": utc(x.time).isoformat(),
-                "conditions": x.conditions,
-                "measured": _finite(x.value),
-                "predicted": _finite(x.mean),
-                "std": _finite(x.std),
-                "residual": _finite(x.residual),
-                "z": _finite(x.z),
-                "calibration": x.version,
-            }
-    return list(reversed(latest.values()))
+    _, rows = store.residual_window(parameter, since=since, until=until, tail=max(int(limit), 0))
+    return [
+        {
+            "parameter": x["parameter"],
+            "record": x["record"],
+            "object": x["object"],
+            "time": x["time"].isoformat(),
+            "conditions": x["conditions"],
+            "measured": _finite(x["measured"]),
+            "predicted": _finite(x["predicted"]),
+            "std": _finite(x["std"]),
+            "residual": _finite(x["residual"]),
+            "z": _finite(x["z"]),
+            "calibration": x["calibration"],
+        }
+        for x in rows
+    ]
 
 
 # ------------------------------------------------------------------------------ alarms
@@ -272,6 +244,14 @@ def spc_chart(
     ``""`` for z-scores) and ``total`` (points of the whole series; the newest ``limit`` are
     given).
 
+    Bounded reads, whatever the length of the history: the series' count, the measurement
+    series' first :data:`~twinline.twin.loop.PHASE_ONE` points, the newest ``limit`` points
+    and the stored alarms of the shown points' time span
+    (:meth:`~twinline.twin.store.Store.residual_window`,
+    :meth:`~twinline.twin.store.Store.measurement_window`,
+    :meth:`~twinline.twin.store.Store.alarms`); the count is one row per conditions of
+    ``series_counts`` (:meth:`~twinline.twin.store.Store.series_count`).
+
     Raises :class:`TwinError` for an unknown ``series`` or a parameter without data.
     """
     from twinline.twin.loop import PHASE_ONE
@@ -280,12 +260,11 @@ def spc_chart(
     if series not in SERIES:
         raise TwinError(f"series = {series!r}: allowed: {', '.join(SERIES)}")
     units = parameter_units(parameter)
+    limit = max(int(limit), 0)
     if series == "residual":
-        pts = store.residual_series(parameter)
-        if conditions is not None:
-            pts = [p for p in pts if p["conditions"] == conditions]
+        total, pts = store.residual_window(parameter, conditions=conditions, tail=limit, count=True)
         values = [max(min(float(p["z"]), 1e6), -1e6) for p in pts]
-        centre, sigma, n1 = 0.0, 1.0, len(values)
+        centre, sigma, n1 = 0.0, 1.0, total
         units = {
             "unit": "",
             "display_unit": "",
@@ -295,38 +274,37 @@ def spc_chart(
             "value_display_unit": units["display_unit"],
         }
     else:
-        ms = store.measurements(parameter=parameter)
         if conditions is None:
-            conds = sorted({m["conditions"] for m in ms})
+            conds = store.measurement_conditions(parameter)
             conditions = conds[0] if conds else ""
-        pts = [m for m in ms if m["conditions"] == conditions]
+        total, head, pts = store.measurement_window(
+            parameter, conditions, head=PHASE_ONE, tail=limit
+        )
         values = [float(m["value"]) for m in pts]
-        n1 = min(len(values), PHASE_ONE)
-        phase = values[:n1]
+        phase = [float(m["value"]) for m in head]
+        n1 = len(phase)
         centre = sum(phase) / n1 if n1 else None
         sigma = moving_range_sigma(phase) if n1 >= 2 else None
         if sigma is not None and not sigma > 0:
             sigma = None
-    if not pts:
+    if not total:
         known = [p["parameter"] for p in twin_parameters(store)]
         raise TwinError(
             f"parameter = {parameter!r} has no {series} data"
             + (f" under conditions {conditions!r}" if conditions else "")
             + f"; parameters with data: {known[:12] or 'none'}"
         )
-    total = len(pts)
-    start = max(0, total - limit)
-    keyed = {
-        (p["object"], utc(p["time"]).isoformat()): i - start
-        for i, p in enumerate(pts)
-        if i >= start
-    }
+    times = [utc(p["time"]).isoformat() for p in pts]
+    keyed = {(p["object"], t): i for i, (p, t) in enumerate(zip(pts, times, strict=True))}
     marks = []
     # the alarm policy's events (series ``event``) are judged on the residual z-scores
     shown = {series, "event"} if series == "residual" else {series}
-    for a in store.alarms(parameter=parameter):
-        if a["series"] not in shown:
-            continue
+    on_points = (
+        store.alarms(parameter=parameter, series=shown, since=pts[0]["time"], until=pts[-1]["time"])
+        if pts
+        else []
+    )
+    for a in on_points:
         i = keyed.get((a["object"], a["time"]))
         if i is not None:
             marks.append(
@@ -346,9 +324,9 @@ def spc_chart(
         "parameter": parameter,
         "series": series,
         "conditions": conditions or "",
-        "times": [utc(p["time"]).isoformat() for p in pts[start:]],
-        "objects": [p["object"] for p in pts[start:]],
-        "values": values[start:],
+        "times": times,
+        "objects": [p["object"] for p in pts],
+        "values": values,
         "centre": centre,
         "sigma": sigma,
         "lcl": lcl,

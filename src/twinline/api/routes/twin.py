@@ -129,11 +129,7 @@ def predictions(
             store.calibration_state(calibration)
     except StoreError as err:
         raise ApiError(str(err), status=404) from None
-    rows = [
-        p
-        for p in store.predictions(object, calibration=calibration)
-        if parameter is None or p["parameter"] == parameter
-    ]
+    rows = store.predictions(object, calibration=calibration, parameter=parameter)
     return _json(
         [
             {

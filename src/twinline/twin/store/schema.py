@@ -47,6 +47,15 @@
     ``time`` (the measurement's), ``value`` and a one-line ``message``. Unique per (object,
     parameter, series, rule, time): an alarm is stored once. The live loop's alarm policy
     (:class:`twinline.twin.spc.AlarmPolicy`) stores one per event, series ``event``.
+``series_counts``
+    The length ``n`` of each series a control chart shows: per ``parameter`` and
+    ``conditions``, ``series = 'measurement'`` counts the numeric measurements (role
+    measurement, value not null) and ``series = 'residual'`` the records with at least one
+    residual. Kept exact in the transaction of each write (migration 0005): by triggers on
+    ``records`` and ``residuals``, and on SQLite by the store's record insert (rows written
+    past the store: :meth:`~twinline.twin.store.Store.check` reports them,
+    :meth:`~twinline.twin.store.Store.recount_series` rebuilds); read instead of counting
+    the history.
 ``twin_cursors``
     Where a live twin (``twinline twin run``, :mod:`twinline.twin.live`) stands in the
     store: ``name`` (one per loop following the store) and ``time``, the newest record time
@@ -87,6 +96,9 @@ objects = Table(
     Column("source", String(200), nullable=False, server_default=""),
 )
 
+# the newest object of a kind (the line now)
+Index("ix_objects_kind_created", objects.c.kind, objects.c.created, objects.c.pk)
+
 genealogy = Table(
     "genealogy", metadata,
     Column("parent_pk", Integer, ForeignKey("objects.pk"), primary_key=True),
@@ -116,6 +128,9 @@ records = Table(
     CheckConstraint("role IN ('setting', 'measurement')", name="role"),
 )
 Index("ix_records_object_parameter", records.c.object_pk, records.c.parameter)
+# a parameter's series under one conditions in time order
+Index("ix_records_parameter_conditions_time", records.c.parameter, records.c.conditions,
+      records.c.time, records.c.pk)
 
 jobs = Table(
     "jobs", metadata,
@@ -181,6 +196,16 @@ alarms = Table(
     Column("message", String(500), nullable=False, server_default=""),
     UniqueConstraint("object_pk", "parameter", "series", "rule", "time",
                      name="uq_alarms_natural_key"),
+)
+Index("ix_alarms_parameter_time", alarms.c.parameter, alarms.c.time, alarms.c.pk)
+Index("ix_alarms_time", alarms.c.time, alarms.c.pk)
+
+series_counts = Table(
+    "series_counts", metadata,
+    Column("parameter", String(200), primary_key=True),
+    Column("conditions", String(500), primary_key=True),
+    Column("series", String(12), primary_key=True),
+    Column("n", Integer, nullable=False),
 )
 
 twin_cursors = Table(

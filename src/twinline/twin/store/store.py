@@ -27,6 +27,9 @@ from twinline.twin.store.rows import EdgeRow, ObjectRow, RecordRow, now, utc
 MAX_DEPTH = 64
 #: Rows per INSERT batch.
 BATCH = 5000
+#: A residual series over all conditions is read as the merge of one indexed range per
+#: conditions up to this many conditions (:meth:`Store.residual_window`).
+MERGE_CONDITIONS = 32
 DEFAULT_DB = "twinline.db"
 
 
@@ -54,6 +57,23 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
+
+
+#: Count the numeric measurements stored after record pk ``?`` into ``series_counts``
+#: (SQLite; :meth:`Store.insert_record_columns`).
+_COUNT_ADDED_RECORDS = (
+    "INSERT INTO series_counts (parameter, conditions, series, n) "
+    "SELECT parameter, conditions, 'measurement', count(*) FROM records "
+    "WHERE pk > ? AND role = 'measurement' AND value IS NOT NULL "
+    "GROUP BY parameter, conditions "
+    "ON CONFLICT (parameter, conditions, series) DO UPDATE SET n = n + excluded.n")
+#: ``series_counts`` counted over the history: (parameter, conditions, series, n).
+_SERIES_COUNTED = (
+    "SELECT parameter, conditions, 'measurement', count(*) FROM records "
+    "WHERE role = 'measurement' AND value IS NOT NULL GROUP BY parameter, conditions "
+    "UNION ALL SELECT r.parameter, r.conditions, 'residual', count(*) FROM records r "
+    "WHERE EXISTS (SELECT 1 FROM residuals s WHERE s.record_pk = r.pk) "
+    "GROUP BY r.parameter, r.conditions")
 
 
 def _engine(url: str):
@@ -347,7 +367,10 @@ class Store:
         formatted once, vectorised, exactly as SQLAlchemy's ``DateTime`` stores them, and the
         count is the summed row count (``sqlite3`` adds up ``changes()``, which an ignored
         conflict does not increase): ~3x faster than the generic path, which other
-        dialects take (``INSERT .. ON CONFLICT DO NOTHING RETURNING``).
+        dialects take (``INSERT .. ON CONFLICT DO NOTHING RETURNING``). The rows added
+        (record pk above the largest before: SQLite writers are serialised) are then
+        counted into ``series_counts`` in one grouped statement; on PostgreSQL a statement
+        trigger does it (migration 0005).
         """
         import pandas as pd
 
@@ -366,8 +389,11 @@ class Store:
                    f"({', '.join('?' * len(self.RECORD_COLUMNS))}) ON CONFLICT (source, "
                    "object_pk, parameter, time, conditions) DO NOTHING")
             rows = list(zip(*(cols[c] for c in self.RECORD_COLUMNS), strict=True))
+            before = conn.exec_driver_sql("SELECT max(pk) FROM records").scalar() or 0
             for i in range(0, n, BATCH * 4):
                 added += max(conn.exec_driver_sql(sql, rows[i:i + BATCH * 4]).rowcount, 0)
+            if added:
+                conn.exec_driver_sql(_COUNT_ADDED_RECORDS, (before,))
             return added
         cols = dict(columns)
         cols["time"] = list(times.to_pydatetime())
@@ -654,11 +680,11 @@ class Store:
                 out[(ids[obj_pk], par, cond, versions[c_pk])] = pk
         return out
 
-    def predictions(self, object_id: str, *, calibration: str | None = None
-                    ) -> list[dict[str, Any]]:
-        """The stored predictions of ``object_id`` (all versions, or one ``calibration``):
-        ``pk``, ``parameter``, ``conditions``, ``mean``, ``std``, ``calibration``, ``models``,
-        ``created``; newest first."""
+    def predictions(self, object_id: str, *, calibration: str | None = None,
+                    parameter: str | None = None) -> list[dict[str, Any]]:
+        """The stored predictions of ``object_id`` (all versions, or one ``calibration``; all
+        parameters, or one ``parameter``): ``pk``, ``parameter``, ``conditions``, ``mean``,
+        ``std``, ``calibration``, ``models``, ``created``; newest first."""
         import json
 
         from sqlalchemy import select
@@ -673,6 +699,8 @@ class Store:
              .where(objects.c.object_id == object_id).order_by(p.c.pk.desc()))
         if calibration is not None:
             q = q.where(calibrations.c.version == calibration)
+        if parameter is not None:
+            q = q.where(p.c.parameter == parameter)
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return [{"pk": r.pk, "parameter": r.parameter, "conditions": r.conditions,
@@ -753,6 +781,151 @@ class Store:
                             "calibration": x.version}
         return list(latest.values())
 
+    # ------------------------------------------------------------------ bounded series reads
+    def series_count(self, parameter: str, series: str, conditions: str | None = None,
+                     *, conn: Any = None) -> int:
+        """Points of ``parameter``'s ``series`` (``"measurement"``: numeric measurements;
+        ``"residual"``: measurements with a residual) under ``conditions`` (None: all),
+        read from ``series_counts`` (kept as the store writes: triggers, and on SQLite
+        :meth:`insert_record_columns`), not counted over the history."""
+        if conn is None:
+            with self.engine.connect() as c:
+                return self.series_count(parameter, series, conditions, conn=c)
+        from sqlalchemy import func, select
+
+        from twinline.twin.store.schema import series_counts as sc
+
+        q = select(func.coalesce(func.sum(sc.c.n), 0)).where(sc.c.parameter == parameter,
+                                                               sc.c.series == series)
+        if conditions is not None:
+            q = q.where(sc.c.conditions == conditions)
+        return int(conn.execute(q).scalar_one())
+
+    def measurement_conditions(self, parameter: str) -> list[str]:
+        """The distinct conditions of ``parameter``'s numeric measurements, sorted (Python's
+        string order), from ``series_counts``."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import series_counts as sc
+
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(select(sc.c.conditions).where(
+                sc.c.parameter == parameter, sc.c.series == "measurement", sc.c.n > 0)).scalars())
+
+    def measurement_window(self, parameter: str, conditions: str, *, head: int = 0,
+                           tail: int = 500) -> tuple[int, list[dict[str, Any]],
+                                                     list[dict[str, Any]]]:
+        """One (``parameter``, ``conditions``) series of numeric measurements (the rows of
+        :meth:`measurements`, time then record order), bounded: ``(count of the series, its
+        first head points, its last tail points)``, both lists in time order. Two indexed
+        queries (``ix_records_parameter_conditions_time``) and :meth:`series_count`."""
+        from sqlalchemy import select
+
+        from twinline.twin.store.schema import objects
+        from twinline.twin.store.schema import records as r
+
+        where = (r.c.parameter == parameter, r.c.conditions == conditions,
+                 r.c.role == "measurement", r.c.value.is_not(None))
+        cols = (r.c.pk, objects.c.object_id, objects.c.kind, r.c.parameter, r.c.value,
+                r.c.uncertainty, r.c.time, r.c.conditions)
+
+        def rows(q: Any) -> list[dict[str, Any]]:
+            return [{"pk": x.pk, "object": x.object_id, "kind": x.kind,
+                     "parameter": x.parameter, "value": x.value, "uncertainty": x.uncertainty,
+                     "time": utc(x.time), "conditions": x.conditions}
+                    for x in conn.execute(q)]
+
+        base = select(*cols).join(objects, objects.c.pk == r.c.object_pk).where(*where)
+        with self.engine.connect() as conn:
+            total = self.series_count(parameter, "measurement", conditions, conn=conn)
+            first = rows(base.order_by(r.c.time, r.c.pk).limit(max(head, 0))) if head > 0 else []
+            last = (rows(base.order_by(r.c.time.desc(), r.c.pk.desc()).limit(tail))[::-1]
+                    if tail > 0 else [])
+        return int(total), first, last
+
+    def residual_window(self, parameter: str | None = None, *, conditions: str | None = None,
+                        since: datetime | None = None, until: datetime | None = None,
+                        tail: int = 500, count: bool = False
+                        ) -> tuple[int | None, list[dict[str, Any]]]:
+        """The newest ``tail`` points of a residual series (:meth:`residual_series`: the
+        measurements that have a residual, time then record order, each with its latest
+        residual), of one ``parameter`` (or all), ``conditions`` and time window, in time
+        order: ``record``, ``parameter``, ``object``, ``time``, ``conditions``, ``measured``,
+        ``predicted``, ``std``, ``residual``, ``z``, ``calibration``. With ``count`` also the
+        number of points of the whole series (else None). The newest records of a parameter
+        come from ``ix_records_parameter_conditions_time`` in time order, one range per
+        conditions merged (up to :data:`MERGE_CONDITIONS` conditions; beyond, or for all
+        parameters, one query sorts the matching records), then their latest residuals by
+        record; the count of one parameter's series is :meth:`series_count` (a count over
+        the records only for all parameters or a time window)."""
+        from sqlalchemy import exists, func, select
+
+        from twinline.twin.store.schema import (
+            calibrations,
+            objects,
+            predictions,
+            records,
+            residuals,
+        )
+        from twinline.twin.store.schema import series_counts as sc
+
+        where = [exists().where(residuals.c.record_pk == records.c.pk)]
+        if parameter is not None:
+            where.append(records.c.parameter == parameter)
+        if conditions is not None:
+            where.append(records.c.conditions == conditions)
+        if since is not None:
+            where.append(records.c.time >= utc(since))
+        if until is not None:
+            where.append(records.c.time <= utc(until))
+        with self.engine.connect() as conn:
+            total = None
+            if count and parameter is not None and since is None and until is None:
+                total = self.series_count(parameter, "residual", conditions, conn=conn)
+            elif count:
+                total = int(conn.execute(select(func.count()).select_from(records)
+                                         .where(*where)).scalar_one())
+            if tail <= 0:
+                return total, []
+            newest = (select(records.c.pk, records.c.parameter, objects.c.object_id,
+                             records.c.time, records.c.conditions, records.c.value)
+                      .join(objects, objects.c.pk == records.c.object_pk)
+                      .where(*where)
+                      .order_by(records.c.time.desc(), records.c.pk.desc())
+                      .limit(tail))
+            conds = None
+            if parameter is not None and conditions is None:
+                conds = conn.execute(select(sc.c.conditions).where(
+                    sc.c.parameter == parameter, sc.c.series == "residual", sc.c.n > 0)
+                ).scalars().all()
+            if conds is not None and len(conds) <= MERGE_CONDITIONS:
+                # the newest of each conditions (one index range each), merged
+                recs = []
+                for c in conds:
+                    recs += conn.execute(newest.where(records.c.conditions == c)).all()
+                recs = sorted(recs, key=lambda x: (x.time, x.pk), reverse=True)[:tail]
+            else:
+                recs = conn.execute(newest).all()
+            latest: dict[int, Any] = {}
+            pks = [x.pk for x in recs]
+            for i in range(0, len(pks), 900):
+                for x in conn.execute(
+                        select(residuals.c.record_pk, residuals.c.residual, residuals.c.z,
+                               predictions.c.mean, predictions.c.std, calibrations.c.version)
+                        .join(predictions, predictions.c.pk == residuals.c.prediction_pk)
+                        .join(calibrations, calibrations.c.pk == predictions.c.calibration_pk)
+                        .where(residuals.c.record_pk.in_(pks[i:i + 900]))
+                        .order_by(residuals.c.pk)):
+                    latest[x.record_pk] = x
+        out = []
+        for x in reversed(recs):
+            s = latest[x.pk]
+            out.append({"record": x.pk, "parameter": x.parameter, "object": x.object_id,
+                        "time": utc(x.time), "conditions": x.conditions, "measured": x.value,
+                        "predicted": s.mean, "std": s.std, "residual": s.residual, "z": s.z,
+                        "calibration": s.version})
+        return total, out
+
     def add_alarms(self, rows: Iterable[dict[str, Any]], *, conn: Any = None) -> int:
         """Store alarms: dicts with ``object``, ``parameter``, ``series``, ``rule``, ``time``,
         ``value``, ``message``; an alarm already stored (same natural key) is kept. Returns
@@ -775,9 +948,13 @@ class Store:
         ).returning(alarms.c.pk)
         return len(conn.execute(stmt, params).all())
 
-    def alarms(self, *, parameter: str | None = None) -> list[dict[str, Any]]:
+    def alarms(self, *, parameter: str | None = None, series: Iterable[str] | None = None,
+               since: datetime | None = None, until: datetime | None = None
+               ) -> list[dict[str, Any]]:
         """The stored alarms in time order: ``object``, ``parameter``, ``series``, ``rule``,
-        ``time`` (ISO), ``value``, ``message``."""
+        ``time`` (ISO), ``value``, ``message``; only those of ``parameter``, of the given
+        ``series`` and with ``since <= time <= until`` when given (in SQL, on the indexes
+        ``ix_alarms_parameter_time`` and ``ix_alarms_time``)."""
         from sqlalchemy import select
 
         from twinline.twin.store.schema import alarms as a
@@ -788,6 +965,12 @@ class Store:
              .order_by(a.c.time, a.c.pk))
         if parameter is not None:
             q = q.where(a.c.parameter == parameter)
+        if series is not None:
+            q = q.where(a.c.series.in_(sorted(set(series))))
+        if since is not None:
+            q = q.where(a.c.time >= utc(since))
+        if until is not None:
+            q = q.where(a.c.time <= utc(until))
         with self.engine.connect() as conn:
             rows = conn.execute(q).all()
         return [{"object": r.object_id, "parameter": r.parameter, "series": r.series,
@@ -890,7 +1073,37 @@ class Store:
                 .distinct().limit(20)).scalars().all()
             if cyc:
                 problems.append(f"genealogy cycles through: {sorted(cyc)}")
+            drift = self._series_drift(conn)
+            if drift:
+                problems.append(f"series counts differ from the records for {len(drift)} "
+                                f"series (e.g. {drift[0]}); Store.recount_series() rebuilds them")
         return problems
+
+    def _series_drift(self, conn: Any) -> list[str]:
+        from sqlalchemy import select, text
+
+        from twinline.twin.store.schema import series_counts as sc
+
+        kept = {(p, c, s): n for p, c, s, n in conn.execute(
+            select(sc.c.parameter, sc.c.conditions, sc.c.series, sc.c.n)) if n}
+        counted = {(p, c, s): n for p, c, s, n in conn.execute(text(_SERIES_COUNTED))}
+        return [f"{k[0]} [{k[1]}] {k[2]}: {kept.get(k, 0)} kept, {counted.get(k, 0)} stored"
+                for k in sorted(set(kept) | set(counted)) if kept.get(k, 0) != counted.get(k, 0)]
+
+    def recount_series(self) -> int:
+        """Rebuild ``series_counts`` from the records and residuals (after rows were written
+        past the store on SQLite, which :meth:`check` reports); returns the series counted."""
+        from sqlalchemy import delete, text
+
+        from twinline.twin.store.schema import series_counts as sc
+
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE records, residuals IN SHARE ROW EXCLUSIVE MODE")
+            conn.execute(delete(sc))
+            res = conn.execute(text("INSERT INTO series_counts (parameter, conditions, series, n) "
+                                    + _SERIES_COUNTED))
+            return max(res.rowcount, 0)
 
 
 def _epoch_utc(seconds: float) -> datetime:
