@@ -295,9 +295,9 @@ def test_numba_cache_is_in_the_users_cache_folder(tmp_path):
 def test_first_run_compiles_one_serial_signature_per_kernel(monkeypatch, electrode):
     """First-run cost guard (issue 17 part 4): a full analysis (three axes, pore sizes) plus a
     solve on the large-grid path (slabs on a thread pool) compiles at most one signature per
-    kernel, 11 in all (10 transport kernels and the pore-size painter), none ``parallel=True``
-    (parfor lowering cost ~1-2 s of CPU per kernel). A change that adds dtype or layout
-    variants, a kernel, or brings back a parallel kernel fails here."""
+    kernel, 6 in all (the 5 kernels of the CG/V-cycle loop and the pore-size painter), none
+    ``parallel=True`` (parfor lowering cost ~1-2 s of CPU per kernel). A change that adds dtype
+    or layout variants, a kernel, or brings back a parallel kernel fails here."""
     from numba.core.registry import CPUDispatcher
 
     import twinline.structure.transport as T
@@ -311,7 +311,7 @@ def test_first_run_compiles_one_serial_signature_per_kernel(monkeypatch, electro
                for n, d in vars(mod).items() if isinstance(d, CPUDispatcher)}
     sigs = {n: len(d.signatures) for n, d in kernels.items()}
     assert all(v == 1 for v in sigs.values()), sigs
-    assert sum(sigs.values()) <= 11, sigs
+    assert sum(sigs.values()) <= 6, sigs
     assert not [n for n, d in kernels.items() if d.targetoptions.get("parallel")]
 
 

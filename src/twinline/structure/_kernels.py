@@ -12,15 +12,18 @@ All kernels are compiled once and cached on disk (``cache=True``) in the user's 
 (:func:`twinline.structure.numba_cache_dir`; set before this module imports numba).
 
 First-run cost: numba compiles each kernel once, for the one signature (dtypes, C layout) the
-solver uses: 10 serial kernels, about 0.1-0.5 s of CPU each, none ``parallel=True`` (a parfor
-kernel cost ~1-2 s of CPU to compile). Every kernel is serial and ``nogil``: the multigrid
-kernels of the CG/V-cycle inner loop take a slab ``lo <= i < hi`` of axis 0, and
+solver uses: the five kernels of the CG/V-cycle inner loop below, about 0.1-0.5 s of CPU each,
+none ``parallel=True`` (a parfor kernel cost ~1-2 s of CPU to compile). The one-pass set-up
+and read-out steps (face conductances, diagonal, coarsening, plane fluxes) are NumPy
+(:mod:`._gridops`), the initial residual is :func:`apply`, and the CG vector updates are BLAS
+calls in :mod:`.transport`: none of them has a kernel to compile.
+
+Every kernel is serial and ``nogil`` and works on a slab ``lo <= i < hi`` of axis 0;
 :mod:`.transport` runs the slabs of a large grid on a small thread pool (the GIL is released
 inside a kernel, so the threads run in parallel) and a coarse grid as one slab (``0, n0``) on
-the calling thread. The CG vector updates are BLAS calls in :mod:`.transport` (no kernel to
-compile). Reductions (``apply``, ``dot``) write one partial sum per plane ``i`` into ``acc``;
-the caller adds them in one fixed order, so the result does not depend on how the planes are
-split between threads (bit for bit).
+the calling thread. Reductions (``apply``, ``dot``) write one partial sum per plane ``i`` into
+``acc``; the caller adds them in one fixed order, so the result does not depend on how the
+planes are split between threads (bit for bit).
 
 The 7-point stencil is spelled out in each kernel's loop body: the same terms in an
 ``@njit(inline="always")`` helper made the serial loops 4-7x slower per call (0.086 against
@@ -34,32 +37,6 @@ from numba import njit
 
 #: The compile options of every kernel: serial, GIL released, cached in the user's cache folder.
 _JIT = {"nogil": True, "cache": True}
-
-
-@njit(**_JIT)
-def diagonal(gx, gy, gz, bl, bh, out):  # pragma: no cover - compiled
-    n0, n1, n2 = out.shape
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                s = 0.0
-                if i > 0:
-                    s += gx[i - 1, j, k]
-                if i < n0 - 1:
-                    s += gx[i, j, k]
-                if j > 0:
-                    s += gy[i, j - 1, k]
-                if j < n1 - 1:
-                    s += gy[i, j, k]
-                if k > 0:
-                    s += gz[i, j, k - 1]
-                if k < n2 - 1:
-                    s += gz[i, j, k]
-                if i == 0:
-                    s += bl[j, k]
-                if i == n0 - 1:
-                    s += bh[j, k]
-                out[i, j, k] = s
 
 
 @njit(**_JIT)
@@ -91,33 +68,6 @@ def apply(u, gx, gy, gz, diag, out, acc, lo, hi):  # pragma: no cover - compiled
                 out[i, j, k] = v
                 a += v * u[i, j, k]
         acc[i] = a
-
-
-@njit(**_JIT)
-def residual(u, b, gx, gy, gz, diag, out):  # pragma: no cover - compiled
-    """out = b - A u."""
-    n0, n1, n2 = u.shape
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                d = diag[i, j, k]
-                if d == 0.0:
-                    out[i, j, k] = 0.0
-                    continue
-                s = 0.0
-                if i > 0:
-                    s += gx[i - 1, j, k] * u[i - 1, j, k]
-                if i < n0 - 1:
-                    s += gx[i, j, k] * u[i + 1, j, k]
-                if j > 0:
-                    s += gy[i, j - 1, k] * u[i, j - 1, k]
-                if j < n1 - 1:
-                    s += gy[i, j, k] * u[i, j + 1, k]
-                if k > 0:
-                    s += gz[i, j, k - 1] * u[i, j, k - 1]
-                if k < n2 - 1:
-                    s += gz[i, j, k] * u[i, j, k + 1]
-                out[i, j, k] = b[i, j, k] - d * u[i, j, k] + s
 
 
 @njit(**_JIT)
@@ -210,73 +160,3 @@ def dot(a, b, acc, lo, hi):  # pragma: no cover - compiled
             for k in range(a.shape[2]):
                 s += a[i, j, k] * b[i, j, k]
         acc[i] = s
-
-
-@njit(**_JIT)
-def coarsen_faces(gx, gy, gz, gxc, gyc, gzc):  # pragma: no cover - compiled
-    """Galerkin coarse conductances PᵀAP for piecewise-constant 2×2×2 aggregation."""
-    n0, n1, n2 = gy.shape[0], gx.shape[1], gx.shape[2]
-    m0 = gyc.shape[0]
-    m1 = gxc.shape[1]
-    m2 = gxc.shape[2]
-    for I in range(m0):
-        for J in range(m1):
-            for K in range(m2):
-                # x faces between block I and I+1: fine face index 2I+1
-                if I < m0 - 1:
-                    s = 0.0
-                    i = 2 * I + 1
-                    for j in range(2 * J, min(2 * J + 2, n1)):
-                        for k in range(2 * K, min(2 * K + 2, n2)):
-                            s += gx[i, j, k]
-                    gxc[I, J, K] = s
-                if J < m1 - 1:
-                    s = 0.0
-                    j = 2 * J + 1
-                    for i in range(2 * I, min(2 * I + 2, n0)):
-                        for k in range(2 * K, min(2 * K + 2, n2)):
-                            s += gy[i, j, k]
-                    gyc[I, J, K] = s
-                if K < m2 - 1:
-                    s = 0.0
-                    k = 2 * K + 1
-                    for i in range(2 * I, min(2 * I + 2, n0)):
-                        for j in range(2 * J, min(2 * J + 2, n1)):
-                            s += gz[i, j, k]
-                    gzc[I, J, K] = s
-
-
-@njit(**_JIT)
-def face_conductances(cond, gx, gy, gz):  # pragma: no cover - compiled
-    """Harmonic-mean face conductances 2 D_i D_j / (D_i + D_j) (0 if either is 0)."""
-    n0, n1, n2 = cond.shape
-    for i in range(n0):
-        for j in range(n1):
-            for k in range(n2):
-                a = cond[i, j, k]
-                if i < n0 - 1:
-                    c = cond[i + 1, j, k]
-                    gx[i, j, k] = 2.0 * a * c / (a + c) if a > 0.0 and c > 0.0 else 0.0
-                if j < n1 - 1:
-                    c = cond[i, j + 1, k]
-                    gy[i, j, k] = 2.0 * a * c / (a + c) if a > 0.0 and c > 0.0 else 0.0
-                if k < n2 - 1:
-                    c = cond[i, j, k + 1]
-                    gz[i, j, k] = 2.0 * a * c / (a + c) if a > 0.0 and c > 0.0 else 0.0
-
-
-@njit(**_JIT)
-def layer_fluxes(u, gx, bl, bh, out):  # pragma: no cover - compiled
-    """Total flux through each of the n0+1 planes normal to axis 0 (low face = 0)."""
-    n0, n1, n2 = u.shape
-    for i in range(n0 + 1):
-        s = 0.0
-        for j in range(n1):
-            for k in range(n2):
-                if i == 0:
-                    s += bl[j, k] * (u[0, j, k] - 0.0)
-                elif i == n0:
-                    s += bh[j, k] * (1.0 - u[n0 - 1, j, k])
-                else:
-                    s += gx[i - 1, j, k] * (u[i, j, k] - u[i - 1, j, k])
-        out[i] = s

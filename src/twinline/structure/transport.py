@@ -215,12 +215,12 @@ class _Kernels:
     with NumPy, so results do not depend on the number of threads."""
 
     def __init__(self, n_cells: int):
+        from twinline.structure import _gridops as G
         from twinline.structure import _kernels as K
 
         self._K = K
-        for name in ("diagonal", "residual", "coarsen_faces", "face_conductances",
-                     "layer_fluxes"):   # one-pass kernels: serial
-            setattr(self, name, getattr(K, name))
+        for name in ("diagonal", "coarsen_faces", "face_conductances", "layer_fluxes"):
+            setattr(self, name, getattr(G, name))   # one-pass set-up and read-out: NumPy
         n = solver_threads() if n_cells >= _PARALLEL_MIN_CELLS else 1
         self._threads = n
         self._acc: np.ndarray | None = None
@@ -487,7 +487,8 @@ def solve_conductivity(conductivity: np.ndarray, *, axis: int = 0, tol: float = 
     x = np.where(perc, prof[:, None, None], 0.0)
     del perc
     r = np.empty_like(x)
-    K.residual(x, b, gx, gy, gz, fine.diag, r)
+    K.apply(x, gx, gy, gz, fine.diag, r)
+    np.subtract(b, r, out=r)   # r = b - Ax (b = 0 on the inert cells, where Ax = 0)
     del b
     mg = _Multigrid(fine, smooth=_SMOOTH, scale=_SCALE)
     z = np.empty(x.shape, np.float32)
