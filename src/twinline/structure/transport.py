@@ -34,7 +34,9 @@ this 7-point operator are again 7-point operators whose face conductances are su
 ones; smoothing is red-black Gauss–Seidel (forward before, reversed after the coarse correction,
 so the preconditioner is symmetric positive definite); the coarsest level is factorised (SuperLU).
 Everything works in place on the voxel grid (matrix-free, float32 conductances, float64 fields),
-so a 512³ image needs about 60 bytes per voxel.
+so a 512³ image needs about 60 bytes per voxel. The inner-loop kernels (:mod:`._kernels`) are
+serial numba functions over slabs of axis 0, run on :func:`solver_threads` threads for large
+grids; the result is bit-identical for any number of threads.
 
 References
 ----------
@@ -212,7 +214,8 @@ class _Kernels:
     large grids (run on a thread pool; the kernels release the GIL), one slab on small ones.
 
     The calling thread runs the first slab itself. The reductions sum per-plane partial sums
-    with NumPy, so results do not depend on the number of threads."""
+    with NumPy, so results do not depend on the number of threads. The one-pass set-up and
+    read-out steps are NumPy (:mod:`._gridops`)."""
 
     def __init__(self, n_cells: int):
         from twinline.structure import _gridops as G
