@@ -25,8 +25,11 @@ def _operator(gx, gy, gz, bl, bh):
     idx = np.arange(np.prod(shape)).reshape(shape)
     n = idx.size
     A = sp.lil_matrix((n, n))
-    for g, lo, hi in ((gx, idx[:-1], idx[1:]), (gy, idx[:, :-1], idx[:, 1:]),
-                      (gz, idx[:, :, :-1], idx[:, :, 1:])):
+    for g, lo, hi in (
+        (gx, idx[:-1], idx[1:]),
+        (gy, idx[:, :-1], idx[:, 1:]),
+        (gz, idx[:, :, :-1], idx[:, :, 1:]),
+    ):
         for a, b, v in zip(lo.ravel(), hi.ravel(), g.ravel().astype(float), strict=True):
             A[a, b] -= v
             A[b, a] -= v
@@ -54,8 +57,11 @@ def test_face_conductances_diagonal_and_fluxes(shape):
     u = np.random.default_rng(2).random(shape)
     fl = np.empty(shape[0] + 1)
     G.layer_fluxes(u, gx, bl, bh, fl)
-    ref = [np.sum(bl * u[0])] + [np.sum(gx[i - 1] * (u[i] - u[i - 1]))
-                                 for i in range(1, shape[0])] + [np.sum(bh * (1 - u[-1]))]
+    ref = (
+        [np.sum(bl * u[0])]
+        + [np.sum(gx[i - 1] * (u[i] - u[i - 1])) for i in range(1, shape[0])]
+        + [np.sum(bh * (1 - u[-1]))]
+    )
     np.testing.assert_allclose(fl, ref, rtol=1e-12, atol=1e-12)
 
 
@@ -69,24 +75,28 @@ def test_coarse_conductances_are_the_galerkin_operator(shape):
     m = tuple((n + 1) // 2 for n in shape)
     coarse = np.arange(np.prod(m)).reshape(m)
     i, j, k = np.indices(shape)
-    P = sp.csr_matrix((np.ones(idx.size), (idx.ravel(), coarse[i // 2, j // 2, k // 2].ravel())),
-                      shape=(idx.size, coarse.size))
+    P = sp.csr_matrix(
+        (np.ones(idx.size), (idx.ravel(), coarse[i // 2, j // 2, k // 2].ravel())),
+        shape=(idx.size, coarse.size),
+    )
     Ac = (P.T @ A @ P).toarray()
     gxc = np.zeros((m[0] - 1, m[1], m[2]), np.float32)
     gyc = np.zeros((m[0], m[1] - 1, m[2]), np.float32)
     gzc = np.zeros((m[0], m[1], m[2] - 1), np.float32)
     G.coarsen_faces(gx, gy, gz, gxc, gyc, gzc)
-    np.testing.assert_allclose(gxc.ravel(), -Ac[coarse[:-1].ravel(), coarse[1:].ravel()],
-                               rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(gyc.ravel(), -Ac[coarse[:, :-1].ravel(), coarse[:, 1:].ravel()],
-                               rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(gzc.ravel(),
-                               -Ac[coarse[:, :, :-1].ravel(), coarse[:, :, 1:].ravel()],
-                               rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        gxc.ravel(), -Ac[coarse[:-1].ravel(), coarse[1:].ravel()], rtol=1e-6, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        gyc.ravel(), -Ac[coarse[:, :-1].ravel(), coarse[:, 1:].ravel()], rtol=1e-6, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        gzc.ravel(), -Ac[coarse[:, :, :-1].ravel(), coarse[:, :, 1:].ravel()], rtol=1e-6, atol=1e-7
+    )
 
     def block_sum(b):
         p = np.zeros((2 * m[1], 2 * m[2]))
-        p[:shape[1], :shape[2]] = b
+        p[: shape[1], : shape[2]] = b
         return p.reshape(m[1], 2, m[2], 2).sum(axis=(1, 3)).astype(np.float32)
 
     dc = np.empty(m, np.float32)
