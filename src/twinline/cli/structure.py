@@ -125,10 +125,10 @@ _ANALYSE_HELP = "\n\n".join((
     "refused as ambiguous: PoreSpy and TauFactor masks have 1 = pore (--labels pore=1,solid=0).",
     "Tortuosity factor = ε·D₀/D_eff (TauFactor's `tau`, PoreSpy's `tortuosity`); the "
     "'√ tortuosity factor' rows are its square root, not what those tools call tortuosity.",
-    "First run: numba compiles the 14 transport and pore-size kernels once (about 10 s of "
-    "CPU; 10-40 s of wall time, more on a busy machine) and caches them in the user's cache "
-    "folder (NUMBA_CACHE_DIR, default ~/.cache/twinline/numba); later runs load them in about "
-    "a second.",
+    "First run: numba compiles 6 kernels once (the transport solver's 5 and the pore-size "
+    "painter; about 2 s of CPU, a few seconds of wall time, more on a busy machine) and caches "
+    "them in the user's cache folder (NUMBA_CACHE_DIR, default ~/.cache/twinline/numba); later "
+    "runs load them in a fraction of a second.",
     "--extrapolate: the transport solve on a voxel image carries a discretisation error that "
     "falls with the voxel size (at 1 µm about +30 % on the pore tortuosity factor of a dense "
     "cathode, +10-15 % on the solid's). With --extrapolate the image is also split 2×2×2 (the "

@@ -34,7 +34,9 @@ this 7-point operator are again 7-point operators whose face conductances are su
 ones; smoothing is red-black Gauss–Seidel (forward before, reversed after the coarse correction,
 so the preconditioner is symmetric positive definite); the coarsest level is factorised (SuperLU).
 Everything works in place on the voxel grid (matrix-free, float32 conductances, float64 fields),
-so a 512³ image needs about 60 bytes per voxel.
+so a 512³ image needs about 60 bytes per voxel. The inner-loop kernels (:mod:`._kernels`) are
+serial numba functions over slabs of axis 0, run on :func:`solver_threads` threads for large
+grids; the result is bit-identical for any number of threads.
 
 References
 ----------
@@ -49,8 +51,10 @@ References
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
@@ -174,21 +178,96 @@ def percolating_mask(mask: np.ndarray, axis: int = 0) -> np.ndarray:
     return lut[labels]
 
 
-#: Grids with fewer cells than this run on one thread (see ``_kernels.SERIAL``).
+#: Grids with fewer cells than this run on one thread: handing slabs to the pool costs a few
+#: tens of µs per kernel call, and on a busy machine (more runnable threads than cores) a
+#: thread hand-off can take a scheduler time slice; small grids are faster, and far less
+#: sensitive to load, on one thread.
 _PARALLEL_MIN_CELLS = 50_000
+
+_POOL: tuple[int, int, ThreadPoolExecutor] | None = None   # (pid, workers, pool)
+
+
+def solver_threads() -> int:
+    """Threads the solver's slab kernels run on: ``NUMBA_NUM_THREADS`` when set (as numba's own
+    parallel loops would use), else the CPUs this process may run on."""
+    env = os.environ.get("NUMBA_NUM_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def _pool(n: int) -> ThreadPoolExecutor:
+    """A process-wide pool of at least ``n`` worker threads (made on first use, and anew in a
+    forked child, whose copy of the parent's pool has no threads behind it)."""
+    global _POOL
+    pid = os.getpid()
+    if _POOL is None or _POOL[0] != pid or _POOL[1] < n:
+        _POOL = (pid, n, ThreadPoolExecutor(max_workers=n, thread_name_prefix="twinline-slab"))
+    return _POOL[2]
 
 
 class _Kernels:
-    """The kernel set of one level: parallel for large grids, serial for small ones."""
+    """The kernel set of one level: the slab kernels split axis 0 into one slab per thread on
+    large grids (run on a thread pool; the kernels release the GIL), one slab on small ones.
+
+    The calling thread runs the first slab itself. The reductions sum per-plane partial sums
+    with NumPy, so results do not depend on the number of threads. The one-pass set-up and
+    read-out steps are NumPy (:mod:`._gridops`)."""
 
     def __init__(self, n_cells: int):
+        from twinline.structure import _gridops as G
         from twinline.structure import _kernels as K
 
-        for name in ("diagonal", "apply", "residual", "rbgs", "residual_restrict",
-                     "scaled_prolong_add", "dot", "coarsen_faces", "face_conductances",
-                     "layer_fluxes"):
-            fn = getattr(K, name) if n_cells >= _PARALLEL_MIN_CELLS else K.SERIAL[name]
-            setattr(self, name, fn)
+        self._K = K
+        for name in ("diagonal", "coarsen_faces", "face_conductances", "layer_fluxes"):
+            setattr(self, name, getattr(G, name))   # one-pass set-up and read-out: NumPy
+        n = solver_threads() if n_cells >= _PARALLEL_MIN_CELLS else 1
+        self._threads = n
+        self._acc: np.ndarray | None = None
+
+    def _run(self, fn, n0: int, *args) -> None:
+        n = min(self._threads, n0)
+        if n <= 1:
+            fn(*args, 0, n0)
+            return
+        bounds = [n0 * t // n for t in range(n + 1)]
+        pool = _pool(n - 1)
+        futs = [pool.submit(fn, *args, bounds[t], bounds[t + 1]) for t in range(1, n)]
+        fn(*args, bounds[0], bounds[1])
+        for f in futs:
+            f.result()
+
+    def _partials(self, n0: int) -> np.ndarray:
+        if self._acc is None or self._acc.shape[0] != n0:
+            self._acc = np.zeros(n0)
+        return self._acc
+
+    def apply(self, u, gx, gy, gz, diag, out) -> float:
+        """out = A u; returns u·out (the energy, used by CG)."""
+        acc = self._partials(u.shape[0])
+        self._run(self._K.apply, u.shape[0], u, gx, gy, gz, diag, out, acc)
+        return float(acc.sum())
+
+    def dot(self, a, b) -> float:
+        """a·b over the whole grid."""
+        acc = self._partials(a.shape[0])
+        self._run(self._K.dot, a.shape[0], a, b, acc)
+        return float(acc.sum())
+
+    def rbgs(self, u, b, gx, gy, gz, inv_diag, color: int) -> None:
+        """One red (0) or black (1) Gauss-Seidel half sweep, in place."""
+        self._run(self._K.rbgs, u.shape[0], u, b, gx, gy, gz, inv_diag, color)
+
+    def residual_restrict(self, u, b, gx, gy, gz, diag, rc) -> None:
+        """rc = Pᵀ (b − A u)."""
+        self._run(self._K.residual_restrict, rc.shape[0], u, b, gx, gy, gz, diag, rc)
+
+    def scaled_prolong_add(self, u, ec, inv_diag, scale: float) -> None:
+        """u += scale · P ec on conducting cells."""
+        self._run(self._K.scaled_prolong_add, u.shape[0], u, ec, inv_diag, scale)
 
     @staticmethod
     def cg_update(x: np.ndarray, r: np.ndarray, p: np.ndarray, q: np.ndarray,
@@ -411,7 +490,8 @@ def solve_conductivity(conductivity: np.ndarray, *, axis: int = 0, tol: float = 
     x = np.where(perc, prof[:, None, None], 0.0)
     del perc
     r = np.empty_like(x)
-    K.residual(x, b, gx, gy, gz, fine.diag, r)
+    K.apply(x, gx, gy, gz, fine.diag, r)
+    np.subtract(b, r, out=r)   # r = b - Ax (b = 0 on the inert cells, where Ax = 0)
     del b
     mg = _Multigrid(fine, smooth=_SMOOTH, scale=_SCALE)
     z = np.empty(x.shape, np.float32)
