@@ -26,6 +26,7 @@ from twinline.twin.capability import (
     _limits,
     _shown,
 )
+from twinline.twin.charts import judge_chart
 from twinline.twin.loop import PHASE_ONE, SPC_RULES, TwinLoop
 from twinline.twin.spc import D2, chart_alarms, moving_range_sigma
 from twinline.twin.store import ObjectRow, RecordRow, Store
@@ -327,3 +328,40 @@ def test_incremental_watch_equals_the_whole_series_algorithm(two_urls):
         a["series"] == "residual" and a["time"] > (T0 + timedelta(minutes=150)).isoformat()
         for a in alarms
     )
+
+
+def _judge_all(x, keys, tail, **kw):
+    got = judge_chart(x, keys, 0, len(x), tail, **kw)
+    assert got is not None  # every point given: never asks for the whole series
+    return got
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_chart_judged_in_pieces_equals_the_whole_series_chart(seed):
+    """Pieces of random length, a value changed inside the kept tail (a residual learnt
+    again) and a point inserted before it (judged whole again): the alarms over all calls
+    are those of ``chart_alarms`` on the final series, at the points judged last."""
+    rng = np.random.default_rng(seed)
+    x = list(rng.standard_normal(400) + np.where(np.arange(400) > 250, 1.2, 0.0))
+    keys = [(i, i, v) for i, v in enumerate(x)]
+    kw = {"centre": 0.0, "sigma": 1.0, "rules": SPC_RULES}
+    tail, n, seen = None, 0, {}
+    while n < len(x):
+        n = min(len(x), n + int(rng.integers(1, 40)))
+        got = judge_chart(
+            x[max(n - 100, 0) : n], keys[max(n - 100, 0) : n], max(n - 100, 0), n, tail, **kw
+        ) or _judge_all(x[:n], keys[:n], None, **kw)
+        alarms, tail = got
+        seen.update({(a.index, a.rule): a for a in alarms})
+    assert seen == {(a.index, a.rule): a for a in chart_alarms(x, **kw)}
+    # a changed value 10 points back: only the points from it on are judged again
+    x[-10] += 5.0
+    keys[-10] = (len(x) - 10, len(x) - 10, x[-10])
+    alarms, _ = judge_chart(x[-100:], keys[-100:], len(x) - 100, len(x), tail, **kw)
+    assert min(a.index for a in alarms) >= len(x) - 10
+    want = [a for a in chart_alarms(x, **kw) if a.index >= len(x) - 10]
+    assert alarms == want and any(a.rule == "nelson-1" for a in alarms)
+    # a point before the kept tail: the whole series must be judged
+    keys.insert(5, (4.5, 10_000, 0.0))
+    x.insert(5, 0.0)
+    assert judge_chart(x[-100:], keys[-100:], len(x) - 100, len(x), tail, **kw) is None
