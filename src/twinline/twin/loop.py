@@ -654,10 +654,16 @@ class TwinLoop:
                                              groups=dict(ctx.groups), object_id=obj,
                                              time=_epoch(rec["time"])))
         self.store.add_residuals(residual_rows)
-        for r in out.residuals:  # a record judged before with a residual learnt again
-            tail = self._chart_tails.get(("residual", r["parameter"], ""))
-            if tail is not None and tail.keys and (r["time"], r["record"]) < tail.keys[0][:2]:
-                del self._chart_tails[("residual", r["parameter"], "")]
+        for r in out.residuals:  # a residual learnt again for a record before the kept tail
+            key = ("residual", r["parameter"], "")
+            tail = self._chart_tails.get(key)
+            if tail is not None and tail.keys:
+                try:
+                    before = (r["time"], r["record"]) < tail.keys[0][:2]
+                except TypeError:  # a time without zone given by the caller: judge all
+                    before = True
+                if before:
+                    del self._chart_tails[key]
         if observations and self.learn:
             out.calibration = self._learn(observations)
         if self.policy is not None:
