@@ -18,9 +18,11 @@ r"""The twin loop over the line's store: predict before measure, learn, watch.
   uncertainty) and over the raw measurements of each (parameter, conditions) (phase-I centre
   and moving-range sigma from the first :data:`PHASE_ONE` points): new alarms are stored, old
   ones are not stored twice (their natural key is unique and the charts of a longer series
-  give the same signals at the old points); and, when the base recipe states
-  ``spec_limits``, the measurements outside them and a running :math:`C_{pk}` below 1.33
-  (:mod:`twinline.twin.capability`).
+  give the same signals at the old points; so a loop judges only the points it has not
+  judged yet, from the charts' kept states and a bounded look-back,
+  :mod:`twinline.twin.charts` and :mod:`twinline.twin.tails`: a step's cost does not grow
+  with the history); and, when the base recipe states ``spec_limits``, the measurements
+  outside them and a running :math:`C_{pk}` below 1.33 (:mod:`twinline.twin.capability`).
 * :meth:`TwinLoop.rollback` — make an earlier version active again; predictions made after it
   use it (the version's content is stored, so any past prediction can be reproduced).
 
