@@ -18,9 +18,11 @@ r"""The twin loop over the line's store: predict before measure, learn, watch.
   uncertainty) and over the raw measurements of each (parameter, conditions) (phase-I centre
   and moving-range sigma from the first :data:`PHASE_ONE` points): new alarms are stored, old
   ones are not stored twice (their natural key is unique and the charts of a longer series
-  give the same signals at the old points); and, when the base recipe states
-  ``spec_limits``, the measurements outside them and a running :math:`C_{pk}` below 1.33
-  (:mod:`twinline.twin.capability`).
+  give the same signals at the old points; so a loop judges only the points it has not
+  judged yet, from the charts' kept states and a bounded look-back,
+  :mod:`twinline.twin.charts` and :mod:`twinline.twin.tails`: a step's cost does not grow
+  with the history); and, when the base recipe states ``spec_limits``, the measurements
+  outside them and a running :math:`C_{pk}` below 1.33 (:mod:`twinline.twin.capability`).
 * :meth:`TwinLoop.rollback` — make an earlier version active again; predictions made after it
   use it (the version's content is stored, so any past prediction can be reproduced).
 
@@ -511,6 +513,11 @@ class TwinLoop:
         self.groups_kept = groups_kept
         self.shared = SHARED_NOISE if shared is None else dict(shared)
         self._replicates: dict[Any, int] = {}
+        # the judged tails of the charts and specification series (twin.tails): each watch
+        # judges only the points not judged before
+        self._chart_tails: dict[tuple[str, str, str], Any] = {}
+        self._flat_heads: dict[tuple[str, str], tuple[Any, ...]] = {}
+        self._specs: Any = None
         self.seed, self.samples, self.learn = int(seed), int(samples), learn
         self.batch_ids = dict(batch_ids or {})
         self.materials = materials
@@ -649,6 +656,16 @@ class TwinLoop:
                                              groups=dict(ctx.groups), object_id=obj,
                                              time=_epoch(rec["time"])))
         self.store.add_residuals(residual_rows)
+        for r in out.residuals:  # a residual learnt again for a record before the kept tail
+            key = ("residual", r["parameter"], "")
+            tail = self._chart_tails.get(key)
+            if tail is not None and tail.keys:
+                try:
+                    before = (r["time"], r["record"]) < tail.keys[0][:2]
+                except TypeError:  # a time without zone given by the caller: judge all
+                    before = True
+                if before:
+                    del self._chart_tails[key]
         if observations and self.learn:
             out.calibration = self._learn(observations)
         if self.policy is not None:
@@ -685,59 +702,128 @@ class TwinLoop:
     # ------------------------------------------------------------------ watch
     def watch(self, parameters: Iterable[str]) -> list[dict[str, Any]]:
         """SPC over the residual z-scores and the raw measurements of ``parameters``; stores
-        and returns the alarms not stored before."""
-        from twinline.twin.spc import chart_alarms, moving_range_sigma
+        and returns the alarms not stored before.
 
+        The charts of a series are judged at the points this loop has not judged yet only
+        (:func:`twinline.twin.charts.judge_chart`: the EWMA and CUSUM states kept, the run
+        rules' look-back and the phase-I head read; the whole series once when the loop
+        starts or the series changed before the kept tail); the alarms are those of
+        :func:`~twinline.twin.spc.chart_alarms` over the whole series."""
         rows: list[dict[str, Any]] = []
         for par in parameters:
+            rows += self._residual_chart(par)
+            rows += self._measurement_charts(par)
+        return self.store.insert_alarms(rows) if rows else []
+
+    def _residual_chart(self, par: str) -> list[dict[str, Any]]:
+        from twinline.twin.charts import judge_chart
+
+        key = ("residual", par, "")
+        tail = self._chart_tails.get(key)
+
+        def judge(series: list[dict[str, Any]], first: int, total: int, tail: Any) -> Any:
+            z = [max(min(s["z"], 1e6), -1e6) for s in series]
+            keys = [(s["time"], s["record"], s["z"]) for s in series]
+            return judge_chart(z, keys, first, total, tail, centre=0.0, sigma=1.0,
+                               rules=SPC_RULES)
+
+        got = None
+        if tail is not None:
+            count = self.store.series_count(par, "residual")
+            total, series = self.store.residual_window(par, tail=count - tail.n
+                                                       + len(tail.keys), count=True)
+            total = int(total or 0)
+            first = total - len(series)
+            got = judge(series, first, total, tail) if series else None
+        if got is None:
             series = self.store.residual_series(par)
-            if series:
-                z = [max(min(s["z"], 1e6), -1e6) for s in series]
-                for al in chart_alarms(z, centre=0.0, sigma=1.0, rules=SPC_RULES):
-                    s = series[al.index]
-                    rows.append({"object": s["object"], "parameter": par, "series": "residual",
-                                 "rule": al.rule, "time": s["time"], "value": s["residual"],
-                                 "message": f"{par} residual z = {s['z']:.3g} at "
-                                            f"{s['object']}: {al.message}"})
-            raw: dict[str, list[dict[str, Any]]] = {}
-            for m in self.store.measurements(parameter=par):
-                raw.setdefault(m["conditions"], []).append(m)
-            for cond, ms in raw.items():
-                if len(ms) < PHASE_ONE:
-                    continue
-                x = [m["value"] for m in ms]
-                phase = x[:PHASE_ONE]
-                sigma = moving_range_sigma(phase)
-                if not sigma > 0:
-                    continue
-                centre = sum(phase) / len(phase)
-                for al in chart_alarms(x, centre=centre, sigma=sigma, rules=SPC_RULES):
-                    m = ms[al.index]
-                    label = f"{par} [{cond}]" if cond else par
-                    rows.append({"object": m["object"], "parameter": par,
-                                 "series": "measurement", "rule": al.rule, "time": m["time"],
-                                 "value": m["value"],
-                                 "message": f"{label} = {m['value']:.4g} (SI) at "
-                                            f"{m['object']}: {al.message}"})
-        if not rows:
-            return []
-        before = {(a["object"], a["parameter"], a["series"], a["rule"], a["time"])
-                  for a in self.store.alarms()}
-        self.store.add_alarms(rows)
-        new = []
-        for a in self.store.alarms():
-            if (a["object"], a["parameter"], a["series"], a["rule"], a["time"]) not in before:
-                new.append(a)
-        return new
+            if not series:
+                return []
+            first, total = 0, len(series)
+            got = judge(series, 0, total, None)
+        alarms, self._chart_tails[key] = got
+        rows = []
+        for al in alarms:
+            s = series[al.index - first]
+            rows.append({"object": s["object"], "parameter": par, "series": "residual",
+                         "rule": al.rule, "time": s["time"], "value": s["residual"],
+                         "message": f"{par} residual z = {s['z']:.3g} at "
+                                    f"{s['object']}: {al.message}"})
+        return rows
+
+    def _measurement_charts(self, par: str) -> list[dict[str, Any]]:
+        from twinline.twin.charts import judge_chart
+        from twinline.twin.spc import moving_range_sigma
+
+        found = []
+        for cond in self.store.measurement_conditions(par):
+            tail = self._chart_tails.get(("measurement", par, cond))
+            flat = self._flat_heads.get((par, cond))
+            count = self.store.series_count(par, "measurement", cond)
+            if count < PHASE_ONE:
+                continue
+            want = 0 if flat is not None else (
+                None if tail is None else count - tail.n + len(tail.keys))
+            total, head, last = self.store.measurement_window(par, cond, head=PHASE_ONE,
+                                                              tail=want)
+            if total < PHASE_ONE or len(head) < PHASE_ONE:
+                continue
+            hkeys = tuple((m["time"], m["pk"], float(m["value"])) for m in head)
+            if flat is not None:
+                if flat == hkeys:
+                    continue  # the phase-I points have no spread: this chart is not drawn
+                del self._flat_heads[(par, cond)]
+                total, _, last = self.store.measurement_window(par, cond, tail=None)
+            found.append(((head[0]["time"], head[0]["pk"]), cond, total, hkeys, last))
+        rows: list[dict[str, Any]] = []
+        for _, cond, total, hkeys, ms in sorted(found, key=lambda f: f[0]):
+            phase = [h[2] for h in hkeys]
+            sigma = moving_range_sigma(phase)
+            if not sigma > 0:
+                self._flat_heads[(par, cond)] = hkeys
+                self._chart_tails.pop(("measurement", par, cond), None)
+                continue
+            centre = sum(phase) / len(phase)
+            key = ("measurement", par, cond)
+
+            def judge(ms: list[dict[str, Any]], first: int, total: int, tail: Any,
+                      centre: float = centre, sigma: float = sigma,
+                      hkeys: tuple[Any, ...] = hkeys) -> Any:
+                return judge_chart([m["value"] for m in ms],
+                                   [(m["time"], m["pk"], float(m["value"])) for m in ms],
+                                   first, total, tail, centre=centre, sigma=sigma,
+                                   rules=SPC_RULES, head=hkeys)
+
+            first = total - len(ms)
+            got = judge(ms, first, total, self._chart_tails.get(key))
+            if got is None:
+                total, _, ms = self.store.measurement_window(par, cond, tail=None)
+                first, total = 0, len(ms)
+                got = judge(ms, 0, total, None)
+            alarms, self._chart_tails[key] = got
+            label = f"{par} [{cond}]" if cond else par
+            for al in alarms:
+                m = ms[al.index - first]
+                rows.append({"object": m["object"], "parameter": par,
+                             "series": "measurement", "rule": al.rule, "time": m["time"],
+                             "value": m["value"],
+                             "message": f"{label} = {m['value']:.4g} (SI) at "
+                                        f"{m['object']}: {al.message}"})
+        return rows
 
     def watch_specs(self, parameters: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """Specification-limit and capability alarms (:mod:`twinline.twin.capability`) of
         ``parameters`` against the base recipe's ``spec_limits``; stores and returns the new
-        ones."""
-        from twinline.twin.capability import watch_specs
+        ones (judging only the measurements this loop has not judged yet:
+        :class:`~twinline.twin.capability.SpecWatch`)."""
+        from twinline.twin.capability import SpecWatch
 
         limits = getattr(self.base_recipe, "spec_limits", None) or {}
-        return watch_specs(self.store, limits, parameters) if limits else []
+        if not limits:
+            return []
+        if self._specs is None:
+            self._specs = SpecWatch()
+        return self._specs.watch(self.store, limits, parameters)
 
     def capability(self) -> list[Any]:
         """:math:`C_p`, :math:`C_{pk}` of every measured parameter with specification limits

@@ -813,12 +813,13 @@ class Store:
                 sc.c.parameter == parameter, sc.c.series == "measurement", sc.c.n > 0)).scalars())
 
     def measurement_window(self, parameter: str, conditions: str, *, head: int = 0,
-                           tail: int = 500) -> tuple[int, list[dict[str, Any]],
-                                                     list[dict[str, Any]]]:
+                           tail: int | None = 500) -> tuple[int, list[dict[str, Any]],
+                                                            list[dict[str, Any]]]:
         """One (``parameter``, ``conditions``) series of numeric measurements (the rows of
         :meth:`measurements`, time then record order), bounded: ``(count of the series, its
-        first head points, its last tail points)``, both lists in time order. Two indexed
-        queries (``ix_records_parameter_conditions_time``) and :meth:`series_count`."""
+        first head points, its last tail points)``, both lists in time order (``tail=None``:
+        every point). Two indexed queries (``ix_records_parameter_conditions_time``) and
+        :meth:`series_count`."""
         from sqlalchemy import select
 
         from twinline.twin.store.schema import objects
@@ -839,8 +840,11 @@ class Store:
         with self.engine.connect() as conn:
             total = self.series_count(parameter, "measurement", conditions, conn=conn)
             first = rows(base.order_by(r.c.time, r.c.pk).limit(max(head, 0))) if head > 0 else []
-            last = (rows(base.order_by(r.c.time.desc(), r.c.pk.desc()).limit(tail))[::-1]
-                    if tail > 0 else [])
+            if tail is None:
+                last = rows(base.order_by(r.c.time, r.c.pk))
+            else:
+                last = (rows(base.order_by(r.c.time.desc(), r.c.pk.desc()).limit(tail))[::-1]
+                        if tail > 0 else [])
         return int(total), first, last
 
     def residual_window(self, parameter: str | None = None, *, conditions: str | None = None,
@@ -936,6 +940,12 @@ class Store:
         if conn is None:
             with self.engine.begin() as c:
                 return self.add_alarms(rows, conn=c)
+        return len(self._insert_alarms(rows, conn))
+
+    def _insert_alarms(self, rows: list[dict[str, Any]], conn: Any) -> list[int]:
+        """The pks of the alarm rows inserted (those whose natural key was not stored yet;
+        of rows sharing one, the first): ``INSERT … ON CONFLICT DO NOTHING RETURNING``, which
+        SQLite (>= 3.35) and PostgreSQL both answer with the inserted rows only."""
         from twinline.twin.store.schema import alarms
 
         pks = self._pks(conn, (r["object"] for r in rows))
@@ -946,21 +956,35 @@ class Store:
         stmt = self._insert(alarms).on_conflict_do_nothing(
             index_elements=["object_pk", "parameter", "series", "rule", "time"]
         ).returning(alarms.c.pk)
-        return len(conn.execute(stmt, params).all())
+        return [int(x) for x in conn.execute(stmt, params).scalars()]
 
-    def alarms(self, *, parameter: str | None = None, series: Iterable[str] | None = None,
-               since: datetime | None = None, until: datetime | None = None
-               ) -> list[dict[str, Any]]:
-        """The stored alarms in time order: ``object``, ``parameter``, ``series``, ``rule``,
-        ``time`` (ISO), ``value``, ``message``; only those of ``parameter``, of the given
-        ``series`` and with ``since <= time <= until`` when given (in SQL, on the indexes
-        ``ix_alarms_parameter_time`` and ``ix_alarms_time``)."""
+    def insert_alarms(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store alarms as :meth:`add_alarms` does and return the ones stored now (not
+        before), as :meth:`alarms` gives them (time order): the rows this insert reported,
+        read back by primary key — never the whole alarm table."""
+        rows = list(rows)
+        if not rows:
+            return []
+        with self.engine.begin() as conn:
+            pks = self._insert_alarms(rows, conn)
+            out = []
+            for i in range(0, len(pks), 900):
+                out += self._alarm_rows(conn, pks=pks[i:i + 900])
+        out.sort(key=lambda a: (a["_time"], a["_pk"]))
+        for a in out:
+            del a["_time"], a["_pk"]
+        return out
+
+    def _alarm_rows(self, conn: Any, *, parameter: str | None = None,
+                    series: Iterable[str] | None = None, since: datetime | None = None,
+                    until: datetime | None = None, pks: list[int] | None = None
+                    ) -> list[dict[str, Any]]:
         from sqlalchemy import select
 
         from twinline.twin.store.schema import alarms as a
         from twinline.twin.store.schema import objects
 
-        q = (select(objects.c.object_id, a.c.parameter, a.c.series, a.c.rule, a.c.time,
+        q = (select(a.c.pk, objects.c.object_id, a.c.parameter, a.c.series, a.c.rule, a.c.time,
                     a.c.value, a.c.message).join(objects, objects.c.pk == a.c.object_pk)
              .order_by(a.c.time, a.c.pk))
         if parameter is not None:
@@ -971,11 +995,29 @@ class Store:
             q = q.where(a.c.time >= utc(since))
         if until is not None:
             q = q.where(a.c.time <= utc(until))
+        if pks is not None:
+            q = q.where(a.c.pk.in_(pks))
+        out = []
+        for r in conn.execute(q).all():
+            t = utc(r.time)
+            row = {"object": r.object_id, "parameter": r.parameter, "series": r.series,
+                   "rule": r.rule, "time": t.isoformat(), "value": r.value,
+                   "message": r.message}
+            if pks is not None:
+                row["_time"], row["_pk"] = t, r.pk
+            out.append(row)
+        return out
+
+    def alarms(self, *, parameter: str | None = None, series: Iterable[str] | None = None,
+               since: datetime | None = None, until: datetime | None = None
+               ) -> list[dict[str, Any]]:
+        """The stored alarms in time order: ``object``, ``parameter``, ``series``, ``rule``,
+        ``time`` (ISO), ``value``, ``message``; only those of ``parameter``, of the given
+        ``series`` and with ``since <= time <= until`` when given (in SQL, on the indexes
+        ``ix_alarms_parameter_time`` and ``ix_alarms_time``)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(q).all()
-        return [{"object": r.object_id, "parameter": r.parameter, "series": r.series,
-                 "rule": r.rule, "time": utc(r.time).isoformat(), "value": r.value,
-                 "message": r.message} for r in rows]
+            return self._alarm_rows(conn, parameter=parameter, series=series, since=since,
+                                    until=until)
 
     # ------------------------------------------------------------------ health
     def twin_cursor(self, name: str = "default") -> datetime | None:
