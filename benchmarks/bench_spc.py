@@ -278,7 +278,7 @@ def build(url: str, points: int, *, seed: int = 0) -> float:
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
-    value = 0.021 + 0.0004 * rng.standard_normal(points)  # kg/m², about 21 mg/cm²
+    value = 0.021 + 0.0004 * rng.standard_normal(points)  # kg/m², 2.1 mg/cm²
     mean = np.full(points, 0.021)
     std = np.full(points, 0.0004)
     z = (value - mean) / np.sqrt(2 * std**2)
