@@ -15,9 +15,10 @@ predictions, residuals and one alarm per 100 points); the recipe gets specificat
 2.0..2.2 mg/cm² (Cpk ~ 0.8: about 1.2 % of the values beyond the limits, and capability
 alarms, among the history). For each history
 length, "after" (this code) and "before" (the whole-series watches of the previous
-version, copied below, bound to the same loop) each run one warm-up step (after: the first
-step of a started loop judges the whole series once — its time is printed as ``first``)
-and then ``--steps`` timed steps of one new measurement each; the median per step is
+version, ``tests/twin/watch_reference.py``, bound to the same loop) each run one warm-up
+step (after: the first step of a started loop judges the whole series once — its time is
+printed as ``first``) and then ``--steps`` timed steps of one new measurement each; the
+median per step is
 printed, and the part of it spent watching.
 
     python benchmarks/bench_twin_step.py [--points 1000,10000,100000] [--steps 3] [--json]
@@ -36,7 +37,6 @@ import statistics
 import sys
 import tempfile
 import time
-import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,77 +55,24 @@ def _bench_spc() -> Any:
 
 
 # ------------------------------------------------------------------------------ before
-def watch_whole_series(self: Any, parameters: Any) -> list[dict[str, Any]]:
-    """``TwinLoop.watch`` as it was (commit 9ef2d26): every residual and measurement of
-    each parameter read and judged, the alarm table read before and after storing."""
-    from twinline.twin.loop import PHASE_ONE, SPC_RULES
-    from twinline.twin.spc import chart_alarms, moving_range_sigma
-
-    rows: list[dict[str, Any]] = []
-    for par in parameters:
-        series = self.store.residual_series(par)
-        if series:
-            z = [max(min(s["z"], 1e6), -1e6) for s in series]
-            for al in chart_alarms(z, centre=0.0, sigma=1.0, rules=SPC_RULES):
-                s = series[al.index]
-                rows.append(
-                    {
-                        "object": s["object"],
-                        "parameter": par,
-                        "series": "residual",
-                        "rule": al.rule,
-                        "time": s["time"],
-                        "value": s["residual"],
-                        "message": f"{par} residual z = {s['z']:.3g} at "
-                        f"{s['object']}: {al.message}",
-                    }
-                )
-        raw: dict[str, list[dict[str, Any]]] = {}
-        for m in self.store.measurements(parameter=par):
-            raw.setdefault(m["conditions"], []).append(m)
-        for cond, ms in raw.items():
-            if len(ms) < PHASE_ONE:
-                continue
-            x = [m["value"] for m in ms]
-            phase = x[:PHASE_ONE]
-            sigma = moving_range_sigma(phase)
-            if not sigma > 0:
-                continue
-            centre = sum(phase) / len(phase)
-            for al in chart_alarms(x, centre=centre, sigma=sigma, rules=SPC_RULES):
-                m = ms[al.index]
-                label = f"{par} [{cond}]" if cond else par
-                rows.append(
-                    {
-                        "object": m["object"],
-                        "parameter": par,
-                        "series": "measurement",
-                        "rule": al.rule,
-                        "time": m["time"],
-                        "value": m["value"],
-                        "message": f"{label} = {m['value']:.4g} (SI) at "
-                        f"{m['object']}: {al.message}",
-                    }
-                )
-    return _store_new(self.store, rows)
+def _reference() -> Any:
+    """The whole-series watches as they were (``tests/twin/watch_reference.py``: the frozen
+    copy the equality test holds the loop against)."""
+    path = ROOT / "tests" / "twin" / "watch_reference.py"
+    spec = importlib.util.spec_from_file_location("watch_reference", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def watch_specs_whole_series(self: Any, parameters: Any = None) -> list[dict[str, Any]]:
-    """``TwinLoop.watch_specs`` as it was: ``spec_alarms`` over every measurement (the
-    whole-series function, unchanged), the alarm table read before and after storing."""
-    from twinline.twin.capability import spec_alarms
-
-    limits = getattr(self.base_recipe, "spec_limits", None) or {}
-    return _store_new(self.store, spec_alarms(self.store, limits, parameters)) if limits else []
-
-
-def _store_new(store: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if not rows:
-        return []
-    key = ("object", "parameter", "series", "rule", "time")
-    before = {tuple(a[k] for k in key) for a in store.alarms()}
-    store.add_alarms(rows)
-    return [a for a in store.alarms() if tuple(a[k] for k in key) not in before]
+def _whole_series(loop: Any) -> None:
+    """Bind the old watches to ``loop`` in place of its incremental ones."""
+    ref = _reference()
+    limits = getattr(loop.base_recipe, "spec_limits", None) or {}
+    loop.watch = lambda parameters: ref.old_watch(loop.store, parameters)
+    loop.watch_specs = lambda parameters=None: (
+        ref.old_watch_specs(loop.store, limits, parameters) if limits else []
+    )
 
 
 # ------------------------------------------------------------------------------ timing
@@ -165,8 +112,7 @@ def time_steps(
     bs = _bench_spc()
     loop = TwinLoop(store, recipe, learn=False, samples=0)
     if old:
-        loop.watch = types.MethodType(watch_whole_series, loop)
-        loop.watch_specs = types.MethodType(watch_specs_whole_series, loop)
+        _whole_series(loop)
     spent = {"watch": 0.0}
     _timed(loop, "watch", spent)
     _timed(loop, "watch_specs", spent)

@@ -239,26 +239,9 @@ def spec_alarms(
     store: Any, spec_limits: Mapping[str, Any], parameters: Iterable[str] | None = None
 ) -> list[dict[str, Any]]:
     """The alarm rows (not stored) of the measurements of ``parameters`` (default: every
-    parameter with limits) against ``spec_limits`` (see the module docstring)."""
-    rows: list[dict[str, Any]] = []
-    wanted = (
-        sorted(spec_limits) if parameters is None else sorted(set(parameters) & set(spec_limits))
-    )
-    for par in wanted:
-        lo, hi = _limits(spec_limits[par])
-        for cond, ms in _series(store, par).items():
-            label = f"{par} [{cond}]" if cond else par
-            for m in ms:
-                rows += _spec_rows(par, label, m, lo, hi)
-            if len(ms) < MIN_CAPABILITY_POINTS:
-                continue
-            x = np.array([m["value"] for m in ms], dtype=float)
-            cpk = running_cpk(x, lo, hi, CAPABILITY_WINDOW)
-            low = cpk < CPK_REQUIRED  # nan compares False
-            low[: MIN_CAPABILITY_POINTS - 1] = False
-            for i in np.flatnonzero(low & ~np.concatenate([[False], low[:-1]])):
-                rows.append(_capability_row(par, label, ms[int(i)], int(i), cpk[i], lo, hi))
-    return rows
+    parameter with limits) against ``spec_limits`` (see the module docstring): every stored
+    point judged (a fresh :class:`SpecWatch`; a kept one judges only the new points)."""
+    return SpecWatch().rows(store, spec_limits, parameters)
 
 
 @dataclass(frozen=True)
@@ -281,10 +264,10 @@ def judge_capability(
     lower: float | None,
     upper: float | None,
 ) -> tuple[int, list[tuple[int, float]], SeriesTail] | None:
-    r"""The capability alarms of :func:`spec_alarms` at the points of one series not judged
-    before: ``(r, [(index, cpk)], tail)`` — judge the specification limits of the points
-    ``r ..`` and raise the capability alarms listed — or None when the whole series must be
-    judged (call again with ``tail=None``, ``first=0`` and every point).
+    r"""The capability alarms at the points of one series not judged before:
+    ``(r, [(index, cpk)], tail)`` — judge the specification limits of the points ``r ..``
+    and raise the capability alarms listed — or None when the whole series must be judged
+    (call again with ``tail=None``, ``first=0`` and every point).
 
     The running :math:`C_{pk}` at point :math:`i` is that of :func:`running_cpk` over the
     window :math:`\max(i-W+1, 0) .. i` (:math:`W` = :data:`CAPABILITY_WINDOW`) from the
@@ -350,7 +333,8 @@ class SpecWatch:
     (:func:`judge_capability`, :mod:`twinline.twin.tails`), reads the newest points of
     each series only, and finds the new alarms from the rows the store inserted
     (:meth:`~twinline.twin.store.Store.insert_alarms`), never the whole alarm table. Its
-    alarms are those of :func:`spec_alarms` + storing them all, at every call."""
+    alarms are those of judging every series whole and storing them all, at every call
+    (tests/twin/test_watch_incremental.py holds it to the whole-series algorithm)."""
 
     def __init__(self) -> None:
         self.tails: dict[tuple[str, str], SeriesTail] = {}
@@ -358,8 +342,8 @@ class SpecWatch:
     def rows(
         self, store: Any, spec_limits: Mapping[str, Any], parameters: Iterable[str] | None = None
     ) -> list[dict[str, Any]]:
-        """The alarm rows (not stored) at the points not judged before, in the order of
-        :func:`spec_alarms` (series in the order of their first point)."""
+        """The alarm rows (not stored) at the points not judged before (series in the order
+        of their first point)."""
         rows: list[dict[str, Any]] = []
         wanted = (
             sorted(spec_limits)
